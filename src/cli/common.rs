@@ -1,0 +1,112 @@
+//! Options shared by several subcommands: the four buffer knobs, the traffic shape, the output form.
+
+use clap::{Args, ValueEnum};
+
+use crate::units::{BufSize, ByteSize, Millis, buf_arg, duration_arg, size_arg};
+
+/// How the client sends and reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyName {
+    /// The classic client: send everything (a write-all loop), shut down the write half, then read.
+    /// Deadlocks once the data exceeds what the four buffers can hold.
+    Naive,
+    /// Fix: a second thread reads the replies while the main thread sends.
+    ReaderThread,
+    /// Fix: one thread, a non-blocking socket, an event loop that writes when writable and reads
+    /// when readable.
+    Poll,
+    /// The bug that a write-all loop fixes: one send() per chunk on a non-blocking socket, its
+    /// return value ignored. Shows the short sends and counts the bytes silently never sent.
+    SendOnce,
+}
+
+impl StrategyName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyName::Naive => "naive",
+            StrategyName::ReaderThread => "reader-thread",
+            StrategyName::Poll => "poll",
+            StrategyName::SendOnce => "send-once",
+        }
+    }
+}
+
+/// Per-socket buffer requests. `--sndbuf`/`--rcvbuf` set both peers; the per-peer flags override one.
+#[derive(Debug, Clone, Args)]
+pub struct BufferArgs {
+    /// SO_SNDBUF to request on both peers (e.g. 4K, 64KiB, 1M; K and KiB both mean 1024), or
+    /// 'auto' to leave it to the kernel's autotuning.
+    #[arg(long, value_parser = buf_arg, value_name = "SIZE")]
+    pub sndbuf: Option<BufSize>,
+    /// SO_RCVBUF to request on both peers, or 'auto'.
+    #[arg(long, value_parser = buf_arg, value_name = "SIZE")]
+    pub rcvbuf: Option<BufSize>,
+    /// SO_SNDBUF for the client only (overrides --sndbuf).
+    #[arg(long, value_parser = buf_arg, value_name = "SIZE")]
+    pub client_sndbuf: Option<BufSize>,
+    /// SO_RCVBUF for the client only (overrides --rcvbuf).
+    #[arg(long, value_parser = buf_arg, value_name = "SIZE")]
+    pub client_rcvbuf: Option<BufSize>,
+    /// SO_SNDBUF for the server only (overrides --sndbuf).
+    #[arg(long, value_parser = buf_arg, value_name = "SIZE")]
+    pub server_sndbuf: Option<BufSize>,
+    /// SO_RCVBUF for the server only (overrides --rcvbuf).
+    #[arg(long, value_parser = buf_arg, value_name = "SIZE")]
+    pub server_rcvbuf: Option<BufSize>,
+    /// Set the buffer sizes after connect()/accept() instead of before listen()/connect(). The
+    /// window scale is already fixed by then, which is a lesson of its own.
+    #[arg(long)]
+    pub buffers_after_connect: bool,
+}
+
+/// Buffer requests of a single socket (server or client on their own).
+#[derive(Debug, Clone, Args)]
+pub struct OwnBufferArgs {
+    /// SO_SNDBUF to request (e.g. 64K), or 'auto' for the kernel's autotuning.
+    #[arg(long, value_parser = buf_arg, value_name = "SIZE", default_value = "auto")]
+    pub sndbuf: BufSize,
+    /// SO_RCVBUF to request (e.g. 64K), or 'auto' for the kernel's autotuning.
+    #[arg(long, value_parser = buf_arg, value_name = "SIZE", default_value = "auto")]
+    pub rcvbuf: BufSize,
+}
+
+/// The shape of the client's traffic.
+#[derive(Debug, Clone, Args)]
+pub struct TrafficArgs {
+    /// How the client sends and reads.
+    #[arg(long, value_enum, default_value = "naive")]
+    pub strategy: StrategyName,
+    /// Bytes of each write (the message 'capitalize this!' repeated to fill it).
+    #[arg(long, value_parser = size_arg, default_value = "16", value_name = "SIZE")]
+    pub chunk: ByteSize,
+    /// Largest single recv() of the server and of the client's reader.
+    #[arg(long, value_parser = size_arg, default_value = "1024", value_name = "SIZE")]
+    pub read: ByteSize,
+    /// Turn Nagle's algorithm off on the client (TCP_NODELAY).
+    #[arg(long)]
+    pub nodelay: bool,
+}
+
+/// Bounds on every wait.
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    /// Fallback verdict: declare a stall when no byte has moved for this long, even without kernel
+    /// evidence of a deadlock.
+    #[arg(long, value_parser = duration_arg, default_value = "2s", value_name = "DURATION")]
+    pub stall_after: Millis,
+    /// Give up (and shut both sockets down) after this long in all.
+    #[arg(long, value_parser = duration_arg, default_value = "120s", value_name = "DURATION")]
+    pub timeout: Millis,
+}
+
+/// Output form.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Print one JSON document on stdout instead of the text summary (hides the live view).
+    #[arg(long)]
+    pub json: bool,
+    /// No live view; only the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}

@@ -1,0 +1,84 @@
+//! The core lab's subcommands: the one-process `deadlock` demo and the two roles, `server` and `client`.
+
+use clap::Args;
+
+use super::common::{BufferArgs, OutputArgs, OwnBufferArgs, TrafficArgs, WaitArgs};
+use crate::units::{ByteSize, Millis, duration_arg, size_arg};
+
+/// Run the server and the naive client in one process and watch all four buffers fill until
+/// send() and recv() wait on each other for ever; then read where every byte is from the kernel's
+/// queues, end the deadlock cleanly, and try the fixes with --strategy.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Example: tcplab deadlock --sndbuf 16K --rcvbuf 16K --strategy reader-thread"
+)]
+pub struct DeadlockArgs {
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+    /// Bytes the client sends, rounded up to whole chunks.
+    #[arg(long, value_parser = size_arg, default_value = "2MiB", value_name = "SIZE")]
+    pub bytes: ByteSize,
+    #[command(flatten)]
+    pub buffers: BufferArgs,
+    /// Loopback address to run on (127.0.0.1 or ::1); the port is chosen by the kernel.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The uppercase-echo server of the classic deadlock pair: each recv() reads at most --read bytes,
+/// uppercases ASCII letters, and writes everything back. Serves one connection after another until
+/// Ctrl-C.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Example: tcplab server 127.0.0.1 -p 1060")]
+pub struct ServerArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(default_value = "127.0.0.1")]
+    pub host: String,
+    /// TCP port; 0 asks the kernel for a free one (the first stdout line announces it).
+    #[arg(short, long, default_value_t = 1060)]
+    pub port: u16,
+    /// Largest single recv().
+    #[arg(long, value_parser = size_arg, default_value = "1024", value_name = "SIZE")]
+    pub read: ByteSize,
+    #[command(flatten)]
+    pub buffers: OwnBufferArgs,
+    /// Exit after serving this many connections (default: serve until Ctrl-C).
+    #[arg(long, value_name = "N")]
+    pub connections: Option<u64>,
+    /// No live view; one line per connection.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// The client of the classic deadlock pair: sends --bytes as --chunk-byte writes, with the chosen
+/// strategy, and checks the uppercased echo. Watches its own side for a stall.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Example: tcplab client 127.0.0.1 -p 1060 --bytes 32MiB --strategy reader-thread"
+)]
+pub struct ClientArgs {
+    /// Server address.
+    #[arg(default_value = "127.0.0.1")]
+    pub host: String,
+    /// Server port.
+    #[arg(short, long, default_value_t = 1060)]
+    pub port: u16,
+    /// Bytes to send, rounded up to whole chunks.
+    #[arg(long, value_parser = size_arg, default_value = "32MiB", value_name = "SIZE")]
+    pub bytes: ByteSize,
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+    #[command(flatten)]
+    pub buffers: OwnBufferArgs,
+    /// Give up connecting after this long.
+    #[arg(long, value_parser = duration_arg, default_value = "5s", value_name = "DURATION")]
+    pub connect_timeout: Millis,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}

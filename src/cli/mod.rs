@@ -1,0 +1,34 @@
+//! Command-line types (clap derive) and nothing else: no I/O happens here.
+//!
+//! Each family of subcommands has its own file; the options several commands share
+//! (buffer knobs, traffic shape, output) live in `common.rs`.
+
+pub mod common;
+pub mod lab;
+
+use clap::{Parser, Subcommand};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    done as intended (a run that completed; a 'run N' whose expectation held)
+  1    it ran and failed (refused connection, port in use, peer reset, timeout, an expectation that did not hold)
+  2    it could not start (bad arguments)
+  3    a deadlock was detected ('deadlock', 'client')
+  130  interrupted with Ctrl-C (what had moved is printed first)";
+
+/// A teaching lab for TCP socket buffers: an uppercase-echo server, a client that sends 16-byte
+/// chunks without reading, and the deadlock their full buffers produce — shown live, detected,
+/// explained from the kernel's own queues, and fixed.
+#[derive(Debug, Parser)]
+#[command(name = "tcplab", version, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Deadlock(lab::DeadlockArgs),
+    Server(lab::ServerArgs),
+    Client(lab::ClientArgs),
+}

@@ -1,0 +1,292 @@
+//! What a run produces: plain data with serde derives. The terminal summary, JSON, CSV and plots
+//! are all views of these types; nothing here formats for people.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON document; bumped when a field changes meaning.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every byte was sent and the echo came back in full.
+    Completed,
+    /// Nothing could move any more; both sides waited on each other (or, for `client` alone, its
+    /// own side was stuck with the peer not reading).
+    Deadlock,
+    /// `--timeout` expired before the run ended on its own.
+    TimedOut,
+    /// Ctrl-C.
+    Interrupted,
+    /// A runtime error (peer reset, refused connection, …); see `error`.
+    Failed,
+}
+
+impl Outcome {
+    /// Exit code documented in `--help` and docs/exit-codes.md.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Completed => 0,
+            Outcome::Deadlock => 3,
+            Outcome::TimedOut | Outcome::Failed => 1,
+            Outcome::Interrupted => 130,
+        }
+    }
+}
+
+/// The settings a run used.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// `deadlock` (both peers in one process) or `client` (this side only).
+    pub mode: String,
+    /// Client strategy: naive, reader-thread, poll or send-once.
+    pub strategy: String,
+    /// Bytes the client was asked to send, rounded up to whole chunks (bytes).
+    pub bytes_total: u64,
+    /// Size of each client write (bytes).
+    pub chunk_bytes: u64,
+    /// Largest single recv() of the server and the client's reader (bytes).
+    pub read_bytes: u64,
+    /// Address of the server (host:port).
+    pub server_addr: String,
+    /// Whether buffer sizes were set after connect()/accept() rather than before.
+    pub buffers_after_connect: bool,
+    /// Whether TCP_NODELAY was set on the client.
+    pub nodelay: bool,
+    /// Silence fallback of the stall watchdog (milliseconds).
+    pub stall_after_ms: u64,
+    /// Overall bound (milliseconds).
+    pub timeout_ms: u64,
+}
+
+/// One buffer (SO_SNDBUF or SO_RCVBUF) of one socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BufferSize {
+    /// What was asked for (bytes); `None` for `auto` (kernel autotuning).
+    pub requested_bytes: Option<u64>,
+    /// What getsockopt() returned right after set-up (bytes). Linux doubles a request.
+    pub effective_bytes: u64,
+    /// What getsockopt() returned at the end or at the stall (bytes); autotuning moves it.
+    pub final_bytes: u64,
+    /// The sysctl limit the request was clamped to (bytes), when it was.
+    pub clamped_to_bytes: Option<u64>,
+}
+
+/// The two buffers of one socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SocketBuffers {
+    /// `client` or `server` (the server's accepted socket, which inherits the listener's sizes).
+    pub role: String,
+    pub sndbuf: BufferSize,
+    pub rcvbuf: BufferSize,
+}
+
+/// The application-level counters the I/O loops bump.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Bytes the client's send() calls returned as accepted (bytes).
+    pub client_sent_bytes: u64,
+    /// Bytes the server's recv() calls returned (bytes); in `client` mode, unknown and 0.
+    pub server_received_bytes: u64,
+    /// Bytes the server's send() calls returned as accepted (bytes); in `client` mode, 0.
+    pub server_sent_bytes: u64,
+    /// Bytes the client's recv() calls returned (bytes).
+    pub client_received_bytes: u64,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.client_sent_bytes
+            + self.server_received_bytes
+            + self.server_sent_bytes
+            + self.client_received_bytes
+    }
+}
+
+/// Selected fields of `getsockopt(TCP_INFO)`; each is `None` when the kernel's struct is too short.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TcpInfoView {
+    /// TCP state name (ESTABLISHED, FIN_WAIT1, …).
+    pub state: Option<String>,
+    /// Unanswered zero-window probes outstanding.
+    pub zero_window_probes: Option<u32>,
+    /// Window scale this side applies to the peer's advertised window.
+    pub snd_wscale: Option<u32>,
+    /// Window scale this side uses for its own advertisements.
+    pub rcv_wscale: Option<u32>,
+    /// Retransmitted segments over the connection's life.
+    pub total_retrans: Option<u32>,
+    /// Bytes in the send queue not yet sent (bytes).
+    pub notsent_bytes: Option<u64>,
+    /// The peer's last advertised receive window (bytes): 0 means "stop sending".
+    pub snd_wnd_bytes: Option<u64>,
+    /// This side's current receive window (bytes).
+    pub rcv_wnd_bytes: Option<u64>,
+}
+
+/// The kernel's queues of one socket at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KernelQueues {
+    /// Bytes waiting to be read by the application (SIOCINQ).
+    pub inq_bytes: u64,
+    /// Bytes in the send queue, sent-but-unacknowledged included (SIOCOUTQ).
+    pub outq_bytes: u64,
+    /// Bytes in the send queue not yet sent (SIOCOUTQNSD).
+    pub notsent_bytes: u64,
+    /// SO_SNDBUF at that moment (bytes).
+    pub sndbuf_bytes: u64,
+    /// SO_RCVBUF at that moment (bytes).
+    pub rcvbuf_bytes: u64,
+    pub tcp_info: Option<TcpInfoView>,
+}
+
+impl KernelQueues {
+    /// The peer's advertised window as this socket last saw it (bytes).
+    pub fn peer_window(&self) -> Option<u64> {
+        self.tcp_info.as_ref().and_then(|t| t.snd_wnd_bytes)
+    }
+}
+
+/// Which call a thread was in at the verdict: the app's own record and the kernel's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadReport {
+    /// tcplab-client, tcplab-reader, tcplab-server.
+    pub name: String,
+    /// What the thread said it was doing (sending, receiving, polling, done).
+    pub phase: String,
+    /// The system call /proc/self/task/TID/syscall showed (send, recv, poll, running), if readable.
+    pub kernel_call: Option<String>,
+}
+
+/// Why the watchdog declared a stall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StallBasis {
+    /// The threads' calls and the kernel's queues show that nothing can move.
+    KernelEvidence,
+    /// Nothing moved for --stall-after (the fallback).
+    Silence,
+}
+
+/// The watchdog's verdict.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StallReport {
+    pub basis: StallBasis,
+    /// Time from the start to the last change of any app counter (milliseconds).
+    pub last_progress_ms: u64,
+    /// Time from the start to the verdict (milliseconds).
+    pub verdict_ms: u64,
+    /// The facts the verdict rests on, one sentence each.
+    pub evidence: Vec<crate::watchdog::Evidence>,
+    pub threads: Vec<ThreadReport>,
+}
+
+/// One stage of the ledger: bytes sitting there and, for a queue, its capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage {
+    /// Bytes counted at this stage (bytes).
+    pub bytes: u64,
+    /// The buffer size behind it (bytes); `None` for an application counter.
+    pub capacity_bytes: Option<u64>,
+}
+
+/// One direction's conservation check: what the sender's app handed over must be in the sender's
+/// not-yet-sent queue, the receiver's queue, or read by the receiving app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    /// What the sending application's send() calls returned (bytes).
+    pub sent_bytes: u64,
+    /// Not-yet-sent + receiver's queue + read by the receiver (bytes).
+    pub accounted_bytes: u64,
+    /// sent − accounted (bytes); negative when a blocked send() had already copied part of its
+    /// buffer into the kernel, positive while segments are in flight or being retransmitted.
+    pub residual_bytes: i64,
+    /// Smallest residual that still counts as adding up (bytes): −(write size − 1).
+    pub tolerance_low_bytes: i64,
+    /// Largest residual that still counts as adding up (bytes): sent-but-unacknowledged bytes.
+    pub tolerance_high_bytes: i64,
+    /// Whether the residual lies within the tolerance.
+    pub holds: bool,
+}
+
+/// Where every byte was, read from the kernel's queues of all four buffers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ledger {
+    pub client_app_sent: Stage,
+    pub client_send_queue: Stage,
+    /// Of the client's send queue, bytes not yet sent at all (bytes).
+    pub client_send_queue_unsent_bytes: u64,
+    pub server_recv_queue: Stage,
+    pub server_app_read: Stage,
+    pub server_app_written: Stage,
+    pub server_send_queue: Stage,
+    pub server_send_queue_unsent_bytes: u64,
+    pub client_recv_queue: Stage,
+    pub client_app_read: Stage,
+    /// client → server.
+    pub forward: Balance,
+    /// server → client.
+    pub backward: Balance,
+}
+
+/// The check of the echo against the uppercased input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Bytes the echo should hold (bytes).
+    pub expected_bytes: u64,
+    /// Bytes that came back (bytes).
+    pub received_bytes: u64,
+    /// Stream offset of the first byte that differed, if any (bytes).
+    pub first_mismatch_at: Option<u64>,
+    /// True when every expected byte came back, in order, uppercased, and nothing more.
+    pub matched: bool,
+}
+
+/// What the send-once strategy saw: every send() call and what it accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShortSends {
+    /// send() calls made, one per chunk.
+    pub calls: u64,
+    /// Calls that accepted the whole chunk.
+    pub full: u64,
+    /// Calls that accepted part of the chunk.
+    pub partial: u64,
+    /// Calls that accepted nothing (EAGAIN: the send buffer was full).
+    pub refused: u64,
+    /// Bytes offered to send() (bytes).
+    pub offered_bytes: u64,
+    /// Bytes send() accepted (bytes).
+    pub accepted_bytes: u64,
+    /// Bytes silently never sent because the return value was ignored (bytes).
+    pub lost_bytes: u64,
+}
+
+/// Timings of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timings {
+    /// From the start of the traffic to the end of the run (milliseconds).
+    pub elapsed_ms: u64,
+    /// From the start to the last change of any app counter (milliseconds).
+    pub last_progress_ms: u64,
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResult {
+    pub format_version: u32,
+    pub settings: Settings,
+    pub buffers: Vec<SocketBuffers>,
+    pub outcome: Outcome,
+    pub counts: Counts,
+    pub stall: Option<StallReport>,
+    pub ledger: Option<Ledger>,
+    /// The client's half of the ledger when the server is in another process.
+    pub client_queues: Option<KernelQueues>,
+    pub server_queues: Option<KernelQueues>,
+    pub verification: Option<Verification>,
+    pub short_sends: Option<ShortSends>,
+    pub timings: Timings,
+    /// The error that ended a failed run, in one line.
+    pub error: Option<String>,
+}
