@@ -1,0 +1,103 @@
+//! The client role: one `Strategy` per way of sending and reading. Every strategy sends `total`
+//! bytes as writes of one chunk, reads the echo, and checks it against the uppercased input.
+//! The send/recv loops allocate nothing: the chunk and the read buffer exist before they start.
+
+mod naive;
+mod poll;
+mod reader_thread;
+mod send_once;
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use socket2::Socket;
+
+use crate::cli::common::StrategyName;
+use crate::counters::{Phase, Shared, ThreadSlot};
+use crate::payload::Verifier;
+use crate::result::{ShortSends, Verification};
+
+/// What a strategy works with.
+pub struct ClientJob<'a> {
+    pub sock: &'a Socket,
+    /// Bytes to send, a whole number of chunks.
+    pub total: u64,
+    /// One chunk's bytes.
+    pub chunk: &'a [u8],
+    /// Largest single recv().
+    pub read: usize,
+    pub shared: &'a Shared,
+}
+
+/// What a strategy reports back.
+#[derive(Debug, Default)]
+pub struct ClientReport {
+    pub verification: Option<Verification>,
+    pub short_sends: Option<ShortSends>,
+    /// The I/O error that ended the client, unless the watcher stopped it.
+    pub error: Option<io::Error>,
+}
+
+pub trait Strategy: Sync {
+    fn run(&self, job: &ClientJob<'_>) -> ClientReport;
+}
+
+pub fn for_name(name: StrategyName) -> &'static dyn Strategy {
+    match name {
+        StrategyName::Naive => &naive::Naive,
+        StrategyName::ReaderThread => &reader_thread::ReaderThread,
+        StrategyName::Poll => &poll::PollLoop,
+        StrategyName::SendOnce => &send_once::SendOnce,
+    }
+}
+
+impl ClientJob<'_> {
+    /// An error is only reported when the watcher did not cause it by shutting the socket down.
+    fn report_error(&self, e: io::Error) -> Option<io::Error> {
+        (!self.shared.is_stopping()).then_some(e)
+    }
+}
+
+/// Sends `total` bytes as back-to-back writes of `chunk`, each one a write-all loop.
+fn send_chunks(sock: &Socket, chunk: &[u8], total: u64, counter: &AtomicU64) -> io::Result<()> {
+    let mut left = total;
+    while left > 0 {
+        let part = &chunk[..(chunk.len() as u64).min(left) as usize];
+        crate::server::write_all_counted(sock, part, counter)?;
+        left -= part.len() as u64;
+    }
+    Ok(())
+}
+
+/// Reads until EOF into `buf`, feeding the verifier and the counter.
+fn read_to_eof(
+    sock: &Socket,
+    buf: &mut [u8],
+    verifier: &mut Verifier,
+    counter: &AtomicU64,
+    slot: &ThreadSlot,
+) -> io::Result<()> {
+    slot.set(Phase::Receiving);
+    loop {
+        match (&*sock).read(buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => {
+                counter.fetch_add(n as u64, Relaxed);
+                verifier.feed(&buf[..n]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Writes as much as the socket takes without blocking; returns bytes written.
+fn write_nonblocking(sock: &Socket, data: &[u8]) -> io::Result<usize> {
+    loop {
+        match (&*sock).write(data) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}

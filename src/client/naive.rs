@@ -1,0 +1,39 @@
+//! The classic client: a write-all loop over every chunk, then shut down the write half, then read
+//! the echo until EOF. While it sends it never reads, so once the echo fills the server's send
+//! buffer and the client's receive buffer, the server blocks in send(), stops reading, and the
+//! client blocks in send() too.
+
+use std::net::Shutdown;
+
+use super::{ClientJob, ClientReport, Strategy, read_to_eof, send_chunks};
+use crate::counters::Phase;
+use crate::payload::{Layout, Verifier};
+
+pub struct Naive;
+
+impl Strategy for Naive {
+    fn run(&self, job: &ClientJob<'_>) -> ClientReport {
+        let s = job.shared;
+        s.client.enter();
+        let mut buf = vec![0u8; job.read];
+        let mut verifier = Verifier::new(job.chunk, Layout::Whole { total: job.total });
+        s.client.set(Phase::Sending);
+        let result = send_chunks(job.sock, job.chunk, job.total, &s.client_sent)
+            .and_then(|()| job.sock.shutdown(Shutdown::Write))
+            .and_then(|()| {
+                read_to_eof(
+                    job.sock,
+                    &mut buf,
+                    &mut verifier,
+                    &s.client_received,
+                    &s.client,
+                )
+            });
+        s.client.set(Phase::Done);
+        ClientReport {
+            verification: Some(verifier.finish()),
+            short_sends: None,
+            error: result.err().and_then(|e| job.report_error(e)),
+        }
+    }
+}

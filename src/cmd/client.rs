@@ -1,0 +1,34 @@
+//! `tcplab client`: the client role against a server in another process (tcplab's or the classic
+//! Python one), watching its own side for a stall.
+
+use std::process::ExitCode;
+
+use crate::cli::lab::ClientArgs;
+use crate::cmd::{self, deadlock::traffic};
+use crate::progress::{self, LiveView};
+use crate::run::{self, ClientConfig, NoObserver, Observer};
+use crate::sock::{self, BufReq};
+
+pub fn main(a: &ClientArgs) -> anyhow::Result<ExitCode> {
+    let cfg = ClientConfig {
+        traffic: traffic(&a.traffic, a.bytes, &a.wait),
+        addr: sock::resolve(&a.host, a.port)?,
+        buffers: BufReq {
+            snd: a.buffers.sndbuf,
+            rcv: a.buffers.rcvbuf,
+        },
+        connect_timeout: a.connect_timeout.0,
+    };
+    let mut live = LiveView::maybe(
+        progress::wanted(a.output.quiet, a.output.json),
+        cfg.traffic.total,
+        false,
+    );
+    let obs: &mut dyn Observer = match live.as_mut() {
+        Some(v) => v,
+        None => &mut NoObserver,
+    };
+    let result = run::run_client(&cfg, obs)?;
+    cmd::print_run(&result, a.output.json)?;
+    Ok(ExitCode::from(result.outcome.exit_code()))
+}

@@ -1,0 +1,193 @@
+//! `tcplab server`: the uppercase-echo server as its own process, one connection after another like
+//! the classic program, until Ctrl-C (or `--connections N`). One bad connection never takes it down.
+
+use std::io::{self, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use socket2::Socket;
+use std::net::Shutdown;
+
+use crate::cli::lab::ServerArgs;
+use crate::counters::Shared;
+use crate::interrupt;
+use crate::server::{self, ServeCounters, ServeEnd};
+use crate::sock::{self, BufReq, Limits};
+use crate::units::{human, human_rate};
+
+/// How often waits wake to check for Ctrl-C and redraw.
+const TICK: Duration = Duration::from_millis(100);
+
+pub fn main(a: &ServerArgs) -> anyhow::Result<ExitCode> {
+    let addr = sock::resolve(&a.host, a.port)?;
+    let req = BufReq {
+        snd: a.buffers.sndbuf,
+        rcv: a.buffers.rcvbuf,
+    };
+    let listener = sock::listen(addr, Some(&req), 16)?;
+    let local: SocketAddr = listener
+        .local_addr()?
+        .as_socket()
+        .context("the listening socket has no IP address")?;
+    let mut out = io::stdout().lock();
+    writeln!(out, "listening on {local}")?;
+    if !addr.ip().is_loopback() {
+        writeln!(
+            out,
+            "note: {} is reachable from the network, not only from this machine",
+            addr.ip()
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+    listener.set_nonblocking(true)?;
+    let mut poll = Poll::new()?;
+    let fd = listener.as_raw_fd();
+    poll.registry()
+        .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)?;
+    let mut events = Events::with_capacity(4);
+    let live = !a.quiet && io::stderr().is_terminal() && io::stdout().is_terminal();
+    let limits = Limits::read();
+    let mut served = 0u64;
+    while a.connections.is_none_or(|n| served < n) {
+        if interrupt::requested() {
+            break;
+        }
+        let (conn, peer) = match listener.accept() {
+            Ok(c) => c,
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::Interrupted =>
+            {
+                match poll.poll(&mut events, Some(TICK)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e.into()),
+                }
+                continue;
+            }
+            Err(e) => {
+                eprintln!("tcplab: accept failed: {e}; still listening");
+                continue;
+            }
+        };
+        served += 1;
+        let peer = peer
+            .as_socket()
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "?".into());
+        let line = serve_one(
+            served,
+            &conn,
+            &peer,
+            a.read.bytes() as usize,
+            &req,
+            &limits,
+            live,
+        );
+        let mut out = io::stdout().lock();
+        writeln!(out, "{line}")?;
+        out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve_one(
+    n: u64,
+    conn: &Socket,
+    peer: &str,
+    read: usize,
+    req: &BufReq,
+    limits: &Limits,
+    live: bool,
+) -> String {
+    let _ = conn.set_nonblocking(false);
+    let sizes = match req.report(conn, limits) {
+        Ok((s, r)) => format!(
+            "SO_SNDBUF {}, SO_RCVBUF {}",
+            human(s.effective_bytes),
+            human(r.effective_bytes)
+        ),
+        Err(_) => String::from("buffer sizes unknown"),
+    };
+    let shared = Shared::default();
+    let bar = live.then(|| {
+        let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} {msg}").expect("static template"),
+        );
+        b.set_prefix(format!("connection {n} from {peer}:"));
+        b
+    });
+    let started = Instant::now();
+    let end = thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel();
+        let shared = &shared;
+        let spawned = thread::Builder::new()
+            .name("tcplab-server".into())
+            .spawn_scoped(scope, move || {
+                let mut buf = vec![0u8; read];
+                let c = ServeCounters {
+                    received: &shared.server_received,
+                    sent: &shared.server_sent,
+                    slot: &shared.server,
+                };
+                let _ = tx.send(server::serve(conn, &mut buf, &c));
+            });
+        if let Err(e) = spawned {
+            return ServeEnd::Error(e);
+        }
+        loop {
+            match rx.recv_timeout(TICK) {
+                Ok(end) => return end,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return ServeEnd::Error(io::ErrorKind::Other.into());
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if let Some(b) = &bar {
+                let done = shared.server_received.load(Relaxed);
+                b.set_message(format!(
+                    "{} processed so far ({})",
+                    human(done),
+                    human_rate(done, started.elapsed())
+                ));
+                b.tick();
+            }
+            if interrupt::requested() {
+                shared.stopping.store(true, Relaxed);
+                let _ = conn.shutdown(Shutdown::Both);
+            }
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let c = shared.counts();
+    let how = match end {
+        ServeEnd::Eof => "the client closed its side; everything was echoed".to_string(),
+        ServeEnd::Error(_) if shared.is_stopping() => "closed by Ctrl-C".to_string(),
+        ServeEnd::Error(e) => match e.kind() {
+            io::ErrorKind::ConnectionReset => "the client reset the connection".to_string(),
+            io::ErrorKind::BrokenPipe => {
+                "the client went away while the server was writing".to_string()
+            }
+            _ => format!("ended by an error: {e}"),
+        },
+    };
+    format!(
+        "connection {n} from {peer} ({sizes}): {} processed, {} echoed in {:.2} s; {how}",
+        human(c.server_received_bytes),
+        human(c.server_sent_bytes),
+        started.elapsed().as_secs_f64()
+    )
+}

@@ -1,0 +1,22 @@
+//! tcplab: a teaching lab for TCP socket-buffer behaviour. An uppercase-echo server, a client that
+//! sends 16-byte chunks without reading, the deadlock their full buffers produce, and the fixes.
+//!
+//! The binary (`main.rs`) parses arguments and dispatches to `cmd`; everything here is reusable by
+//! the tests and the benchmarks.
+#![deny(unsafe_code)]
+
+pub mod cli;
+pub mod client;
+pub mod cmd;
+pub mod counters;
+pub mod interrupt;
+pub mod ledger;
+pub mod payload;
+pub mod progress;
+pub mod report;
+pub mod result;
+pub mod run;
+pub mod server;
+pub mod sock;
+pub mod units;
+pub mod watchdog;

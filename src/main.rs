@@ -1,0 +1,68 @@
+//! Parses the arguments, runs the subcommand, turns its outcome into an exit code, and prints any
+//! error as one line: `tcplab: what failed: why; what to try`.
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tcplab::cli::{Cli, Command};
+use tcplab::{cmd, interrupt};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    interrupt::install();
+    let result = match &cli.command {
+        Command::Deadlock(a) => cmd::deadlock::main(a),
+        Command::Server(a) => cmd::server::main(a),
+        Command::Client(a) => cmd::client::main(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tcplab: {}", one_line(&format!("{e:#}")));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// clap's errors span several lines (usage, tips); a student gets one: the cause, then the hint.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind::*;
+    if matches!(
+        e.kind(),
+        DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let text = e.render().to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .collect();
+    eprintln!("tcplab: {}; see 'tcplab --help'", parts.join("; "));
+    ExitCode::from(2)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,4 @@
+//! Views of a `RunResult`: each one a function from results to bytes.
+
+pub mod json;
+pub mod text;
