@@ -235,7 +235,8 @@ fn write_deadlock(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "\nThe watchdog ended it by shutting both sockets down; every blocked call returned and every thread was joined."
+        "\nThe watchdog ended it by shutting {} down; every blocked call returned and every thread was joined.",
+        if alone { "the socket" } else { "both sockets" }
     )?;
     if r.settings.strategy == "naive" {
         writeln!(
@@ -270,7 +271,8 @@ fn evidence_text(e: &Evidence) -> String {
             human(*bytes)
         ),
         Evidence::WindowClosed { side } => {
-            format!("the {side}'s peer advertises a zero window: the {side} may not send")
+            let peer = if side == "client" { "server" } else { "client" };
+            format!("the {peer} advertises a zero receive window, so the {side} may not send")
         }
         Evidence::Unsent { side, bytes } => format!(
             "{} wait in the {side}'s send queue, not yet sent",
