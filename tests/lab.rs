@@ -421,3 +421,57 @@ fn a_peer_that_resets_mid_stream_ends_the_run_with_counts_and_no_panic() {
     );
     assert!(!out.stderr.contains("panicked"), "{}", out.dump());
 }
+
+#[test]
+fn ctrl_c_stops_a_run_and_prints_what_had_moved() {
+    let child = spawn(
+        BIN,
+        &["deadlock", "--strategy", "reader-thread", "--bytes", "8GiB"],
+    );
+    let pid = child.id();
+    // The reader thread exists once the traffic runs (the handler is installed before).
+    wait_until(
+        std::time::Duration::from_secs(20),
+        "the reader thread starting",
+        || has_thread(pid, "tcplab-reader"),
+    );
+    interrupt(pid);
+    let out = finish(child, DEADLINE, "an interrupted run");
+    assert_eq!(out.code(), 130, "{}", out.dump());
+    assert!(
+        out.stdout.contains("INTERRUPTED") && out.stdout.contains("client sent"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_server_cleanly_while_a_client_is_connected() {
+    let srv = tcplab_server(&["--sndbuf", SMALL, "--rcvbuf", SMALL]);
+    let port = srv.port.to_string();
+    let client = spawn(
+        BIN,
+        &[
+            "client",
+            "-p",
+            &port,
+            "--bytes",
+            "8GiB",
+            "--strategy",
+            "reader-thread",
+            "--json",
+        ],
+    );
+    let pid = srv.guard.0.id();
+    wait_until(
+        std::time::Duration::from_secs(20),
+        "the server's connection thread starting",
+        || has_thread(pid, "tcplab-server"),
+    );
+    interrupt(pid);
+    let line = next_line(&srv, "the server's summary after Ctrl-C");
+    assert!(line.contains("closed by Ctrl-C"), "{line}");
+    let out = finish(client, DEADLINE, "the client of a server stopped by Ctrl-C");
+    assert_eq!(out.code(), 1, "{}", out.dump());
+    assert!(!out.stderr.contains("panicked"), "{}", out.dump());
+}

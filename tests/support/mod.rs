@@ -178,3 +178,34 @@ pub fn next_line(a: &Announced, what: &str) -> String {
         .recv_timeout(Duration::from_secs(30))
         .unwrap_or_else(|_| panic!("never saw {what} within 30 s"))
 }
+
+/// Polls `cond` until it holds or `deadline` passes; panics with `what` when it never held.
+pub fn wait_until(deadline: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + deadline;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < end,
+            "{what} never happened within {deadline:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether a running process has a thread of this name (threads are named "tcplab-…"), from /proc.
+pub fn has_thread(pid: u32, name: &str) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks
+        .flatten()
+        .any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+}
+
+/// Sends SIGINT, as Ctrl-C does.
+pub fn interrupt(pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -INT {pid} failed");
+}
