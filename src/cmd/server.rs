@@ -173,9 +173,10 @@ fn serve_one(
         b.finish_and_clear();
     }
     let c = shared.counts();
+    // Checked first: after the shutdown, a recv() blocked at that moment returns EOF, not an error.
     let how = match end {
+        _ if shared.is_stopping() => "closed by Ctrl-C".to_string(),
         ServeEnd::Eof => "the client closed its side; everything was echoed".to_string(),
-        ServeEnd::Error(_) if shared.is_stopping() => "closed by Ctrl-C".to_string(),
         ServeEnd::Error(e) => match e.kind() {
             io::ErrorKind::ConnectionReset => "the client reset the connection".to_string(),
             io::ErrorKind::BrokenPipe => {
