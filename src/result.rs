@@ -180,6 +180,10 @@ pub struct StallReport {
     /// The facts the verdict rests on, one sentence each.
     pub evidence: Vec<crate::watchdog::Evidence>,
     pub threads: Vec<ThreadReport>,
+    /// With `--verify-stall`: bytes any app counter moved while the run was kept going after the
+    /// verdict (bytes); 0 confirms the verdict. `None` when not checked.
+    #[serde(default)]
+    pub moved_after_verdict_bytes: Option<u64>,
 }
 
 /// One stage of the ledger: bytes sitting there and, for a queue, its capacity.

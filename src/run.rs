@@ -53,6 +53,8 @@ pub struct Traffic {
     pub nodelay: bool,
     pub watch: WatchConfig,
     pub timeout: Duration,
+    /// After a verdict, keep watching this long before shutting down (measurement aid).
+    pub verify_stall: Option<Duration>,
 }
 
 /// The one-process demo: both peers here, so all four buffers are visible.
@@ -188,7 +190,7 @@ fn drive(
     let shared = Shared::default();
     let chunk = payload::chunk(t.chunk);
     let started = Instant::now();
-    let (end, dones, last_progress) = thread::scope(|scope| {
+    let (end, dones, last_progress, moved_after) = thread::scope(|scope| {
         let (tx, rx) = mpsc::channel::<Done>();
         let mut expected = 0;
         let mut spawn_err = None;
@@ -238,6 +240,12 @@ fn drive(
                 t, &shared, client, server, &rx, expected, &mut wd, &mut dones, started, obs,
             )
         };
+        let moved_after = match (&end, t.verify_stall) {
+            (WatchEnd::Stall(_, s), Some(d)) => {
+                Some(moved_within(&shared, &rx, &mut dones, s.counts, d))
+            }
+            _ => None,
+        };
         if !matches!(end, WatchEnd::Finished) {
             shared.stopping.store(true, Relaxed);
             let _ = client.shutdown(Shutdown::Both);
@@ -251,7 +259,7 @@ fn drive(
                 }
             }
         }
-        (end, dones, wd.last_progress())
+        (end, dones, wd.last_progress(), moved_after)
     });
     obs.finish();
     let elapsed = started.elapsed();
@@ -310,7 +318,10 @@ fn drive(
                 ));
             }
             result.counts = s.counts;
-            result.stall = Some(stall_report(&v, &s));
+            result.stall = Some(StallReport {
+                moved_after_verdict_bytes: moved_after,
+                ..stall_report(&v, &s)
+            });
             Outcome::Deadlock
         }
         WatchEnd::TimedOut => {
@@ -428,7 +439,27 @@ fn stall_report(v: &Verdict, s: &Sample) -> StallReport {
         verdict_ms: ms(v.at),
         evidence: v.evidence.clone(),
         threads,
+        moved_after_verdict_bytes: None,
     }
+}
+
+/// Keeps a stalled run going for `d` and returns how far the app counters moved meanwhile.
+/// A thread that ends in that time ends the wait (it moved, or failed).
+fn moved_within(
+    shared: &Shared,
+    rx: &mpsc::Receiver<Done>,
+    dones: &mut Vec<Done>,
+    at: Counts,
+    d: Duration,
+) -> u64 {
+    let end = Instant::now() + d;
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        if let Ok(done) = rx.recv_timeout(left) {
+            dones.push(done);
+            break;
+        }
+    }
+    shared.counts().total() - at.total()
 }
 
 fn set_final_sizes(

@@ -98,6 +98,10 @@ pub struct WaitArgs {
     /// Give up (and shut both sockets down) after this long in all.
     #[arg(long, value_parser = duration_arg, default_value = "120s", value_name = "DURATION")]
     pub timeout: Millis,
+    /// Measurement aid: after a verdict, keep the sockets open this long and record whether any
+    /// byte still moved (a premature verdict would show here).
+    #[arg(long, value_parser = duration_arg, value_name = "DURATION", hide = true)]
+    pub verify_stall: Option<Millis>,
 }
 
 /// Output form.

@@ -50,6 +50,7 @@ pub fn traffic(
             stall_after: w.stall_after.0,
         },
         timeout: w.timeout.0.max(Duration::from_millis(1)),
+        verify_stall: w.verify_stall.map(|m| m.0),
     }
 }
 
