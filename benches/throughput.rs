@@ -2,8 +2,10 @@
 //! program doing the same system calls: the same 16-byte writes, the same 1024-byte reads, an
 //! uppercase-echo server thread and a reader thread, with no counters, no watcher, no probes.
 //!
-//!     cargo bench --bench throughput                 # 64 MiB, 5 runs each, plus memory at 64 MiB..1 GiB
-//!     cargo bench --bench throughput -- --runs 3 --bytes 32MiB --memory-up-to 256MiB
+//! ```text
+//! cargo bench --bench throughput                 # 64 MiB, 5 runs each, plus memory at 64 MiB..1 GiB
+//! cargo bench --bench throughput -- --runs 3 --bytes 32MiB --memory-up-to 256MiB
+//! ```
 //!
 //! Prints the median throughput of each, the ratio, and each tcplab run's peak RSS (from wait4).
 #![allow(unsafe_code)]
@@ -59,6 +61,8 @@ fn bare(total: u64) -> Duration {
 }
 
 /// One tcplab run as a child process: wall time and peak RSS (KiB) from wait4.
+/// The child is reaped by wait4 (which gives its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn tcplab(total: u64) -> (Duration, u64) {
     let started = Instant::now();
     let child = Command::new(TCPLAB)

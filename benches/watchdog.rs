@@ -3,8 +3,10 @@
 //! - the verdict at 64 KiB comes within 1 s of the last byte moved, and nothing moves after it
 //!   (each naive run is kept open for 2 s after its verdict with the hidden --verify-stall).
 //!
-//!     cargo bench --bench watchdog                  # 100 runs of each
-//!     cargo bench --bench watchdog -- --runs 20
+//! ```text
+//! cargo bench --bench watchdog                  # 100 runs of each
+//! cargo bench --bench watchdog -- --runs 20
+//! ```
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;

@@ -20,9 +20,12 @@ pub fn wanted(quiet: bool, json: bool) -> bool {
     !quiet && !json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// Reads one counter out of a sample.
+type Getter = fn(&Sample) -> u64;
+
 pub struct LiveView {
     multi: MultiProgress,
-    bars: Vec<(ProgressBar, fn(&Sample) -> u64)>,
+    bars: Vec<(ProgressBar, Getter)>,
     status: ProgressBar,
     last_draw: Option<Duration>,
 }
@@ -34,8 +37,7 @@ impl LiveView {
         let style = ProgressStyle::with_template("{prefix:>18} [{bar:32.cyan/blue}] {msg}")
             .expect("static template")
             .progress_chars("=> ");
-        let mut rows: Vec<(&str, fn(&Sample) -> u64)> =
-            vec![("client sent", |s| s.counts.client_sent_bytes)];
+        let mut rows: Vec<(&str, Getter)> = vec![("client sent", |s| s.counts.client_sent_bytes)];
         if with_server {
             rows.push(("server processed", |s| s.counts.server_received_bytes));
         }

@@ -84,7 +84,7 @@ enum Done {
 enum WatchEnd {
     Finished,
     Failed,
-    Stall(Verdict, Sample),
+    Stall(Box<(Verdict, Sample)>),
     TimedOut,
     Interrupted,
 }
@@ -241,8 +241,8 @@ fn drive(
             )
         };
         let moved_after = match (&end, t.verify_stall) {
-            (WatchEnd::Stall(_, s), Some(d)) => {
-                Some(moved_within(&shared, &rx, &mut dones, s.counts, d))
+            (WatchEnd::Stall(vs), Some(d)) => {
+                Some(moved_within(&shared, &rx, &mut dones, vs.1.counts, d))
             }
             _ => None,
         };
@@ -293,7 +293,7 @@ fn drive(
         }
     }
     let (cq, sq) = match &end {
-        WatchEnd::Stall(_, s) => (s.client_q.clone(), s.server_q.clone()),
+        WatchEnd::Stall(vs) => (vs.1.client_q.clone(), vs.1.server_q.clone()),
         _ => (
             sock::queues(client).ok(),
             server.and_then(|s| sock::queues(s).ok()),
@@ -307,7 +307,8 @@ fn drive(
     }
     let client_error = client_report.as_mut().and_then(|r| r.error.take());
     result.outcome = match end {
-        WatchEnd::Stall(v, s) => {
+        WatchEnd::Stall(vs) => {
+            let (v, s) = *vs;
             if let (Some(c), Some(sv)) = (&s.client_q, &s.server_q) {
                 result.ledger = Some(ledger::build(
                     &s.counts,
@@ -409,7 +410,7 @@ fn watch(
         };
         obs.sample(&s);
         if let Some(v) = wd.observe(&s) {
-            return WatchEnd::Stall(v, s);
+            return WatchEnd::Stall(Box::new((v, s)));
         }
         if interrupt::requested() {
             return WatchEnd::Interrupted;

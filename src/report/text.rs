@@ -321,20 +321,37 @@ pub fn write_ledger(l: &Ledger, out: &mut impl Write) -> io::Result<()> {
     )?;
     row(out, "↓ client receive queue", l.client_recv_queue, "")?;
     row(out, "↓ client app read", l.client_app_read, "")?;
+    let over = |st: Stage| st.capacity_bytes.is_some_and(|c| st.bytes > c);
+    if over(l.client_send_queue) || over(l.server_send_queue) {
+        writeln!(
+            out,
+            "  (A send queue can pass SO_SNDBUF: the limit is checked when a new packet buffer starts, and small writes are appended to the last one.)"
+        )?;
+    }
     writeln!(out)?;
+    let fwd = [
+        l.client_send_queue_unsent_bytes,
+        l.server_recv_queue.bytes,
+        l.server_app_read.bytes,
+    ];
     balance_line(
         out,
         "client → server",
         &l.forward,
-        "the server's receive queue",
-        "the server read",
+        fwd,
+        ["client unsent", "server queue", "server read"],
     )?;
+    let bwd = [
+        l.server_send_queue_unsent_bytes,
+        l.client_recv_queue.bytes,
+        l.client_app_read.bytes,
+    ];
     balance_line(
         out,
         "server → client",
         &l.backward,
-        "the client's receive queue",
-        "the client read",
+        bwd,
+        ["server unsent", "client queue", "client read"],
     )
 }
 
@@ -342,37 +359,34 @@ fn balance_line(
     out: &mut impl Write,
     dir: &str,
     b: &Balance,
-    queue: &str,
-    read: &str,
+    parts: [u64; 3],
+    names: [&str; 3],
 ) -> io::Result<()> {
-    let verdict = if b.holds {
-        if b.residual_bytes == 0 {
-            "adds up exactly".to_string()
-        } else if b.residual_bytes < 0 {
-            format!(
-                "adds up to {}: the blocked send() had copied that much of its write already",
-                human_signed(b.residual_bytes)
-            )
-        } else {
-            format!(
-                "adds up to {}: bytes in flight, not yet in {queue}",
-                human_signed(b.residual_bytes)
-            )
-        }
-    } else {
-        format!(
-            "off by {} (outside {}..{})",
-            human_signed(b.residual_bytes),
+    let sum = names
+        .iter()
+        .zip(parts)
+        .map(|(n, p)| format!("{n} {}", human(p)))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    writeln!(out, "  {dir}: sent {} = {sum}", human(b.sent_bytes))?;
+    let verdict = match (b.holds, b.residual_bytes) {
+        (true, 0) => "adds up exactly".to_string(),
+        (true, r) if r < 0 => format!(
+            "adds up within {}: the blocked send() had already copied that much of its write",
+            human(r.unsigned_abs())
+        ),
+        (true, r) => format!(
+            "adds up within {}: bytes in flight, sent but not yet queued at the peer",
+            human(r as u64)
+        ),
+        (false, r) => format!(
+            "does NOT add up: off by {} (allowed {} to {})",
+            human_signed(r),
             human_signed(b.tolerance_low_bytes),
             human_signed(b.tolerance_high_bytes)
-        )
+        ),
     };
-    writeln!(
-        out,
-        "  {dir}: {} sent = not yet sent + {queue} + {read} = {}; {verdict}",
-        human(b.sent_bytes),
-        human(b.accounted_bytes)
-    )
+    writeln!(out, "    {verdict}")
 }
 
 fn write_counts(r: &RunResult, out: &mut impl Write) -> io::Result<()> {

@@ -16,7 +16,7 @@ use std::os::fd::AsRawFd;
 use crate::result::{KernelQueues, TcpInfoView};
 
 /// `SIOCOUTQNSD` from `linux/sockios.h`; not exported by the libc crate.
-const SIOCOUTQNSD: u64 = 0x894B;
+const SIOCOUTQNSD: libc::Ioctl = 0x894B;
 
 // Offsets into `struct tcp_info` (linux/tcp.h).
 const TCPI_STATE: usize = 0;
@@ -28,11 +28,11 @@ const TCPI_SND_WND: usize = 228;
 const TCPI_RCV_WND: usize = 232;
 const TCPI_BUF_LEN: usize = 512;
 
-fn ioctl_int(fd: i32, request: u64) -> io::Result<u64> {
+fn ioctl_int(fd: i32, request: libc::Ioctl) -> io::Result<u64> {
     let mut value: libc::c_int = 0;
     // SAFETY: the three requests used here (FIONREAD, TIOCOUTQ, SIOCOUTQNSD) write one `int`
     // through the pointer, which points at a live local of that type.
-    let rc = unsafe { libc::ioctl(fd, request as libc::Ioctl, &mut value as *mut libc::c_int) };
+    let rc = unsafe { libc::ioctl(fd, request, &mut value as *mut libc::c_int) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -96,8 +96,8 @@ fn tcp_state_name(state: u8) -> String {
 pub fn queues(sock: &socket2::Socket) -> io::Result<KernelQueues> {
     let fd = sock.as_raw_fd();
     Ok(KernelQueues {
-        inq_bytes: ioctl_int(fd, libc::FIONREAD as u64)?,
-        outq_bytes: ioctl_int(fd, libc::TIOCOUTQ as u64)?,
+        inq_bytes: ioctl_int(fd, libc::FIONREAD)?,
+        outq_bytes: ioctl_int(fd, libc::TIOCOUTQ)?,
         notsent_bytes: ioctl_int(fd, SIOCOUTQNSD)?,
         sndbuf_bytes: sock.send_buffer_size()? as u64,
         rcvbuf_bytes: sock.recv_buffer_size()? as u64,
