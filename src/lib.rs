@@ -20,3 +20,4 @@ pub mod server;
 pub mod sock;
 pub mod units;
 pub mod watchdog;
+pub mod wire;
