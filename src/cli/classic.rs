@@ -86,8 +86,9 @@ pub struct DemoOutput {
     pub quiet: bool,
 }
 
-/// The classic sixteen-octet exchange (tcp_sixteen.py): the client sends 'Hi there, server', the
-/// server answers 'Farewell, client', and each side reads exactly 16 bytes with a recv_all loop.
+/// The classic sixteen-octet exchange (tcp_sixteen.py).
+///
+/// The client sends 'Hi there, server', the server answers 'Farewell, client', and each side reads exactly 16 bytes with a recv_all loop.
 #[derive(Debug, Clone, Args)]
 #[command(after_help = SIXTEEN_HELP)]
 pub struct SixteenArgs {
@@ -133,8 +134,9 @@ pub struct SixteenDemoArgs {
     pub output: DemoOutput,
 }
 
-/// The classic length-prefixed blocks (blocks.py): each block is a 4-byte big-endian length
-/// (struct '!I') and that many bytes; a zero-length block ends the stream. The server shuts its
+/// The classic length-prefixed blocks (blocks.py).
+///
+/// Each block is a 4-byte big-endian length (struct '!I') and that many bytes; a zero-length block ends the stream. The server shuts its
 /// write half at once and only reads; the client shuts its read half and only writes.
 #[derive(Debug, Clone, Args)]
 #[command(after_help = BLOCKS_HELP)]
@@ -197,7 +199,9 @@ pub struct BlocksDemoArgs {
     pub output: DemoOutput,
 }
 
-/// recv() returns what has arrived, not what you asked for: a sender writes a 16-byte message in
+/// Experiment: recv() returns what has arrived, not what you asked for.
+///
+/// A sender writes a 16-byte message in
 /// pieces (TCP_NODELAY, each piece after the receiver's previous recv() returned), and the
 /// receiver shows each recv() size and the recv_all loop assembling exactly 16.
 #[derive(Debug, Clone, Args)]
@@ -218,7 +222,9 @@ pub struct DribbleArgs {
     pub output: DemoOutput,
 }
 
-/// Half-close, the streamer: the client sends --bytes, then shutdown(SHUT_WR) so the server's
+/// Experiment: half-close, the streamer (shutdown(SHUT_WR) and EOF).
+///
+/// The client sends --bytes, then shutdown(SHUT_WR) so the server's
 /// recv() sees EOF; the server replies with what it counted and closes. With --no-shutdown the
 /// client forgets the shutdown: both sides wait in recv() for each other, which tcplab detects,
 /// explains and ends.
