@@ -86,6 +86,13 @@ pub fn server(a: &BlocksRoleArgs) -> anyhow::Result<ExitCode> {
 /// `tcplab blocks client`: the three Zen lines and the end block.
 pub fn client(a: &BlocksRoleArgs) -> anyhow::Result<ExitCode> {
     let addr = sock::resolve(&a.at.host, a.at.port)?;
+    let max = a.limit.max_frame.bytes();
+    if let Some(long) = ZEN.iter().find(|b| b.len() as u64 > max) {
+        bail!(
+            "a block of {} bytes is above --max-frame ({max} bytes), so the server would refuse it; raise --max-frame",
+            long.len()
+        );
+    }
     let sock = connect(addr, "tcplab blocks server")?;
     // This side only writes; anything the server sent now would be refused with a RST.
     sock.shutdown(Shutdown::Read)

@@ -170,8 +170,8 @@ pub struct BlocksRoleArgs {
 /// The largest block a reader accepts.
 #[derive(Debug, Clone, Args)]
 pub struct FrameLimit {
-    /// Largest block accepted (e.g. 64K, 1MiB; K and KiB both mean 1024). A longer length prefix
-    /// is refused before anything is allocated for it.
+    /// Largest block accepted (e.g. 64K, 1MiB; K and KiB both mean 1024). A reader refuses a
+    /// longer length prefix before allocating anything for it; the client refuses to send one.
     #[arg(long, value_parser = size_arg, default_value = "1MiB", value_name = "SIZE")]
     pub max_frame: ByteSize,
 }
