@@ -5,6 +5,7 @@
 //! the tests and the benchmarks.
 #![deny(unsafe_code)]
 
+pub mod classic;
 pub mod cli;
 pub mod client;
 pub mod cmd;
@@ -20,3 +21,4 @@ pub mod server;
 pub mod sock;
 pub mod units;
 pub mod watchdog;
+pub mod wire;

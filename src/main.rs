@@ -18,6 +18,10 @@ fn main() -> ExitCode {
         Command::Deadlock(a) => cmd::deadlock::main(a),
         Command::Server(a) => cmd::server::main(a),
         Command::Client(a) => cmd::client::main(a),
+        Command::Sixteen(a) => cmd::classic::sixteen(a),
+        Command::Blocks(a) => cmd::classic::blocks(a),
+        Command::Dribble(a) => cmd::classic::dribble(a),
+        Command::Halfclose(a) => cmd::classic::halfclose(a),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 //! Each family of subcommands has its own file; the options several commands share
 //! (buffer knobs, traffic shape, output) live in `common.rs`.
 
+pub mod classic;
 pub mod common;
 pub mod lab;
 
@@ -31,4 +32,8 @@ pub enum Command {
     Deadlock(lab::DeadlockArgs),
     Server(lab::ServerArgs),
     Client(lab::ClientArgs),
+    Sixteen(classic::SixteenArgs),
+    Blocks(classic::BlocksArgs),
+    Dribble(classic::DribbleArgs),
+    Halfclose(classic::HalfcloseArgs),
 }

@@ -1,6 +1,7 @@
 //! One handler per subcommand: turns parsed arguments into a configuration, runs it, prints a view
 //! of the result, and says how the process should exit.
 
+pub mod classic;
 pub mod client;
 pub mod deadlock;
 pub mod server;

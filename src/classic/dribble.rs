@@ -1,0 +1,191 @@
+//! `tcplab dribble`: recv() returns what has arrived, not what was asked for. A sender writes the
+//! 16-byte message in pieces; the receiver's recv_all loop shows each recv() size and assembles
+//! exactly 16, or (`--close-after N`) reports the classic `socket closed after N of 16 bytes`.
+//!
+//! Determinism without sleeps: the sender has TCP_NODELAY (Nagle would hold a small piece back
+//! while an earlier one is unacknowledged) and writes the next piece only after the receiver has
+//! reported, over a channel, the recv() that took the previous one. On loopback a piece arrives as
+//! one segment, so each recv() returns exactly one piece.
+
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::mpsc;
+use std::thread;
+
+use anyhow::{Context, anyhow};
+use serde::Serialize;
+
+use super::sixteen::CLIENT_MESSAGE;
+use super::{DEMO_WAIT, Outcome, connect, py_repr};
+use crate::cli::classic::DribbleArgs;
+use crate::sock;
+use crate::wire::{self, WireError};
+
+/// Checks the arguments before anything runs; the text is the one-line error (exit code 2).
+pub fn check(a: &DribbleArgs) -> Result<(), String> {
+    let total: usize = a.pieces.iter().sum();
+    if a.pieces.is_empty() || a.pieces.contains(&0) || total != 16 {
+        return Err(format!(
+            "invalid --pieces '{}': the piece sizes must be at least 1 and add up to 16 (the message is 16 bytes), e.g. 5,3,8",
+            a.pieces
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+    }
+    if let Some(n) = a.close_after.filter(|&n| n >= 16) {
+        return Err(format!(
+            "invalid --close-after {n}: the sender must close before the 16th byte (0 to 15)"
+        ));
+    }
+    Ok(())
+}
+
+/// What `dribble` showed.
+#[derive(Debug, Serialize)]
+pub struct DribbleReport {
+    pub outcome: Outcome,
+    /// The message, as Python's repr.
+    pub message: String,
+    /// The pieces the sender wrote (bytes each; the last one cut short by --close-after).
+    pub pieces_bytes: Vec<usize>,
+    /// What each recv() asked for (bytes still missing at that moment).
+    pub recv_asked_bytes: Vec<usize>,
+    /// What each recv() returned (bytes).
+    pub recv_sizes_bytes: Vec<usize>,
+    /// Bytes the receiver got in all.
+    pub received_bytes: usize,
+    /// The error the recv_all loop reported, when the sender closed early.
+    pub error: Option<String>,
+}
+
+pub fn run(a: &DribbleArgs) -> anyhow::Result<DribbleReport> {
+    let limit = a.close_after.unwrap_or(16);
+    let mut pieces = Vec::new();
+    let mut planned = 0;
+    for &p in &a.pieces {
+        let p = p.min(limit - planned);
+        if p == 0 {
+            break;
+        }
+        pieces.push(p);
+        planned += p;
+    }
+    let listener = sock::listen(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), None, 1)?;
+    let addr = super::local(&listener)?;
+    let sender = connect(addr, "tcplab sixteen server")?;
+    sender
+        .set_tcp_nodelay(true)
+        .context("cannot set TCP_NODELAY")?;
+    let (receiver, _) = listener
+        .accept()
+        .context("accepting the demo's own connection")?;
+    receiver.set_read_timeout(Some(DEMO_WAIT))?;
+    let (tx, rx) = mpsc::channel::<usize>();
+    let mut buf = [0u8; 16];
+    let mut asked = Vec::new();
+    let mut sizes = Vec::new();
+    let received = thread::scope(|s| {
+        let recv_thread = thread::Builder::new()
+            .name("tcplab-receiver".into())
+            .spawn_scoped(s, || {
+                let mut got = 0;
+                let r = wire::recv_exact_observed(&mut &receiver, &mut buf, |n| {
+                    asked.push(16 - got);
+                    sizes.push(n);
+                    got += n;
+                    let _ = tx.send(n);
+                });
+                drop(tx);
+                r
+            })
+            .context("cannot start the receiver thread")?;
+        let mut sent = 0;
+        let mut reported = 0;
+        for &p in &pieces {
+            wire::send_all(&mut &sender, &CLIENT_MESSAGE[sent..sent + p])
+                .context("sending a piece")?;
+            sent += p;
+            while reported < sent {
+                reported += rx.recv_timeout(DEMO_WAIT).map_err(|_| {
+                    anyhow!(
+                        "the receiver reported no recv() within {} s after a piece was sent",
+                        DEMO_WAIT.as_secs()
+                    )
+                })?;
+            }
+        }
+        // close(): the receiver's next recv() returns 0, end of stream.
+        drop(sender);
+        recv_thread
+            .join()
+            .map_err(|_| anyhow!("the receiver thread failed"))
+    })?;
+    let received_bytes = sizes.iter().sum();
+    let (outcome, error) = match received {
+        Ok(()) => (Outcome::Completed, None),
+        Err(e @ WireError::Closed { .. }) => (Outcome::ClosedEarly, Some(e.to_string())),
+        Err(e) => return Err(anyhow::Error::new(e).context("receiving the pieces")),
+    };
+    Ok(DribbleReport {
+        outcome,
+        message: py_repr(CLIENT_MESSAGE, false),
+        pieces_bytes: pieces,
+        recv_asked_bytes: asked,
+        recv_sizes_bytes: sizes,
+        received_bytes,
+        error,
+    })
+}
+
+pub fn write_text(r: &DribbleReport, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
+    if !quiet {
+        let plan: Vec<String> = r.pieces_bytes.iter().map(|p| p.to_string()).collect();
+        writeln!(
+            out,
+            "sender: TCP_NODELAY on; writes {} as pieces of {} bytes, each after the receiver's previous recv() returned",
+            r.message,
+            plan.join(" + ")
+        )?;
+        let mut at = 0;
+        for (asked, got) in r.recv_asked_bytes.iter().zip(&r.recv_sizes_bytes) {
+            writeln!(
+                out,
+                "receiver: recv({asked}) returned {got} {} {:<12} {} of 16 so far",
+                if *got == 1 { "byte " } else { "bytes" },
+                py_repr(&CLIENT_MESSAGE[at..at + got], true),
+                at + got
+            )?;
+            at += got;
+        }
+        if let Some(e) = &r.error {
+            writeln!(
+                out,
+                "receiver: recv({}) returned 0 bytes: end of stream",
+                16 - at
+            )?;
+            writeln!(out, "receiver: recv_all: {e}")?;
+        } else {
+            writeln!(out, "receiver: recv_all assembled 16 bytes: {}", r.message)?;
+        }
+        writeln!(out)?;
+    }
+    match r.outcome {
+        Outcome::ClosedEarly => writeln!(
+            out,
+            "outcome: closed_early: the sender closed after {} of 16 bytes; a recv() of 0 bytes is the end of the stream, and only a loop that counts can tell that the message is incomplete",
+            r.received_bytes
+        ),
+        _ => writeln!(
+            out,
+            "outcome: completed: {} recv() calls returned {} bytes; recv() returns what has arrived, not what was asked for, so the loop asks again for the rest",
+            r.recv_sizes_bytes.len(),
+            r.recv_sizes_bytes
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(" + ")
+        ),
+    }
+}

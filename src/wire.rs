@@ -1,0 +1,149 @@
+//! The classic wire: plain bytes, exact reads, and blocks framed by a 4-byte big-endian length
+//! prefix (Python's `struct.Struct('!I')`). A length of zero is the end block.
+//!
+//! TCP is a byte stream: `recv()` returns whatever has arrived, so a reader that needs N bytes
+//! loops until it has them (`recv_exact`, the classic `recv_all`), and a frame reader refuses a
+//! length above its limit *before* allocating, so a hostile or broken peer cannot make it reserve
+//! 4 GiB with four bytes. Sockets, threads and printing are left to `classic/`.
+
+use std::io::{self, IoSlice, Read, Write};
+
+/// Bytes of a frame header: one `u32`, network byte order.
+pub const HEADER_BYTES: usize = 4;
+
+/// Everything that can go wrong on the classic wire. Code branches on the variant (a demo reports
+/// `truncated` or `frame_refused`), hence a typed error.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// EOF before `want` bytes of a plain exact read.
+    #[error("socket closed after {got} of {want} bytes")]
+    Closed { got: usize, want: usize },
+    /// EOF inside a frame header.
+    #[error(
+        "stream cut inside a block header: socket closed after {got} of 4 header bytes; the peer stopped without sending the zero-length end block"
+    )]
+    CutHeader { got: usize },
+    /// EOF inside a frame body.
+    #[error(
+        "stream cut inside a block body: socket closed after {got} of {want} body bytes ({} missing)",
+        want - got
+    )]
+    CutBody { got: usize, want: usize },
+    /// A length prefix above the limit; nothing was allocated for it.
+    #[error(
+        "peer announced a block of {len} bytes, above the limit of {max} bytes set by --max-frame; refused before allocating; raise --max-frame if the peer is trusted"
+    )]
+    TooLarge { len: u64, max: u64 },
+    /// A block too long for a 4-byte prefix.
+    #[error("a block of {len} bytes does not fit a 4-byte length prefix (at most 4294967295)")]
+    Unframeable { len: usize },
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl WireError {
+    /// True for every "the stream ended too early" variant.
+    pub fn is_truncation(&self) -> bool {
+        matches!(
+            self,
+            WireError::Closed { .. } | WireError::CutHeader { .. } | WireError::CutBody { .. }
+        )
+    }
+}
+
+/// Fills `buf` completely (the classic `recv_all` loop), calling `seen(n)` after every read that
+/// returned `n > 0` bytes. EOF first gives `Closed { got, want }`.
+pub fn recv_exact_observed<R: Read + ?Sized>(
+    r: &mut R,
+    buf: &mut [u8],
+    mut seen: impl FnMut(usize),
+) -> Result<(), WireError> {
+    let want = buf.len();
+    let mut got = 0;
+    while got < want {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => return Err(WireError::Closed { got, want }),
+            Ok(n) => {
+                got += n;
+                seen(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Fills `buf` completely or says how far it got.
+pub fn recv_exact<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> Result<(), WireError> {
+    recv_exact_observed(r, buf, |_| {})
+}
+
+/// Writes all of `data`, looping over short writes (Python's `sendall`).
+pub fn send_all<W: Write + ?Sized>(w: &mut W, data: &[u8]) -> Result<(), WireError> {
+    write_all_vectored(w, &mut [IoSlice::new(data)])
+}
+
+fn write_all_vectored<W: Write + ?Sized>(
+    w: &mut W,
+    mut bufs: &mut [IoSlice<'_>],
+) -> Result<(), WireError> {
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match w.write_vectored(bufs) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Sends one block: its length as 4 big-endian bytes, then the body. Header and body go in one
+/// vectored write where possible, so Nagle's algorithm never holds a lone 4-byte header back.
+pub fn write_frame<W: Write + ?Sized>(w: &mut W, body: &[u8]) -> Result<(), WireError> {
+    let len = u32::try_from(body.len()).map_err(|_| WireError::Unframeable { len: body.len() })?;
+    let header = len.to_be_bytes();
+    write_all_vectored(w, &mut [IoSlice::new(&header), IoSlice::new(body)])
+}
+
+/// Reads one block into `buf` (cleared first): `Ok(Some(len))` for a block, `Ok(None)` for the
+/// zero-length end block. A length above `max_frame` is refused before `buf` grows, and `buf`
+/// never grows past the announced length (so never past `max_frame`).
+pub fn read_frame<R: Read + ?Sized>(
+    r: &mut R,
+    max_frame: u64,
+    buf: &mut Vec<u8>,
+) -> Result<Option<usize>, WireError> {
+    let mut header = [0u8; HEADER_BYTES];
+    recv_exact(r, &mut header).map_err(|e| match e {
+        WireError::Closed { got, .. } => WireError::CutHeader { got },
+        e => e,
+    })?;
+    let len = u32::from_be_bytes(header) as u64;
+    if len > max_frame {
+        return Err(WireError::TooLarge {
+            len,
+            max: max_frame,
+        });
+    }
+    if len == 0 {
+        buf.clear();
+        return Ok(None);
+    }
+    let len = len as usize;
+    buf.clear();
+    // reserve_exact, not resize alone: the amortised growth of `reserve` may double the
+    // capacity past the limit the caller asked for.
+    buf.reserve_exact(len);
+    buf.resize(len, 0);
+    recv_exact(r, &mut buf[..]).map_err(|e| match e {
+        WireError::Closed { got, want } => WireError::CutBody { got, want },
+        e => e,
+    })?;
+    Ok(Some(len))
+}
+
+#[cfg(test)]
+mod tests;
