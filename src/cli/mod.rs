@@ -14,7 +14,7 @@ Exit codes:
   0    done as intended (a run that completed; a 'run N' whose expectation held)
   1    it ran and failed (refused connection, port in use, peer reset, timeout, an expectation that did not hold)
   2    it could not start (bad arguments)
-  3    a deadlock was detected ('deadlock', 'client')
+  3    a deadlock was detected (deadlock, client, halfclose --no-shutdown)
   130  interrupted with Ctrl-C (what had moved is printed first)";
 
 /// A teaching lab for TCP socket buffers: an uppercase-echo server, a client that sends 16-byte
