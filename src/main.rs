@@ -18,6 +18,9 @@ fn main() -> ExitCode {
         Command::Deadlock(a) => cmd::deadlock::main(a),
         Command::Server(a) => cmd::server::main(a),
         Command::Client(a) => cmd::client::main(a),
+        Command::List(a) => cmd::list::main(a),
+        Command::Show(a) => cmd::show::main(a),
+        Command::Run(a) => cmd::run::main(a),
     };
     match result {
         Ok(code) => code,

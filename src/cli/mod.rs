@@ -3,6 +3,7 @@
 //! Each family of subcommands has its own file; the options several commands share
 //! (buffer knobs, traffic shape, output) live in `common.rs`.
 
+pub mod catalogue;
 pub mod common;
 pub mod lab;
 
@@ -31,4 +32,7 @@ pub enum Command {
     Deadlock(lab::DeadlockArgs),
     Server(lab::ServerArgs),
     Client(lab::ClientArgs),
+    List(catalogue::ListArgs),
+    Show(catalogue::ShowArgs),
+    Run(catalogue::RunArgs),
 }

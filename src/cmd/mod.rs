@@ -3,7 +3,10 @@
 
 pub mod client;
 pub mod deadlock;
+pub mod list;
+pub mod run;
 pub mod server;
+pub mod show;
 
 use std::io::{self, Write};
 
