@@ -11,7 +11,7 @@ pub fn main(_a: &ListArgs) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     for e in &list {
-        writeln!(out, "{:>2}  {:<20}  {}", e.number, e.slug, e.title)?;
+        writeln!(out, "{:>2}  {:<26} {}", e.number, e.slug, e.title)?;
     }
     writeln!(out)?;
     writeln!(

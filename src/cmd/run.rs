@@ -171,11 +171,7 @@ fn print_command(rep: &CommandReport, doc: Option<&Value>, quiet: bool) -> io::R
                     )
                 })
                 .unwrap_or_default();
-            writeln!(
-                out,
-                "  → {o}{moved}: {mark} (expected '{}')",
-                rep.expected_outcome
-            )?
+            writeln!(out, "  → {o}{moved}: {mark}")?
         }
         (None, None) => {}
     }
