@@ -180,3 +180,69 @@ pub fn first_failure(commands: &[CommandReport], comparisons: &[Comparison]) -> 
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::parse_entry;
+    use serde_json::json;
+
+    const ENTRY: &str = r#"
+format_version = 1
+title = "t"
+summary = "s"
+watch = "w"
+commands = [["deadlock"], ["deadlock", "--sndbuf", "64K"]]
+hints = ["h"]
+[expect]
+outcome = "deadlock"
+checks = ["2: /counts/client_sent_bytes > 1000"]
+increasing = "/counts/client_sent_bytes"
+"#;
+
+    fn doc(outcome: &str, sent: u64) -> Value {
+        json!({"outcome": outcome, "counts": {"client_sent_bytes": sent}})
+    }
+
+    #[test]
+    fn a_run_that_matches_outcomes_checks_and_growth_holds() {
+        let e = parse_entry("06-x", ENTRY, Some("p")).unwrap();
+        let docs = [Some(doc("deadlock", 500)), Some(doc("deadlock", 2000))];
+        let reps: Vec<_> = (0..2)
+            .map(|i| judge_command(&e, i, docs[i].as_ref(), Some(3), None))
+            .collect();
+        assert!(reps.iter().all(|r| r.held));
+        assert_eq!(
+            reps[0].checks.len(),
+            0,
+            "the check applies to command 2 only"
+        );
+        let cmp = compare(&e, &docs);
+        assert!(cmp[0].held);
+        assert_eq!(first_failure(&reps, &cmp), None);
+    }
+
+    #[test]
+    fn a_wrong_outcome_or_a_shrinking_value_is_named_as_the_failure() {
+        let e = parse_entry("06-x", ENTRY, Some("p")).unwrap();
+        let docs = [Some(doc("deadlock", 5000)), Some(doc("completed", 2000))];
+        let reps: Vec<_> = (0..2)
+            .map(|i| judge_command(&e, i, docs[i].as_ref(), Some(0), None))
+            .collect();
+        assert!(!reps[1].held);
+        let cmp = compare(&e, &docs);
+        assert!(!cmp[0].held);
+        assert_eq!(
+            first_failure(&reps, &cmp).unwrap(),
+            "command 2 ended 'completed', expected 'deadlock'"
+        );
+    }
+
+    #[test]
+    fn a_command_without_json_cannot_pass() {
+        let e = parse_entry("06-x", ENTRY, Some("p")).unwrap();
+        let r = judge_command(&e, 0, None, Some(2), Some("it printed no JSON".into()));
+        assert!(!r.held);
+        assert_eq!(r.outcome, None);
+    }
+}
