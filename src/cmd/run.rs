@@ -46,13 +46,13 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
     let text = !a.json;
     let live = progress::wanted(a.quiet, a.json);
     if text {
-        println!("Experiment {}: {}", exp.number, exp.title);
+        say(&format!("Experiment {}: {}\n", exp.number, exp.title))?;
         if !a.quiet {
-            println!(
-                "{}\n\nWhat to watch:\n{}\n",
+            say(&format!(
+                "{}\n\nWhat to watch:\n{}\n\n",
                 exp.summary,
                 indent(&exp.watch)
-            );
+            ))?;
         }
     } else if !a.quiet {
         eprintln!("What to watch:\n{}\n", indent(&exp.watch));
@@ -62,12 +62,8 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut interrupted = false;
     for (i, args) in exp.commands.iter().enumerate() {
         if text {
-            println!(
-                "[{}/{}] tcplab {}",
-                i + 1,
-                exp.commands.len(),
-                args.join(" ")
-            );
+            let n = exp.commands.len();
+            say(&format!("[{}/{n}] tcplab {}\n", i + 1, args.join(" ")))?;
         }
         let deadline = child::deadline_for(args);
         let ran = child::run(args, live, deadline)?;
@@ -118,17 +114,23 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
             passed,
             interrupted,
         };
-        let stdout = io::stdout();
-        let mut out = stdout.lock();
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        writeln!(out)?;
-        out.flush()?;
+        // Serialised first, so a closed stdout surfaces as an io::Error (a quiet exit in main).
+        say(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     }
     Ok(ExitCode::from(match (interrupted, passed) {
         (true, _) => 130,
         (false, true) => 0,
         (false, false) => 1,
     }))
+}
+
+/// Writes to stdout and flushes, so the text appears before the next child's live view; an error
+/// (a closed pipe) is returned rather than panicking as `println!` would.
+fn say(text: &str) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 fn code_text(code: Option<i32>) -> String {
