@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 pub mod classic;
+pub mod catalogue;
 pub mod cli;
 pub mod client;
 pub mod cmd;

@@ -22,6 +22,9 @@ fn main() -> ExitCode {
         Command::Blocks(a) => cmd::classic::blocks(a),
         Command::Dribble(a) => cmd::classic::dribble(a),
         Command::Halfclose(a) => cmd::classic::halfclose(a),
+        Command::List(a) => cmd::list::main(a),
+        Command::Show(a) => cmd::show::main(a),
+        Command::Run(a) => cmd::run::main(a),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,7 @@
 //! (buffer knobs, traffic shape, output) live in `common.rs`.
 
 pub mod classic;
+pub mod catalogue;
 pub mod common;
 pub mod lab;
 
@@ -36,4 +37,7 @@ pub enum Command {
     Blocks(classic::BlocksArgs),
     Dribble(classic::DribbleArgs),
     Halfclose(classic::HalfcloseArgs),
+    List(catalogue::ListArgs),
+    Show(catalogue::ShowArgs),
+    Run(catalogue::RunArgs),
 }

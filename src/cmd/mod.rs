@@ -4,7 +4,10 @@
 pub mod classic;
 pub mod client;
 pub mod deadlock;
+pub mod list;
+pub mod run;
 pub mod server;
+pub mod show;
 
 use std::io::{self, Write};
 

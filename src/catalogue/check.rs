@@ -1,0 +1,173 @@
+//! One expectation on a command's JSON, written as a person reads it: `/short_sends/lost_bytes > 0`,
+//! `/verification/matched == true`, or, to apply to one command only, `2: /counts/client_sent_bytes
+//! >= 1048576`. The left side is a JSON pointer (RFC 6901), the right side a JSON value.
+
+use std::fmt;
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Eq,
+    Ne,
+}
+
+impl Op {
+    fn symbol(self) -> &'static str {
+        match self {
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Eq => "==",
+            Op::Ne => "!=",
+        }
+    }
+}
+
+/// A parsed check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    /// The command it applies to (1-based); `None` for every command.
+    pub command: Option<usize>,
+    pub pointer: String,
+    pub op: Op,
+    pub value: Value,
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(n) = self.command {
+            write!(f, "{n}: ")?;
+        }
+        write!(f, "{} {} {}", self.pointer, self.op.symbol(), self.value)
+    }
+}
+
+impl Check {
+    /// Parses `[N:] /pointer OP value`.
+    pub fn parse(text: &str) -> Result<Check, String> {
+        let mut rest = text.trim();
+        let mut command = None;
+        if let Some((n, tail)) = rest.split_once(':') {
+            if let Ok(n) = n.trim().parse::<usize>() {
+                command = Some(n);
+                rest = tail.trim_start();
+            }
+        }
+        if !rest.starts_with('/') {
+            return Err(format!(
+                "'{text}' must start with a JSON pointer such as '/counts/client_sent_bytes'"
+            ));
+        }
+        let (pointer, tail) = rest.split_once(char::is_whitespace).ok_or_else(|| {
+            format!("'{text}' needs a comparison, e.g. '/short_sends/lost_bytes > 0'")
+        })?;
+        let tail = tail.trim_start();
+        // Two-character operators first, so '>=' is not read as '>' followed by '=…'.
+        let ops = [
+            (">=", Op::Ge),
+            ("<=", Op::Le),
+            ("==", Op::Eq),
+            ("!=", Op::Ne),
+            (">", Op::Gt),
+            ("<", Op::Lt),
+        ];
+        let (op, value_text) = ops
+            .iter()
+            .find_map(|(sym, op)| tail.strip_prefix(sym).map(|v| (*op, v.trim())))
+            .ok_or_else(|| {
+                format!("'{text}': expected one of > >= < <= == != after the pointer")
+            })?;
+        let value: Value = serde_json::from_str(value_text).map_err(|_| {
+            format!("'{text}': '{value_text}' is not a number, true, false or a \"quoted string\"")
+        })?;
+        if matches!(op, Op::Gt | Op::Ge | Op::Lt | Op::Le) && !value.is_number() {
+            return Err(format!("'{text}': {} compares numbers only", op.symbol()));
+        }
+        Ok(Check {
+            command,
+            pointer: pointer.to_owned(),
+            op,
+            value,
+        })
+    }
+
+    /// Whether the check applies to command `index` (0-based).
+    pub fn applies_to(&self, index: usize) -> bool {
+        self.command.is_none_or(|n| n == index + 1)
+    }
+
+    /// Evaluates the check on one JSON document: whether it held, and the value found.
+    pub fn eval(&self, doc: &Value) -> (bool, Option<Value>) {
+        let Some(actual) = doc.pointer(&self.pointer) else {
+            return (false, None);
+        };
+        let held = match (actual.as_f64(), self.value.as_f64()) {
+            (Some(a), Some(b)) => match self.op {
+                Op::Gt => a > b,
+                Op::Ge => a >= b,
+                Op::Lt => a < b,
+                Op::Le => a <= b,
+                Op::Eq => a == b,
+                Op::Ne => a != b,
+            },
+            _ => match self.op {
+                Op::Eq => *actual == self.value,
+                Op::Ne => *actual != self.value,
+                _ => false,
+            },
+        };
+        (held, Some(actual.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_plain_check_parses_and_applies_to_every_command() {
+        let c = Check::parse("/short_sends/lost_bytes > 0").unwrap();
+        assert_eq!(c.command, None);
+        assert_eq!(c.op, Op::Gt);
+        assert!(c.applies_to(0) && c.applies_to(3));
+        assert_eq!(c.to_string(), "/short_sends/lost_bytes > 0");
+    }
+
+    #[test]
+    fn a_numbered_check_applies_to_its_command_only() {
+        let c = Check::parse("2: /counts/client_sent_bytes >= 1048576").unwrap();
+        assert_eq!(c.command, Some(2));
+        assert_eq!(c.op, Op::Ge);
+        assert!(!c.applies_to(0) && c.applies_to(1));
+    }
+
+    #[test]
+    fn checks_compare_numbers_booleans_and_strings() {
+        let doc = json!({"a": {"n": 5, "ok": true, "s": "CLOSE"}});
+        let t = |s: &str| Check::parse(s).unwrap().eval(&doc).0;
+        assert!(t("/a/n > 4") && !t("/a/n > 5") && t("/a/n <= 5") && t("/a/n == 5.0"));
+        assert!(t("/a/ok == true") && !t("/a/ok != true"));
+        assert!(t("/a/s == \"CLOSE\"") && t("/a/s != \"OPEN\""));
+    }
+
+    #[test]
+    fn a_missing_pointer_fails_the_check() {
+        let (held, actual) = Check::parse("/nope > 0").unwrap().eval(&json!({}));
+        assert!(!held);
+        assert_eq!(actual, None);
+    }
+
+    #[test]
+    fn malformed_checks_are_refused_with_a_reason() {
+        for bad in ["lost > 0", "/a", "/a ~ 3", "/a > many", "/a > \"x\""] {
+            assert!(Check::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+}

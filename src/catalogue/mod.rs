@@ -1,0 +1,306 @@
+//! The numbered experiments: `experiments/NN-slug.toml` (the data: what to watch, the commands,
+//! the expected outcome, hints) and `experiments/NN-slug.md` (the page). Both are embedded at build
+//! time (see `build.rs`), parsed with serde from TOML, and checked here: a malformed entry is
+//! reported by file and field. Running an experiment lives in `child.rs` (one command as a child
+//! process) and `verdict.rs` (did it behave as expected); printing is `cmd::{list,show,run}`.
+
+pub mod check;
+pub mod child;
+pub mod verdict;
+
+use serde::Deserialize;
+
+use check::Check;
+
+/// One experiment's files as `build.rs` embedded them.
+pub struct EmbeddedFile {
+    /// File name without extension, e.g. `05-deadlock`.
+    pub stem: &'static str,
+    pub toml: &'static str,
+    pub page: Option<&'static str>,
+}
+
+include!(concat!(env!("OUT_DIR"), "/catalogue_files.rs"));
+
+/// The catalogue format this binary reads; an entry with another `format_version` is refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Every `outcome` string a lab command's JSON can carry. The core commands use the first five
+/// (src/result.rs); the classic programs add the rest. A typo in an entry is caught at load time.
+pub const KNOWN_OUTCOMES: &[&str] = &[
+    "completed",
+    "deadlock",
+    "timed_out",
+    "interrupted",
+    "failed",
+    "refused",
+    "closed_early",
+    "stalled",
+    "frame_refused",
+    "truncated",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    format_version: u32,
+    title: String,
+    summary: String,
+    watch: String,
+    commands: Vec<Vec<String>>,
+    expect: RawExpect,
+    hints: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    outcome: OneOrMany,
+    #[serde(default)]
+    checks: Vec<String>,
+    increasing: Option<String>,
+    decreasing: Option<String>,
+}
+
+/// `outcome = "deadlock"` (every command) or `outcome = ["completed", "closed_early"]` (one each).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// What an experiment must show for `tcplab run` to pass.
+#[derive(Debug, Clone)]
+pub struct Expect {
+    /// The expected `outcome` of each command, one per command.
+    pub outcomes: Vec<String>,
+    /// Comparisons on each command's JSON (or one command's, with an `N:` prefix).
+    pub checks: Vec<Check>,
+    /// A JSON pointer whose value must grow strictly from each command to the next.
+    pub increasing: Option<String>,
+    /// A JSON pointer whose value must shrink strictly from each command to the next.
+    pub decreasing: Option<String>,
+}
+
+/// One numbered experiment, checked.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    pub number: u32,
+    /// The name after the number, e.g. `deadlock` for `05-deadlock.toml`.
+    pub slug: String,
+    /// `experiments/05-deadlock.toml`, for messages.
+    pub file: String,
+    pub title: String,
+    pub summary: String,
+    pub watch: String,
+    /// tcplab argument lists, without the program name.
+    pub commands: Vec<Vec<String>>,
+    pub expect: Expect,
+    pub hints: Vec<String>,
+    /// The Markdown page (`tcplab show N`).
+    pub page: &'static str,
+}
+
+/// A malformed catalogue entry: the file and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {problem}")]
+pub struct CatalogueError {
+    pub file: String,
+    pub problem: String,
+}
+
+/// No experiment matched what the user typed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotFound {
+    #[error("no experiment numbered {0}; 'tcplab list' shows the available ones")]
+    Number(String),
+    #[error("no experiment named '{0}'; 'tcplab list' shows the available ones")]
+    Name(String),
+}
+
+/// Parses and checks every embedded experiment, in number order.
+pub fn load() -> Result<Vec<Experiment>, CatalogueError> {
+    let mut list = FILES
+        .iter()
+        .map(|f| parse_entry(f.stem, f.toml, f.page))
+        .collect::<Result<Vec<_>, _>>()?;
+    list.sort_by_key(|e| e.number);
+    for (i, e) in list.iter().enumerate() {
+        let want = i as u32 + 1;
+        if e.number != want {
+            return Err(CatalogueError {
+                file: e.file.clone(),
+                problem: format!(
+                    "numbering must run 1..N without gaps or repeats, but number {want} is followed by {}",
+                    e.number
+                ),
+            });
+        }
+    }
+    Ok(list)
+}
+
+/// Finds an experiment by number (`5`, `05`) or slug (`deadlock`, `05-deadlock`).
+pub fn find<'a>(list: &'a [Experiment], query: &str) -> Result<&'a Experiment, NotFound> {
+    let q = query.trim();
+    if !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit()) {
+        let n: Option<u32> = q.parse().ok();
+        return list
+            .iter()
+            .find(|e| Some(e.number) == n)
+            .ok_or_else(|| NotFound::Number(q.to_owned()));
+    }
+    let q = q.to_ascii_lowercase();
+    list.iter()
+        .find(|e| e.slug == q || format!("{:02}-{}", e.number, e.slug) == q)
+        .ok_or(NotFound::Name(query.to_owned()))
+}
+
+/// Parses one entry; `stem` is its file name without `.toml`.
+pub fn parse_entry(
+    stem: &str,
+    text: &str,
+    page: Option<&'static str>,
+) -> Result<Experiment, CatalogueError> {
+    let file = format!("experiments/{stem}.toml");
+    let bad = |problem: String| CatalogueError {
+        file: file.clone(),
+        problem,
+    };
+    let (number, slug) = split_stem(stem).ok_or_else(|| {
+        bad("the file name must be NN-slug.toml (a number, a hyphen, lower-case words)".into())
+    })?;
+    let raw: RawEntry = toml::from_str(text).map_err(|e| bad(describe_toml_error(text, &e)))?;
+    if raw.format_version != FORMAT_VERSION {
+        return Err(bad(format!(
+            "field 'format_version' is {}, but this tcplab reads version {FORMAT_VERSION}",
+            raw.format_version
+        )));
+    }
+    for (name, value) in [
+        ("title", &raw.title),
+        ("summary", &raw.summary),
+        ("watch", &raw.watch),
+    ] {
+        if value.trim().is_empty() {
+            return Err(bad(format!("field '{name}' is empty")));
+        }
+    }
+    if raw.summary.contains('\n') {
+        return Err(bad("field 'summary' must be one line".into()));
+    }
+    if raw.commands.is_empty() || raw.commands.iter().any(Vec::is_empty) {
+        return Err(bad(
+            "field 'commands' needs at least one non-empty argument list".into(),
+        ));
+    }
+    if raw.hints.is_empty() || raw.hints.iter().any(|h| h.trim().is_empty()) {
+        return Err(bad("field 'hints' needs at least one non-empty hint".into()));
+    }
+    let outcomes = match raw.expect.outcome {
+        OneOrMany::One(o) => vec![o; raw.commands.len()],
+        OneOrMany::Many(v) => v,
+    };
+    if outcomes.len() != raw.commands.len() {
+        return Err(bad(format!(
+            "field 'expect.outcome' lists {} outcomes for {} commands; give one outcome, or one per command",
+            outcomes.len(),
+            raw.commands.len()
+        )));
+    }
+    if let Some(o) = outcomes
+        .iter()
+        .find(|o| !KNOWN_OUTCOMES.contains(&o.as_str()))
+    {
+        return Err(bad(format!(
+            "field 'expect.outcome': unknown outcome '{o}'; known: {}",
+            KNOWN_OUTCOMES.join(", ")
+        )));
+    }
+    let mut checks = Vec::new();
+    for (i, text) in raw.expect.checks.iter().enumerate() {
+        let c = Check::parse(text)
+            .map_err(|why| bad(format!("field 'expect.checks' item {}: {why}", i + 1)))?;
+        if c.command.is_some_and(|n| n == 0 || n > raw.commands.len()) {
+            return Err(bad(format!(
+                "field 'expect.checks' item {}: there is no command {} (the entry has {})",
+                i + 1,
+                c.command.unwrap_or(0),
+                raw.commands.len()
+            )));
+        }
+        checks.push(c);
+    }
+    for (name, p) in [
+        ("increasing", &raw.expect.increasing),
+        ("decreasing", &raw.expect.decreasing),
+    ] {
+        if p.as_ref().is_some_and(|p| !p.starts_with('/')) {
+            return Err(bad(format!(
+                "field 'expect.{name}' must be a JSON pointer such as '/counts/client_sent_bytes'"
+            )));
+        }
+        if p.is_some() && raw.commands.len() < 2 {
+            return Err(bad(format!(
+                "field 'expect.{name}' compares commands, but the entry has only one"
+            )));
+        }
+    }
+    let page = page.ok_or_else(|| {
+        bad(format!(
+            "the page experiments/{stem}.md is missing; every experiment needs one"
+        ))
+    })?;
+    Ok(Experiment {
+        number,
+        slug: slug.to_owned(),
+        file,
+        title: raw.title.trim().to_owned(),
+        summary: raw.summary.trim().to_owned(),
+        watch: raw.watch.trim().to_owned(),
+        commands: raw.commands,
+        expect: Expect {
+            outcomes,
+            checks,
+            increasing: raw.expect.increasing,
+            decreasing: raw.expect.decreasing,
+        },
+        hints: raw.hints.iter().map(|h| h.trim().to_owned()).collect(),
+        page,
+    })
+}
+
+fn split_stem(stem: &str) -> Option<(u32, &str)> {
+    let (num, slug) = stem.split_once('-')?;
+    let ok_slug = !slug.is_empty()
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || !ok_slug {
+        return None;
+    }
+    Some((num.parse().ok()?, slug))
+}
+
+/// toml's message names the field for a missing or unknown one; for a wrong value it gives a
+/// byte span, which becomes a line number and the key written on that line.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('`', "'");
+    let Some(span) = e.span() else {
+        return message;
+    };
+    if message.starts_with("missing field") {
+        return message;
+    }
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    match line.split_once('=') {
+        Some((key, _)) => format!("field '{}' (line {line_no}): {message}", key.trim()),
+        None => format!("line {line_no}: {message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,248 @@
+//! Did an experiment behave as its entry expects? Pure functions from the commands' JSON documents
+//! to a report: each command's outcome against the expected one, each check, and the comparisons
+//! across commands (`increasing`, `decreasing`). Printing is left to `cmd::run`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Experiment;
+
+/// One check on one command, as evaluated.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The check as written in the entry.
+    pub check: String,
+    /// The value found at the pointer (`null` when absent).
+    pub actual: Value,
+    pub held: bool,
+}
+
+/// One command of the experiment, as run.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandReport {
+    /// tcplab arguments as run (`--json` appended by the runner is not shown).
+    pub args: Vec<String>,
+    /// The child's exit code; `null` when it was killed.
+    pub exit_code: Option<i32>,
+    /// The `outcome` of its JSON document; `null` when it printed none.
+    pub outcome: Option<String>,
+    pub expected_outcome: String,
+    pub checks: Vec<CheckReport>,
+    /// Why the command could not be judged (no JSON, killed at the deadline), if so.
+    pub problem: Option<String>,
+    /// Outcome as expected and every check held.
+    pub held: bool,
+}
+
+/// A comparison across the commands.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// `increasing` or `decreasing`.
+    pub kind: String,
+    pub pointer: String,
+    /// The value of each command, in order (`null` when absent).
+    pub values: Vec<Value>,
+    pub held: bool,
+}
+
+/// Judges one command's result. `doc` is its parsed stdout, if any.
+pub fn judge_command(
+    exp: &Experiment,
+    index: usize,
+    doc: Option<&Value>,
+    exit_code: Option<i32>,
+    problem: Option<String>,
+) -> CommandReport {
+    let expected_outcome = exp.expect.outcomes[index].clone();
+    let outcome = doc
+        .and_then(|d| d.get("outcome"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let checks: Vec<CheckReport> = exp
+        .expect
+        .checks
+        .iter()
+        .filter(|c| c.applies_to(index))
+        .map(|c| {
+            let (held, actual) = doc.map(|d| c.eval(d)).unwrap_or((false, None));
+            CheckReport {
+                check: c.to_string(),
+                actual: actual.unwrap_or(Value::Null),
+                held,
+            }
+        })
+        .collect();
+    let problem = problem.or_else(|| {
+        (doc.is_some() && outcome.is_none())
+            .then(|| "its JSON has no top-level 'outcome'".to_owned())
+    });
+    let held = problem.is_none()
+        && outcome.as_deref() == Some(expected_outcome.as_str())
+        && checks.iter().all(|c| c.held);
+    CommandReport {
+        args: exp.commands[index].clone(),
+        exit_code,
+        outcome,
+        expected_outcome,
+        checks,
+        problem,
+        held,
+    }
+}
+
+/// Evaluates `increasing` / `decreasing` over the commands' documents.
+pub fn compare(exp: &Experiment, docs: &[Option<Value>]) -> Vec<Comparison> {
+    let mut out = Vec::new();
+    for (kind, pointer) in [
+        ("increasing", &exp.expect.increasing),
+        ("decreasing", &exp.expect.decreasing),
+    ] {
+        let Some(pointer) = pointer else { continue };
+        let values: Vec<Value> = docs
+            .iter()
+            .map(|d| {
+                d.as_ref()
+                    .and_then(|d| d.pointer(pointer))
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            })
+            .collect();
+        let nums: Option<Vec<f64>> = values.iter().map(Value::as_f64).collect();
+        let held = nums.is_some_and(|n| {
+            n.len() == exp.commands.len()
+                && n.windows(2).all(|w| {
+                    if kind == "increasing" {
+                        w[0] < w[1]
+                    } else {
+                        w[0] > w[1]
+                    }
+                })
+        });
+        out.push(Comparison {
+            kind: kind.to_owned(),
+            pointer: pointer.clone(),
+            values,
+            held,
+        });
+    }
+    out
+}
+
+/// The expectation in words, for the pass/fail line.
+pub fn describe_expectation(exp: &Experiment) -> String {
+    let o = &exp.expect.outcomes;
+    let mut parts = vec![if o.iter().all(|x| *x == o[0]) && o.len() > 1 {
+        format!("every command ended '{}'", o[0])
+    } else if o.len() == 1 {
+        format!("the run ended '{}'", o[0])
+    } else {
+        let list: Vec<String> = o.iter().map(|x| format!("'{x}'")).collect();
+        format!("the commands ended {} in turn", list.join(", "))
+    }];
+    parts.extend(exp.expect.checks.iter().map(|c| c.to_string()));
+    if let Some(p) = &exp.expect.increasing {
+        parts.push(format!("{p} grew from each command to the next"));
+    }
+    if let Some(p) = &exp.expect.decreasing {
+        parts.push(format!("{p} shrank from each command to the next"));
+    }
+    parts.join("; ")
+}
+
+/// The first thing that went against the expectation, in words.
+pub fn first_failure(commands: &[CommandReport], comparisons: &[Comparison]) -> Option<String> {
+    for (i, c) in commands.iter().enumerate() {
+        let n = i + 1;
+        if let Some(p) = &c.problem {
+            return Some(format!("command {n} could not be judged: {p}"));
+        }
+        if c.outcome.as_deref() != Some(c.expected_outcome.as_str()) {
+            return Some(format!(
+                "command {n} ended '{}', expected '{}'",
+                c.outcome.as_deref().unwrap_or("?"),
+                c.expected_outcome
+            ));
+        }
+        if let Some(k) = c.checks.iter().find(|k| !k.held) {
+            return Some(format!(
+                "command {n}: {} did not hold (found {})",
+                k.check, k.actual
+            ));
+        }
+    }
+    comparisons.iter().find(|c| !c.held).map(|c| {
+        let vals: Vec<String> = c.values.iter().map(Value::to_string).collect();
+        format!(
+            "{} was expected {}, but read {}",
+            c.pointer,
+            c.kind,
+            vals.join(", ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::parse_entry;
+    use serde_json::json;
+
+    const ENTRY: &str = r#"
+format_version = 1
+title = "t"
+summary = "s"
+watch = "w"
+commands = [["deadlock"], ["deadlock", "--sndbuf", "64K"]]
+hints = ["h"]
+[expect]
+outcome = "deadlock"
+checks = ["2: /counts/client_sent_bytes > 1000"]
+increasing = "/counts/client_sent_bytes"
+"#;
+
+    fn doc(outcome: &str, sent: u64) -> Value {
+        json!({"outcome": outcome, "counts": {"client_sent_bytes": sent}})
+    }
+
+    #[test]
+    fn a_run_that_matches_outcomes_checks_and_growth_holds() {
+        let e = parse_entry("06-x", ENTRY, Some("p")).unwrap();
+        let docs = [Some(doc("deadlock", 500)), Some(doc("deadlock", 2000))];
+        let reps: Vec<_> = (0..2)
+            .map(|i| judge_command(&e, i, docs[i].as_ref(), Some(3), None))
+            .collect();
+        assert!(reps.iter().all(|r| r.held));
+        assert_eq!(
+            reps[0].checks.len(),
+            0,
+            "the check applies to command 2 only"
+        );
+        let cmp = compare(&e, &docs);
+        assert!(cmp[0].held);
+        assert_eq!(first_failure(&reps, &cmp), None);
+    }
+
+    #[test]
+    fn a_wrong_outcome_or_a_shrinking_value_is_named_as_the_failure() {
+        let e = parse_entry("06-x", ENTRY, Some("p")).unwrap();
+        let docs = [Some(doc("deadlock", 5000)), Some(doc("completed", 2000))];
+        let reps: Vec<_> = (0..2)
+            .map(|i| judge_command(&e, i, docs[i].as_ref(), Some(0), None))
+            .collect();
+        assert!(!reps[1].held);
+        let cmp = compare(&e, &docs);
+        assert!(!cmp[0].held);
+        assert_eq!(
+            first_failure(&reps, &cmp).unwrap(),
+            "command 2 ended 'completed', expected 'deadlock'"
+        );
+    }
+
+    #[test]
+    fn a_command_without_json_cannot_pass() {
+        let e = parse_entry("06-x", ENTRY, Some("p")).unwrap();
+        let r = judge_command(&e, 0, None, Some(2), Some("it printed no JSON".into()));
+        assert!(!r.held);
+        assert_eq!(r.outcome, None);
+    }
+}

@@ -1,0 +1,33 @@
+//! The catalogue's subcommands: `list`, `show N`, `run N`.
+
+use clap::Args;
+
+/// List the numbered experiments: number and title, one line each.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Example: tcplab list")]
+pub struct ListArgs {}
+
+/// Print an experiment's page: what to watch, what happens and why, questions to answer.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Example: tcplab show 5")]
+pub struct ShowArgs {
+    /// The experiment's number (5) or name (deadlock), as 'tcplab list' shows them.
+    pub experiment: String,
+}
+
+/// Run an experiment: say what to watch, run its commands (each one as 'tcplab ... --json' in a
+/// child process, its live view shown), and check that it did what its page describes. Exits 0
+/// when it did, 1 when it did not.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Example: tcplab run 5")]
+pub struct RunArgs {
+    /// The experiment's number (5) or name (deadlock), as 'tcplab list' shows them.
+    pub experiment: String,
+    /// Print one JSON document on stdout: the experiment, each command's outcome, and whether it
+    /// passed (hides the live views).
+    #[arg(long)]
+    pub json: bool,
+    /// No live view and no per-command reports; only one line per command and the verdict.
+    #[arg(long, short)]
+    pub quiet: bool,
+}

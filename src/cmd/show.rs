@@ -1,0 +1,32 @@
+//! `tcplab show N`: an experiment's page, then the commands `tcplab run N` will run.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use crate::catalogue;
+use crate::cli::catalogue::ShowArgs;
+
+pub fn main(a: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let list = catalogue::load()?;
+    let exp = match catalogue::find(&list, &a.experiment) {
+        Ok(e) => e,
+        Err(not_found) => {
+            eprintln!("tcplab: {not_found}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "{}", exp.page.trim_end())?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "'tcplab run {}' runs (each with --json, and checks the result):",
+        exp.number
+    )?;
+    for c in &exp.commands {
+        writeln!(out, "  tcplab {}", c.join(" "))?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
