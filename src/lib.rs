@@ -5,8 +5,8 @@
 //! the tests and the benchmarks.
 #![deny(unsafe_code)]
 
-pub mod classic;
 pub mod catalogue;
+pub mod classic;
 pub mod cli;
 pub mod client;
 pub mod cmd;

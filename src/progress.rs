@@ -17,12 +17,16 @@ const REDRAW_EVERY: Duration = Duration::from_millis(100);
 
 /// Whether a live view belongs on this terminal at all.
 pub fn wanted(quiet: bool, json: bool) -> bool {
-    // `tcplab run` captures a child's stdout (its JSON) but wants the child's live view on the
-    // terminal: TCPLAB_LIVE=1 forces the view on when stderr is still a terminal.
-    if std::env::var_os("TCPLAB_LIVE").is_some_and(|v| v == "1") {
-        return !quiet && std::io::stderr().is_terminal();
+    if watched_by_runner() {
+        return !quiet;
     }
     !quiet && !json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// `tcplab run` captures a child's stdout (its JSON) but a student is watching the terminal:
+/// TCPLAB_LIVE=1 asks the child for its live view and its text summary on stderr as well.
+pub fn watched_by_runner() -> bool {
+    std::env::var_os("TCPLAB_LIVE").is_some_and(|v| v == "1") && std::io::stderr().is_terminal()
 }
 
 /// Reads one counter out of a sample.

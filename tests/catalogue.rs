@@ -183,15 +183,6 @@ fn an_unknown_number_or_name_gets_one_line_and_exit_code_2() {
     }
 }
 
-/// Whether the runner failed only because a command's subcommand does not exist in this binary
-/// yet (the classic programs are built on another branch). TODO(lead): remove after merging.
-fn subcommand_missing(doc: &Value, stderr: &str) -> bool {
-    stderr.contains("unrecognized subcommand")
-        && doc["commands"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["exit_code"] == 2))
-}
-
 #[test]
 fn every_experiment_does_what_its_page_says() {
     let list = catalogue::load().expect("the catalogue loads");
@@ -211,10 +202,6 @@ fn every_experiment_does_what_its_page_says() {
         assert_eq!(doc["experiment"], e.number);
         if doc["passed"] == true {
             assert_eq!(out.status.code(), Some(0), "run {n} passed, so exit 0");
-            continue;
-        }
-        if subcommand_missing(&doc, &stderr) {
-            eprintln!("skipping experiment {n}: this binary does not have its subcommand yet");
             continue;
         }
         assert_eq!(out.status.code(), Some(1), "a failed expectation exits 1");

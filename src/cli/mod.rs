@@ -3,8 +3,8 @@
 //! Each family of subcommands has its own file; the options several commands share
 //! (buffer knobs, traffic shape, output) live in `common.rs`.
 
-pub mod classic;
 pub mod catalogue;
+pub mod classic;
 pub mod common;
 pub mod lab;
 

@@ -16,6 +16,9 @@ type TextView<R> = fn(&R, bool, &mut dyn Write) -> io::Result<()>;
 
 fn emit<R: Serialize>(report: &R, o: &DemoOutput, text: TextView<R>) -> anyhow::Result<()> {
     if o.json {
+        if crate::progress::watched_by_runner() {
+            text(report, o.quiet, &mut io::stderr().lock())?;
+        }
         return classic::print_json(report);
     }
     let mut out = io::stdout().lock();

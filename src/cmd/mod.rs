@@ -19,6 +19,9 @@ pub fn print_run(result: &RunResult, json: bool) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if json {
+        if crate::progress::watched_by_runner() {
+            report::text::write_run(result, &mut io::stderr().lock())?;
+        }
         report::json::write_run(result, &mut out)?;
     } else {
         report::text::write_run(result, &mut out)?;
