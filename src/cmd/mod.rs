@@ -4,6 +4,7 @@
 pub mod client;
 pub mod deadlock;
 pub mod server;
+pub mod sweep;
 
 use std::io::{self, Write};
 
