@@ -6,11 +6,15 @@
 //! Writing the rows is the CSV view's job (`report::csv`), drawing them the SVG view's
 //! (`report::svg::timeline`). `FanOut` lets the live view and the recorder watch the same run.
 
+use std::io::Write;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::report;
+use crate::result::RunResult;
 use crate::run::{Observer, SAMPLE_EVERY};
+use crate::units::human;
 use crate::watchdog::Sample;
 
 /// Preallocate at most this many rows (10 minutes at 10 ms, ~5 MB); a longer run still records,
@@ -18,7 +22,7 @@ use crate::watchdog::Sample;
 const MAX_PREALLOCATED: usize = 60_000;
 
 /// One sample: where the bytes were at that moment.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimelineRow {
     /// Time since the traffic started (milliseconds, microsecond precision).
     pub time_ms: f64,
@@ -65,12 +69,14 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A recorder with room for a run that lasts up to `timeout`.
+    /// A recorder with room for a run that lasts up to `timeout`. Its first row is the start
+    /// (time 0, nothing moved yet): the watcher's first sample comes ~10 ms in, and small buffers
+    /// fill faster than that.
     pub fn for_run(timeout: Duration) -> Recorder {
         let n = (timeout.as_millis() / SAMPLE_EVERY.as_millis().max(1)) as usize + 16;
-        Recorder {
-            rows: Vec::with_capacity(n.min(MAX_PREALLOCATED)),
-        }
+        let mut rows = Vec::with_capacity(n.min(MAX_PREALLOCATED));
+        rows.push(TimelineRow::default());
+        Recorder { rows }
     }
 }
 
@@ -95,6 +101,37 @@ impl Observer for FanOut<'_> {
             o.finish();
         }
     }
+}
+
+/// Writes the recorded rows as CSV and as the plot, to whichever outputs were asked for.
+pub fn save(
+    rows: &[TimelineRow],
+    result: &RunResult,
+    csv: Option<Box<dyn Write>>,
+    svg: Option<Box<dyn Write>>,
+) -> anyhow::Result<()> {
+    if let Some(out) = csv {
+        report::csv::write_rows(rows, out)?;
+    }
+    if let Some(mut out) = svg {
+        let happened = match &result.stall {
+            Some(s) => format!(
+                "deadlock after {} sent, verdict at {} ms",
+                human(result.counts.client_sent_bytes),
+                s.verdict_ms
+            ),
+            None => format!(
+                "{} sent in {} ms",
+                human(result.counts.client_sent_bytes),
+                result.timings.elapsed_ms
+            ),
+        };
+        let title = format!("{} client: {happened}", result.settings.strategy);
+        let svg = report::svg::timeline(rows, &title).map_err(anyhow::Error::msg)?;
+        out.write_all(svg.as_bytes())?;
+        out.flush()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -126,7 +163,7 @@ mod tests {
     #[test]
     fn a_fan_out_gives_every_observer_every_sample() {
         let mut a = Recorder::for_run(Duration::from_secs(1));
-        let mut b = Recorder::default();
+        let mut b = Recorder::for_run(Duration::from_secs(1));
         {
             let mut both = FanOut(vec![&mut a, &mut b]);
             both.sample(&sample(10, 100, 50));
@@ -134,8 +171,9 @@ mod tests {
             both.finish();
         }
         assert_eq!(a.rows, b.rows);
-        assert_eq!(a.rows.len(), 2);
-        let r = a.rows[1];
+        assert_eq!(a.rows.len(), 3, "the start row and two samples");
+        assert_eq!(a.rows[0], TimelineRow::default());
+        let r = a.rows[2];
         assert_eq!(
             (r.time_ms, r.client_sent_bytes, r.client_send_queue_bytes),
             (20.0, 200, 60)

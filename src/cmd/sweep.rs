@@ -58,7 +58,7 @@ pub fn plan(a: &SweepArgs) -> Plan {
 /// One destination of the rows.
 enum Sink {
     Text(Box<dyn Write>),
-    Csv(CsvSink<Box<dyn Write>>),
+    Csv(Box<CsvSink<Box<dyn Write>>>),
     Json(Box<dyn Write>),
 }
 
@@ -78,7 +78,7 @@ impl Sink {
                 table::write_header(&mut out)?;
                 Sink::Text(out)
             }
-            SweepFormat::Csv => Sink::Csv(CsvSink::new(out)),
+            SweepFormat::Csv => Sink::Csv(Box::new(CsvSink::new(out))),
             SweepFormat::Json => Sink::Json(out),
         })
     }

@@ -175,7 +175,8 @@ mod tests {
 
     #[test]
     fn malformed_specs_get_a_reason() {
-        let cases: [(&str, fn(&GridError) -> bool); 10] = [
+        type Case = (&'static str, fn(&GridError) -> bool);
+        let cases: [Case; 10] = [
             ("4K..", |e| matches!(e, GridError::NoEnd(_))),
             ("x2", |e| matches!(e, GridError::NotASize(_))),
             ("1M..4K:x2", |e| matches!(e, GridError::Descending(_))),
