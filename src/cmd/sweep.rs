@@ -122,6 +122,12 @@ pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
+    if a.plot.is_some() && plan.x_knob().is_none() {
+        eprintln!(
+            "tcplab: cannot draw --plot: no swept flag takes a byte size (only 'auto'); give sizes such as --sndbuf 4K..64K:x2"
+        );
+        return Ok(ExitCode::from(2));
+    }
     let format = if a.json { SweepFormat::Json } else { a.format };
     let outputs = if a.output.is_empty() {
         vec![PathBuf::from("-")]
@@ -177,9 +183,7 @@ fn write_plot(
     mut out: Box<dyn Write>,
 ) -> anyhow::Result<()> {
     let Some((x, series)) = plot::series(plan, done) else {
-        anyhow::bail!(
-            "cannot draw --plot: no swept flag takes a byte size (only 'auto'); give sizes such as 4K..64K:x2"
-        );
+        anyhow::bail!("cannot draw --plot: no swept flag takes a byte size");
     };
     let title = format!(
         "Bytes the client sends before the deadlock ({} writes of {} B)",
