@@ -186,7 +186,7 @@ fn write_plot(
         anyhow::bail!("cannot draw --plot: no swept flag takes a byte size");
     };
     let title = format!(
-        "Bytes the client sends before the deadlock ({} writes of {} B)",
+        "Bytes sent before the deadlock ({}, {} B writes); dashed: the sum of the four buffers",
         plan.strategies
             .iter()
             .map(|s| s.as_str())

@@ -107,10 +107,11 @@ pub fn sweep(series: &[Series], x_label: &str, title: &str) -> Result<String> {
             chart
                 .draw_series(DashedLineSeries::new(pred, 8, 5, color.stroke_width(1)))
                 .map_err(err)?
-                .label(format!("{} (predicted: sum of the four buffers)", s.name))
+                .label(format!("{} (predicted)", s.name))
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 8, y)], color));
         }
-        legend(&mut chart)?;
+        // Bytes grow with the buffers, so the lower right corner is the one left empty.
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -118,10 +119,11 @@ pub fn sweep(series: &[Series], x_label: &str, title: &str) -> Result<String> {
 
 fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
 ) -> Result<()> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(at)
         .label_font((FONT, 13))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
@@ -177,6 +179,7 @@ fn panel(
     first_color: usize,
 ) -> Result<()> {
     let t_end = rows.last().map_or(1.0, |r| r.time_ms).max(1.0);
+    // Headroom above the highest line keeps the legend (upper left) off the data.
     let y_max = rows
         .iter()
         .flat_map(|r| lines.iter().map(move |(_, get)| get(r)))
@@ -187,7 +190,7 @@ fn panel(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(90)
-        .build_cartesian_2d(0.0..t_end, 0u64..y_max + y_max / 10)
+        .build_cartesian_2d(0.0..t_end, 0u64..y_max + y_max / 2)
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -207,7 +210,7 @@ fn panel(
             .label(*name)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
     }
-    legend(&mut chart)
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 #[cfg(test)]
