@@ -103,7 +103,7 @@ fn progress_bar(visible: bool, total: usize) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(
-            "sweep [{bar:30.cyan/blue}] {pos}/{len} points, {elapsed} elapsed, ETA {eta}  {msg}",
+            "sweep [{bar:24.cyan/blue}] {pos}/{len} points, ETA {eta}  {wide_msg}",
         )
         .expect("static template")
         .progress_chars("=> "),

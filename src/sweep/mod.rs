@@ -18,7 +18,7 @@ use crate::cli::common::StrategyName;
 use crate::cmd::deadlock::DEMO_BUFFER;
 use crate::run::{self, NoObserver, PairConfig, Traffic};
 use crate::sock::{BufReq, Dir, Limits};
-use crate::units::{BufSize, human};
+use crate::units::BufSize;
 use crate::watchdog::{DEFAULT_CONFIRM, WatchConfig};
 use crate::{interrupt, payload, result::Outcome};
 
@@ -238,28 +238,6 @@ fn requests(values: &[(Knob, BufSize)]) -> (BufReq, BufReq) {
     )
 }
 
-/// A point's values other than `x` (and its strategy, when several are swept), as a legend names
-/// them: `SO_RCVBUF (both peers) 4 KiB, naive`.
-pub fn series_label(p: &Point, x: Option<Knob>, several_strategies: bool) -> String {
-    let mut parts: Vec<String> = p
-        .values
-        .iter()
-        .filter(|(k, _)| Some(*k) != x)
-        .map(|(k, v)| format!("{} {}", k.label(), show(*v)))
-        .collect();
-    if several_strategies || parts.is_empty() {
-        parts.push(p.strategy.as_str().to_string());
-    }
-    parts.join(", ")
-}
-
-fn show(v: BufSize) -> String {
-    match v.requested() {
-        Some(n) => human(n),
-        None => "auto".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,22 +292,5 @@ mod tests {
         assert_eq!(s.snd, kib(16));
         assert_eq!(c.rcv, kib(8));
         assert_eq!(s.rcv, kib(8));
-    }
-
-    #[test]
-    fn legends_name_every_value_but_the_x_axis() {
-        let p = plan(
-            vec![
-                (Knob::Sndbuf, vec![kib(4), kib(16)]),
-                (Knob::Rcvbuf, vec![kib(4)]),
-            ],
-            vec![StrategyName::Naive],
-            1,
-        );
-        let pts = p.points();
-        assert_eq!(
-            series_label(&pts[0], p.x_knob(), false),
-            "SO_RCVBUF (both peers) 4 KiB"
-        );
     }
 }

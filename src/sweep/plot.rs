@@ -2,8 +2,9 @@
 //! several sizes, and every combination of the other flags (and strategies, when several are swept)
 //! is one line. Drawing is `report::svg::sweep`'s job.
 
-use super::{Knob, Plan, Point, SweepRow, series_label};
+use super::{Knob, Plan, Point, SweepRow};
 use crate::report::svg::Series;
+use crate::units::{BufSize, human};
 
 /// The x axis and the series, or `None` when no flag of the sweep takes a byte size.
 pub fn series(plan: &Plan, done: &[(Point, SweepRow)]) -> Option<(Knob, Vec<Series>)> {
@@ -48,4 +49,63 @@ pub fn series(plan: &Plan, done: &[(Point, SweepRow)]) -> Option<(Knob, Vec<Seri
         s.predicted.sort_by_key(|m| m.0);
     }
     Some((x, out))
+}
+
+/// A point's values other than `x` (and its strategy, when several are swept), as a legend names
+/// them: `SO_RCVBUF (both peers) 4 KiB, naive`.
+pub fn series_label(p: &Point, x: Option<Knob>, several_strategies: bool) -> String {
+    let mut parts: Vec<String> = p
+        .values
+        .iter()
+        .filter(|(k, _)| Some(*k) != x)
+        .map(|(k, v)| format!("{} {}", k.label(), show(*v)))
+        .collect();
+    if several_strategies || parts.is_empty() {
+        parts.push(p.strategy.as_str().to_string());
+    }
+    parts.join(", ")
+}
+
+fn show(v: BufSize) -> String {
+    match v.requested() {
+        Some(n) => human(n),
+        None => "auto".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::common::StrategyName;
+    use crate::units::ByteSize;
+    use std::time::Duration;
+
+    fn kib(n: u64) -> BufSize {
+        BufSize::Bytes(ByteSize(n * 1024))
+    }
+
+    #[test]
+    fn legends_name_every_value_but_the_x_axis() {
+        let p = Plan {
+            axes: vec![
+                (Knob::Sndbuf, vec![kib(4), kib(16)]),
+                (Knob::Rcvbuf, vec![kib(4)]),
+            ],
+            strategies: vec![StrategyName::Naive],
+            repeat: 1,
+            chunk: 16,
+            read: 1024,
+            bytes: None,
+            nodelay: false,
+            buffers_after_connect: false,
+            stall_after: Duration::from_secs(2),
+            timeout: Duration::from_secs(10),
+            host: "127.0.0.1".into(),
+        };
+        let pts = p.points();
+        assert_eq!(
+            series_label(&pts[0], p.x_knob(), false),
+            "SO_RCVBUF (both peers) 4 KiB"
+        );
+    }
 }
