@@ -34,12 +34,25 @@ impl Drop for Guard {
     }
 }
 
-/// A fresh folder per test, under the target directory's temp space.
-fn scratch(name: &str) -> PathBuf {
+/// A fresh folder per test, removed when the test ends.
+struct Scratch(PathBuf);
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("tcplab-sweep-{}-{name}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("cannot create a scratch folder");
-    dir
+    Scratch(dir)
 }
 
 /// Runs tcplab to the end (bounded by `DEADLINE`) and returns its output.
