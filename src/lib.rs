@@ -20,6 +20,8 @@ pub mod result;
 pub mod run;
 pub mod server;
 pub mod sock;
+pub mod sweep;
+pub mod timeline;
 pub mod units;
 pub mod watchdog;
 pub mod wire;

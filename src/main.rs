@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::List(a) => cmd::list::main(a),
         Command::Show(a) => cmd::show::main(a),
         Command::Run(a) => cmd::run::main(a),
+        Command::Sweep(a) => cmd::sweep::main(a),
     };
     match result {
         Ok(code) => code,

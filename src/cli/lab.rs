@@ -27,6 +27,14 @@ pub struct DeadlockArgs {
     pub wait: WaitArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Record every sample (about every 10 ms: the app counters and the four kernel queues) into
+    /// FILE as CSV ('-' = stdout).
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<std::path::PathBuf>,
+    /// Draw the same timeline into FILE (SVG): the buffers filling, then the flat line of a
+    /// deadlock or the steady state of a fix.
+    #[arg(long, value_name = "FILE")]
+    pub plot_timeline: Option<std::path::PathBuf>,
 }
 
 /// The uppercase-echo server of the classic deadlock pair: each recv() reads at most --read bytes,

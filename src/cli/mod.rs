@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod classic;
 pub mod common;
 pub mod lab;
+pub mod sweep;
 
 use clap::{Parser, Subcommand};
 
@@ -40,4 +41,5 @@ pub enum Command {
     List(catalogue::ListArgs),
     Show(catalogue::ShowArgs),
     Run(catalogue::RunArgs),
+    Sweep(sweep::SweepArgs),
 }

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use crate::cli::lab::DeadlockArgs;
 use crate::progress::{self, LiveView};
-use crate::run::{self, NoObserver, Observer, PairConfig, Traffic};
+use crate::run::{self, Observer, PairConfig, Traffic};
 use crate::sock::BufReq;
 use crate::units::{BufSize, ByteSize};
 use crate::watchdog::{DEFAULT_CONFIRM, WatchConfig};
-use crate::{cmd, payload};
+use crate::{cmd, payload, report, timeline};
 
 /// The demo's default for every buffer: stalls near 0.5 MB within a fraction of a second, while
 /// the fixes still run smoothly (tiny buffers make even healthy TCP crawl; docs/buffers.md).
@@ -61,11 +61,19 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
         cfg.traffic.total,
         true,
     );
-    let obs: &mut dyn Observer = match live.as_mut() {
-        Some(v) => v,
-        None => &mut NoObserver,
-    };
-    let result = run::run_pair(&cfg, obs)?;
+    // Open the timeline's files first: a typo in a path should not cost a run.
+    let csv_out = a.timeline.as_deref().map(report::create).transpose()?;
+    let svg_out = a.plot_timeline.as_deref().map(report::create).transpose()?;
+    let mut recorder = timeline::Recorder::for_run(cfg.traffic.timeout);
+    let mut observers: Vec<&mut dyn Observer> = Vec::new();
+    if let Some(v) = live.as_mut() {
+        observers.push(v);
+    }
+    if csv_out.is_some() || svg_out.is_some() {
+        observers.push(&mut recorder);
+    }
+    let result = run::run_pair(&cfg, &mut timeline::FanOut(observers))?;
+    timeline::save(&recorder.rows, &result, csv_out, svg_out)?;
     cmd::print_run(&result, a.output.json)?;
     Ok(ExitCode::from(result.outcome.exit_code()))
 }

@@ -8,6 +8,7 @@ pub mod list;
 pub mod run;
 pub mod server;
 pub mod show;
+pub mod sweep;
 
 use std::io::{self, Write};
 

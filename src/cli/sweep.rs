@@ -1,0 +1,105 @@
+//! `tcplab sweep`: the grid flags, the traffic of every point, and where the rows go.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::common::StrategyName;
+use crate::sweep::grid::{Grid, grid_arg};
+use crate::units::{ByteSize, Millis, duration_arg, size_arg};
+
+/// Run the one-process deadlock demo once per combination of buffer sizes and print, point by
+/// point, what each socket got, how many bytes went out before the stall, and how that compares
+/// with the prediction (the sum of the four effective buffer sizes).
+///
+/// A SPEC is a list (4K,16K,64K), a geometric range (4K..1M:x2 = 4K, 8K, … 1M), an arithmetic range
+/// (4K..16K:+4K), or a mix (auto,4K..64K:x4); K and KiB both mean 1024. Every flag given becomes
+/// one axis of the grid. Per-peer flags beat --sndbuf/--rcvbuf, which beat --buffers; with no
+/// buffer flag the sweep varies --buffers over 4K..256K:x4.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Example: tcplab sweep --sndbuf 4K..64K:x2 --rcvbuf 4K,64K -o points.csv --plot points.svg"
+)]
+pub struct SweepArgs {
+    /// All four buffers at once (SO_SNDBUF and SO_RCVBUF of both peers).
+    #[arg(long, value_parser = grid_arg, value_name = "SPEC")]
+    pub buffers: Option<Grid>,
+    /// SO_SNDBUF of both peers.
+    #[arg(long, value_parser = grid_arg, value_name = "SPEC")]
+    pub sndbuf: Option<Grid>,
+    /// SO_RCVBUF of both peers.
+    #[arg(long, value_parser = grid_arg, value_name = "SPEC")]
+    pub rcvbuf: Option<Grid>,
+    /// SO_SNDBUF of the client only.
+    #[arg(long, value_parser = grid_arg, value_name = "SPEC")]
+    pub client_sndbuf: Option<Grid>,
+    /// SO_RCVBUF of the client only.
+    #[arg(long, value_parser = grid_arg, value_name = "SPEC")]
+    pub client_rcvbuf: Option<Grid>,
+    /// SO_SNDBUF of the server only.
+    #[arg(long, value_parser = grid_arg, value_name = "SPEC")]
+    pub server_sndbuf: Option<Grid>,
+    /// SO_RCVBUF of the server only.
+    #[arg(long, value_parser = grid_arg, value_name = "SPEC")]
+    pub server_rcvbuf: Option<Grid>,
+    /// Client strategies to run at every point (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "naive")]
+    pub strategy: Vec<StrategyName>,
+    /// Bytes of each client write.
+    #[arg(long, value_parser = size_arg, default_value = "16", value_name = "SIZE")]
+    pub chunk: ByteSize,
+    /// Largest single recv() of the server and of the client's reader.
+    #[arg(long, value_parser = size_arg, default_value = "1024", value_name = "SIZE")]
+    pub read: ByteSize,
+    /// Bytes each point's client sends [default: max(4 MiB, 4 × the predicted capacity), so a
+    /// naive client always outgrows the buffers].
+    #[arg(long, value_parser = size_arg, value_name = "SIZE")]
+    pub bytes: Option<ByteSize>,
+    /// Runs of every point (the plot draws their median).
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Turn Nagle's algorithm off on the client (TCP_NODELAY).
+    #[arg(long)]
+    pub nodelay: bool,
+    /// Set the buffer sizes after connect()/accept() instead of before.
+    #[arg(long)]
+    pub buffers_after_connect: bool,
+    /// Silence fallback of the stall watchdog, per point.
+    #[arg(long, value_parser = duration_arg, default_value = "2s", value_name = "DURATION")]
+    pub stall_after: Millis,
+    /// Give up on a point (and shut its sockets down) after this long.
+    #[arg(long, value_parser = duration_arg, default_value = "60s", value_name = "DURATION")]
+    pub timeout: Millis,
+    /// Loopback address to run on (127.0.0.1 or ::1).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Form of the rows on stdout and of any --output file whose name does not end in .csv,
+    /// .json, .jsonl or .txt. json is one object per line (JSON Lines).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: SweepFormat,
+    /// Shorthand for --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// Write the rows to FILE instead of stdout ('-' = stdout); repeat it to write several forms
+    /// at once (e.g. -o points.csv -o points.json). Each row is written as its point finishes.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+    /// Draw bytes-before-stall against the buffer size into FILE (SVG), with the prediction.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// How sweep rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SweepFormat {
+    /// A table for people, sizes in binary units.
+    Text,
+    /// Comma-separated values with a header; raw numbers, units in the column names.
+    Csv,
+    /// One JSON object per line (JSON Lines), the same fields as the CSV.
+    Json,
+}

@@ -1,0 +1,435 @@
+//! `tcplab sweep` and `tcplab deadlock --timeline` end to end: the real binary on 127.0.0.1, small
+//! buffers (8–128 KiB, so every stall comes after KiB), every wait bounded.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tcplab::result::Outcome;
+use tcplab::sweep::SweepRow;
+use tcplab::timeline::TimelineRow;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tcplab");
+/// A whole sweep of a few points takes a few seconds; this bound is for a machine under load.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// The CSV columns, pinned: a change here is a change of the published format.
+const CSV_HEADER: &str = "point,run,strategy,chunk_bytes,read_bytes,total_bytes,\
+client_sndbuf_requested_bytes,client_sndbuf_effective_bytes,\
+client_rcvbuf_requested_bytes,client_rcvbuf_effective_bytes,\
+server_sndbuf_requested_bytes,server_sndbuf_effective_bytes,\
+server_rcvbuf_requested_bytes,server_rcvbuf_effective_bytes,\
+outcome,client_sent_bytes,server_received_bytes,server_sent_bytes,client_received_bytes,\
+last_progress_ms,stall_ms,stall_basis,elapsed_ms,throughput_bytes_per_s,\
+predicted_capacity_bytes,measured_over_predicted,error";
+
+/// Kills the child on drop, so a failing test leaves nothing running.
+struct Guard(Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A fresh folder per test, removed when the test ends.
+struct Scratch(PathBuf);
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
+    let dir = std::env::temp_dir().join(format!("tcplab-sweep-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("cannot create a scratch folder");
+    Scratch(dir)
+}
+
+/// Runs tcplab to the end (bounded by `DEADLINE`) and returns its output.
+fn tcplab(args: &[&str]) -> Output {
+    let child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start tcplab");
+    let mut g = Guard(child);
+    // Drain both pipes on their own threads, so a chatty child never blocks on a full pipe.
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        g.0.stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        g.0.stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = g.0.try_wait().expect("cannot wait for tcplab") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "tcplab {args:?} did not finish within {DEADLINE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+fn show(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
+    csv::Reader::from_path(path)
+        .expect("cannot open the CSV")
+        .deserialize()
+        .collect::<Result<Vec<T>, _>>()
+        .expect("a CSV row does not parse back into its row type")
+}
+
+fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line does not parse"))
+        .collect()
+}
+
+#[test]
+fn csv_and_json_rows_carry_every_column_and_the_same_values() {
+    let dir = scratch("columns");
+    let (csv, json) = (dir.join("p.csv"), dir.join("p.json"));
+    let o = tcplab(&[
+        "sweep",
+        "--buffers",
+        "8K,16K",
+        "-q",
+        "-o",
+        p(&csv),
+        "-o",
+        p(&json),
+    ]);
+    assert!(o.status.success(), "{}", show(&o));
+    let text = fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        text.lines().next(),
+        Some(CSV_HEADER),
+        "the CSV header changed"
+    );
+    let rows: Vec<SweepRow> = read_csv(&csv);
+    let objects = read_jsonl(&json);
+    assert_eq!(rows.len(), 2, "{}", show(&o));
+    assert_eq!(objects.len(), 2);
+    let mut columns: Vec<&str> = CSV_HEADER.split(',').collect();
+    columns.sort_unstable();
+    for (row, obj) in rows.iter().zip(&objects) {
+        let keys: Vec<&str> = obj
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(keys, columns, "the JSON fields differ from the CSV columns");
+        let back: SweepRow = serde_json::from_value(obj.clone()).unwrap();
+        assert_eq!(&back, row, "the CSV and JSON views disagree");
+        assert_eq!(row.outcome, Outcome::Deadlock, "{row:?}");
+        assert!(row.stall_ms.is_some() && row.measured_over_predicted.is_some());
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            Some(row.client_sndbuf_effective_bytes),
+            row.client_sndbuf_requested_bytes.map(|r| 2 * r),
+            "Linux doubles a SO_SNDBUF request (socket(7))"
+        );
+    }
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+#[test]
+fn bytes_before_the_stall_grow_with_the_buffer_size() {
+    let dir = scratch("grow");
+    let csv = dir.join("p.csv");
+    let o = tcplab(&[
+        "sweep",
+        "--buffers",
+        "8K,32K,128K",
+        "--repeat",
+        "3",
+        "-q",
+        "-o",
+        p(&csv),
+    ]);
+    assert!(o.status.success(), "{}", show(&o));
+    let rows: Vec<SweepRow> = read_csv(&csv);
+    assert_eq!(rows.len(), 9);
+    let mut medians = Vec::new();
+    for size in [8192u64, 32768, 131072] {
+        let at: Vec<&SweepRow> = rows
+            .iter()
+            .filter(|r| r.client_sndbuf_requested_bytes == Some(size))
+            .collect();
+        let stalls: Vec<u64> = at.iter().filter_map(|r| r.stalled_at()).collect();
+        assert_eq!(
+            stalls.len(),
+            3,
+            "every naive run at {size} B should stall: {at:?}"
+        );
+        // A single run lands at 0.7–1.08 of the prediction; this margin is wider still.
+        for r in &at {
+            let ratio = r.measured_over_predicted.unwrap();
+            assert!(
+                (0.4..=1.6).contains(&ratio),
+                "ratio {ratio} far from the model: {r:?}"
+            );
+        }
+        medians.push(median(stalls));
+    }
+    assert!(
+        medians.windows(2).all(|w| w[0] < w[1]),
+        "bytes before the stall did not grow with the buffers: medians {medians:?}"
+    );
+}
+
+/// Data lines drawn with the series' width (2 px) and at least `min_points` vertices.
+fn thick_polylines(doc: &roxmltree::Document, min_points: usize) -> usize {
+    doc.descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke-width") == Some("2"))
+        .filter(|n| {
+            n.attribute("points")
+                .is_some_and(|p| p.split_whitespace().count() >= min_points)
+        })
+        .count()
+}
+
+fn texts(doc: &roxmltree::Document) -> Vec<String> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn the_sweep_plot_is_svg_with_a_line_and_a_legend_entry_per_series() {
+    let dir = scratch("plot");
+    let svg = dir.join("p.svg");
+    let o = tcplab(&[
+        "sweep",
+        "--sndbuf",
+        "8K..32K:x2",
+        "--rcvbuf",
+        "8K,32K",
+        "-q",
+        "--format",
+        "csv",
+        "--plot",
+        p(&svg),
+    ]);
+    assert!(o.status.success(), "{}", show(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.starts_with(CSV_HEADER),
+        "--format csv prints CSV: {stdout}"
+    );
+    let text = fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the plot is not well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    assert_eq!(
+        thick_polylines(&doc, 3),
+        2,
+        "one measured line of 3 points per rcvbuf value"
+    );
+    let t = texts(&doc);
+    for name in [
+        "SO_RCVBUF (both peers) 8 KiB",
+        "SO_RCVBUF (both peers) 32 KiB",
+    ] {
+        assert!(
+            t.contains(&format!("{name} (measured)")),
+            "no legend for {name}: {t:?}"
+        );
+        assert!(
+            t.iter()
+                .any(|s| s.starts_with(name) && s.contains("predicted")),
+            "no prediction legend for {name}: {t:?}"
+        );
+    }
+    assert!(
+        t.iter().any(|s| s.contains("SO_SNDBUF (both peers)")),
+        "x axis unlabelled"
+    );
+    assert!(
+        t.iter().any(|s| s.ends_with("KiB")),
+        "no axis label in binary units: {t:?}"
+    );
+}
+
+#[test]
+fn the_timeline_moves_forward_in_time_and_its_counters_never_decrease() {
+    let dir = scratch("timeline");
+    let (csv, svg) = (dir.join("t.csv"), dir.join("t.svg"));
+    let o = tcplab(&[
+        "deadlock",
+        "--sndbuf",
+        "16K",
+        "--rcvbuf",
+        "16K",
+        "--json",
+        "--timeline",
+        p(&csv),
+        "--plot-timeline",
+        p(&svg),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "the naive demo deadlocks: {}",
+        show(&o)
+    );
+    let rows: Vec<TimelineRow> = read_csv(&csv);
+    assert!(rows.len() >= 3, "too few samples: {rows:?}");
+    for w in rows.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        assert!(
+            b.time_ms > a.time_ms,
+            "time went backwards: {a:?} then {b:?}"
+        );
+        assert!(
+            b.client_sent_bytes >= a.client_sent_bytes,
+            "{a:?} then {b:?}"
+        );
+        assert!(b.server_processed_bytes >= a.server_processed_bytes);
+        assert!(b.server_sent_bytes >= a.server_sent_bytes);
+        assert!(b.client_received_bytes >= a.client_received_bytes);
+    }
+    let last = rows.last().unwrap();
+    assert!(
+        last.client_sent_bytes > 0 && last.client_send_queue_bytes > 0,
+        "{last:?}"
+    );
+    let result: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        result["counts"]["client_sent_bytes"].as_u64(),
+        Some(last.client_sent_bytes),
+        "the last sample is the one the verdict rests on"
+    );
+    let text = fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the timeline plot is not XML");
+    assert_eq!(thick_polylines(&doc, 3), 8, "four counters and four queues");
+    let t = texts(&doc);
+    for name in [
+        "client sent",
+        "server processed",
+        "client send queue",
+        "client receive queue",
+    ] {
+        assert!(t.iter().any(|s| s == name), "no legend for {name}: {t:?}");
+    }
+}
+
+#[test]
+fn each_row_is_written_as_its_point_finishes() {
+    let dir = scratch("stream");
+    let csv = dir.join("p.csv");
+    let child = Command::new(BIN)
+        .args(["sweep", "--buffers", "8K..256K:x2", "-q", "-o", p(&csv)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start tcplab");
+    let mut g = Guard(child);
+    let start = Instant::now();
+    let seen_while_running = loop {
+        let running = g.0.try_wait().unwrap().is_none();
+        let text = fs::read_to_string(&csv).unwrap_or_default();
+        if text.lines().count() >= 2 && text.ends_with('\n') {
+            break running;
+        }
+        assert!(running, "the sweep ended without writing a row");
+        assert!(start.elapsed() < DEADLINE, "no row reached the file");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(seen_while_running, "the first row appeared only at the end");
+    // Cut the sweep short, harder than Ctrl-C: what is on disk must still be a valid CSV.
+    drop(g);
+    let rows: Vec<SweepRow> = read_csv(&csv);
+    assert!(!rows.is_empty() && rows.len() < 6, "{} rows", rows.len());
+}
+
+#[test]
+fn bad_grid_specs_get_one_line_errors_and_exit_2() {
+    let cases = [
+        ("--sndbuf", "4K.."),
+        ("--sndbuf", "x2"),
+        ("--rcvbuf", "1M..4K:x2"),
+        ("--client-sndbuf", "4K..1M:x1"),
+        ("--server-rcvbuf", "1..1G:+1"),
+    ];
+    for (flag, spec) in cases {
+        let o = tcplab(&["sweep", flag, spec, "-q"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag} {spec}: {}", show(&o));
+        assert_eq!(err.trim_end().lines().count(), 1, "{flag} {spec}: {err}");
+        assert!(err.starts_with("tcplab: "), "{err}");
+        assert!(
+            err.contains(spec) && err.contains(flag),
+            "names neither spec nor flag: {err}"
+        );
+        assert!(o.stdout.is_empty(), "nothing ran, nothing printed");
+    }
+    // Each flag alone is fine; together they make too many points.
+    let o = tcplab(&[
+        "sweep",
+        "--sndbuf",
+        "1K..500K:+1K",
+        "--rcvbuf",
+        "4K,8K,16K",
+        "-q",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--sndbuf") && err.contains("1500 points"),
+        "{err}"
+    );
+}
