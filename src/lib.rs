@@ -5,6 +5,7 @@
 //! the tests and the benchmarks.
 #![deny(unsafe_code)]
 
+pub mod classroom;
 pub mod cli;
 pub mod client;
 pub mod cmd;
