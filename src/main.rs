@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Deadlock(a) => cmd::deadlock::main(a),
         Command::Server(a) => cmd::server::main(a),
         Command::Client(a) => cmd::client::main(a),
+        Command::Load(a) => cmd::load::main(a),
     };
     match result {
         Ok(code) => code,

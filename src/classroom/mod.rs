@@ -11,6 +11,7 @@
 pub mod conn;
 pub mod holder;
 pub mod idle;
+pub mod load;
 pub mod procstat;
 pub mod refusal;
 mod status;

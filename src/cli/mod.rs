@@ -5,6 +5,7 @@
 
 pub mod common;
 pub mod lab;
+pub mod load;
 
 use clap::{Parser, Subcommand};
 
@@ -31,4 +32,5 @@ pub enum Command {
     Deadlock(lab::DeadlockArgs),
     Server(lab::ServerArgs),
     Client(lab::ClientArgs),
+    Load(load::LoadArgs),
 }

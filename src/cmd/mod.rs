@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod deadlock;
+pub mod load;
 pub mod server;
 
 use std::io::{self, Write};
