@@ -76,6 +76,28 @@ pub struct ServerUsage {
     pub rss_tolerance_bytes: u64,
 }
 
+/// Every round of a load test.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadRun {
+    pub rounds: Vec<LoadReport>,
+    /// From the server's own log, when it was started by the load test: the longest time a
+    /// connection stood still before the server freed it (ms).
+    pub server_max_freed_after_ms: Option<u64>,
+    /// The server stopped cleanly on SIGINT and printed its summary (when started here).
+    pub server_stopped_cleanly: Option<bool>,
+    /// Every round passed (and the server, when started here, stopped cleanly).
+    pub ok: bool,
+}
+
+/// The `freed after X s` figure of a server's `stuck` line, in milliseconds.
+pub fn freed_after_ms(line: &str) -> Option<u64> {
+    let rest = line.strip_prefix("stuck ")?;
+    let after = rest.split("freed after ").nth(1)?;
+    let secs: f64 = after.split_whitespace().next()?.parse().ok()?;
+    Some((secs * 1000.0).round() as u64)
+}
+
+/// One round of a load test.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadReport {
     pub clients: Vec<ClientOutcome>,
@@ -310,6 +332,14 @@ fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_freed_after_figure_is_read_from_a_stuck_line() {
+        let line = "stuck #3 from 127.0.0.1:5 (SO_SNDBUF 8 KiB, SO_RCVBUF 8 KiB): 0 B processed, \
+                    0 B echoed in 1.00 s; freed after 1.1 s without movement (silent): x";
+        assert_eq!(freed_after_ms(line), Some(1100));
+        assert_eq!(freed_after_ms("closed #3 from x"), None);
+    }
 
     #[test]
     fn the_deadlocking_fraction_is_spread_evenly() {

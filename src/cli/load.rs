@@ -52,6 +52,11 @@ pub struct LoadArgs {
     /// How much the server's resident memory may stay above its baseline once every client is gone.
     #[arg(long, value_parser = size_arg, default_value = "8MiB", value_name = "SIZE")]
     pub rss_tolerance: ByteSize,
+    /// Run the whole class this many times against the same server, to see whether its memory
+    /// keeps growing from round to round or settles.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub rounds: u32,
     /// Give up after this long in all; every client is bounded by it.
     #[arg(long, value_parser = duration_arg, default_value = "180s", value_name = "DURATION")]
     pub timeout: Millis,

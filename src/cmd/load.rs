@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 
-use crate::classroom::load::{self, FREE_SLACK, LoadConfig, LoadReport};
+use crate::classroom::load::{self, FREE_SLACK, LoadConfig, LoadReport, LoadRun};
 use crate::cli::load::LoadArgs;
 use crate::sock::{self, BufReq};
 use crate::units::{human, human_signed};
@@ -66,20 +66,54 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
         rss_tolerance: a.rss_tolerance.bytes(),
         timeout: a.timeout.0,
     };
-    let report = load::run(&cfg)?;
-    let server_summary = match server.as_mut() {
+    let mut rounds = Vec::new();
+    for round in 1..=a.rounds {
+        if !a.json && a.rounds > 1 {
+            eprintln!("tcplab load: round {round} of {}", a.rounds);
+        }
+        rounds.push(load::run(&cfg)?);
+    }
+    let server_lines = match server.as_mut() {
         Some(s) => Some(stop_server(s)?),
         None => None,
     };
+    let summary = server_lines
+        .as_ref()
+        .map(|l| l.iter().rev().find(|l| l.starts_with("server stopped")));
+    let run = LoadRun {
+        ok: rounds.iter().all(|r| r.ok) && summary.is_none_or(|s| s.is_some()),
+        server_max_freed_after_ms: server_lines
+            .as_ref()
+            .and_then(|l| l.iter().filter_map(|l| load::freed_after_ms(l)).max()),
+        server_stopped_cleanly: summary.map(|s| s.is_some()),
+        rounds,
+    };
     let mut out = io::stdout().lock();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
+        serde_json::to_writer_pretty(&mut out, &run)?;
         writeln!(out)?;
     } else {
-        write_text(&report, server_summary.as_deref(), &mut out)?;
+        for (i, r) in run.rounds.iter().enumerate() {
+            if run.rounds.len() > 1 {
+                writeln!(out, "round {}:", i + 1)?;
+            }
+            write_text(r, &mut out)?;
+        }
+        if let Some(ms) = run.server_max_freed_after_ms {
+            writeln!(
+                out,
+                "server log: the longest a stuck connection stood still before it was freed: {ms} ms"
+            )?;
+        }
+        match summary {
+            Some(Some(l)) => writeln!(out, "{l}")?,
+            Some(None) => writeln!(out, "the server printed no summary on SIGINT")?,
+            None => {}
+        }
+        writeln!(out, "{}", if run.ok { "PASSED" } else { "FAILED" })?;
     }
     out.flush()?;
-    Ok(ExitCode::from(if report.ok { 0 } else { 1 }))
+    Ok(ExitCode::from(if run.ok { 0 } else { 1 }))
 }
 
 fn start_server(a: &LoadArgs) -> anyhow::Result<(Server, SocketAddr)> {
@@ -124,8 +158,8 @@ fn drain(reader: BufReader<ChildStdout>) -> io::Result<JoinHandle<Vec<String>>> 
         .spawn(move || reader.lines().map_while(Result::ok).collect())
 }
 
-/// SIGINT, a bounded wait for the exit, and the server's last line.
-fn stop_server(s: &mut Server) -> anyhow::Result<String> {
+/// SIGINT, a bounded wait for the exit, and every line the server printed.
+fn stop_server(s: &mut Server) -> anyhow::Result<Vec<String>> {
     let pid = s.child.id().to_string();
     let _ = Command::new("kill").args(["-INT", &pid]).status();
     let until = Instant::now() + STOP_BOUND;
@@ -138,17 +172,13 @@ fn stop_server(s: &mut Server) -> anyhow::Result<String> {
         }
         thread::sleep(Duration::from_millis(20)); // polling a child's exit with a deadline
     }
-    let lines = s.lines.take().map(|h| h.join().unwrap_or_default());
-    Ok(lines
-        .and_then(|l| {
-            l.into_iter()
-                .rev()
-                .find(|l| l.starts_with("server stopped"))
-        })
-        .unwrap_or_else(|| "the server printed no summary".into()))
+    Ok(s.lines
+        .take()
+        .map(|h| h.join().unwrap_or_default())
+        .unwrap_or_default())
 }
 
-fn write_text(r: &LoadReport, server_line: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
+fn write_text(r: &LoadReport, out: &mut dyn Write) -> io::Result<()> {
     for c in &r.clients {
         let detail = match (&c.error, c.stall_to_free_ms) {
             (Some(e), _) => format!("; {e}"),
@@ -198,13 +228,10 @@ fn write_text(r: &LoadReport, server_line: Option<&str>, out: &mut dyn Write) ->
             s.before.threads, s.peak.threads, s.after.threads
         )?;
     }
-    if let Some(l) = server_line {
-        writeln!(out, "{l}")?;
-    }
     writeln!(
         out,
-        "{} in {:.1} s",
-        if r.ok { "PASSED" } else { "FAILED" },
+        "round {} in {:.1} s",
+        if r.ok { "passed" } else { "failed" },
         r.elapsed_ms as f64 / 1000.0
     )
 }
