@@ -60,11 +60,20 @@ pub struct Config {
     pub connections: Option<u64>,
 }
 
+/// What the supervisor saw when it declared a connection stuck.
+struct Stuck {
+    kind: StuckKind,
+    still: Duration,
+    look: Look,
+    /// The call the kernel said the connection's thread was in.
+    call: Option<&'static str>,
+}
+
 struct Entry {
     conn: Arc<Conn>,
     handle: JoinHandle<()>,
     idle: IdleWatch,
-    stuck: Option<(StuckKind, Duration, Look)>,
+    stuck: Option<Stuck>,
 }
 
 /// Serves until Ctrl-C (or `--connections`), then closes every connection and joins every thread.
@@ -201,8 +210,14 @@ fn look_at_all(table: &mut HashMap<u64, Entry>) {
             inq: q.as_ref().map(|q| q.inq_bytes),
         };
         if let Some(still) = e.idle.observe(look, now) {
-            let kind = idle::classify(look, e.conn.slot.kernel_call(), e.conn.app_sending());
-            e.stuck = Some((kind, still, look));
+            let call = e.conn.slot.kernel_call();
+            let kind = idle::classify(look, call, e.conn.app_sending());
+            e.stuck = Some(Stuck {
+                kind,
+                still,
+                look,
+                call,
+            });
             e.conn.close();
         }
     }
@@ -238,19 +253,27 @@ fn finish(
     let sent = c.sent.load(std::sync::atomic::Ordering::Relaxed);
     status.ended(received);
     let (word, how) = match stuck {
-        Some((kind, still, look)) => {
+        Some(Stuck {
+            kind,
+            still,
+            look,
+            call,
+        }) => {
             status.stuck += 1;
-            let q = look
-                .outq
-                .map(|q| format!("; server send queue {}", human(q)))
-                .unwrap_or_default();
+            let q = |name: &str, v: Option<u64>| {
+                v.map(|v| format!("; server {name} queue {}", human(v)))
+                    .unwrap_or_default()
+            };
             (
                 "stuck",
                 format!(
-                    "freed after {:.1} s without movement ({}): {}{q}",
+                    "freed after {:.1} s without movement ({}): {}{}{}; thread in {}",
                     still.as_secs_f64(),
                     kind.name(),
-                    kind.describe()
+                    kind.describe(),
+                    q("send", look.outq),
+                    q("receive", look.inq),
+                    call.unwrap_or("an unknown call")
                 ),
             )
         }
