@@ -16,7 +16,7 @@ DEADLOCKING=${DEADLOCKING:-0.5}
 ROUNDS=${ROUNDS:-3}
 BUF=${BUF:-64K}
 BYTES=${BYTES:-1MiB}
-IDLE=${IDLE:-2s}
+IDLE=${IDLE:-5s}
 
 cargo build --release --quiet
 # 200 clients need about 600 file descriptors here (clients, their threads' sockets, the server's).

@@ -71,10 +71,17 @@ fn a_client_that_sends_nothing_is_freed_by_the_idle_timeout() {
     let mut s = Server::start("127.0.0.1", &["--idle-timeout", "1s"]);
     let mut c = TcpStream::connect(s.addr).unwrap();
     let line = s.wait_line(|l| l.contains("#1 "), BOUND);
-    assert!(line.starts_with("stuck #1") && line.contains("(silent)"), "{line}");
+    assert!(
+        line.starts_with("stuck #1") && line.contains("(silent)"),
+        "{line}"
+    );
     c.set_read_timeout(Some(BOUND)).unwrap();
     let mut buf = [0u8; 8];
-    assert_eq!(c.read(&mut buf).unwrap_or(0), 0, "the freed client sees EOF");
+    assert_eq!(
+        c.read(&mut buf).unwrap_or(0),
+        0,
+        "the freed client sees EOF"
+    );
 }
 
 #[test]
