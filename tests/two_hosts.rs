@@ -53,9 +53,8 @@ fn set_up(id: u32) -> Result<Link, String> {
         b: format!("tcplab-t{id}b"),
     };
     ip(&["netns", "add", &link.a])?;
-    if let Err(e) = ip(&["netns", "add", &link.b]) {
-        return Err(e); // `link` is dropped here and removes the first one
-    }
+    // On failure `link` is dropped here, which removes the first namespace.
+    ip(&["netns", "add", &link.b])?;
     let (va, vb) = (format!("vt{id}a"), format!("vt{id}b"));
     ip(&[
         "link", "add", &va, "netns", &link.a, "type", "veth", "peer", "name", &vb, "netns", &link.b,

@@ -50,7 +50,7 @@ pub struct LoadArgs {
     #[arg(long, value_parser = duration_arg, default_value = "2s", value_name = "DURATION")]
     pub idle_timeout: Millis,
     /// How much the server's resident memory may stay above its baseline once every client is gone.
-    #[arg(long, value_parser = size_arg, default_value = "8MiB", value_name = "SIZE")]
+    #[arg(long, value_parser = size_arg, default_value = "4MiB", value_name = "SIZE")]
     pub rss_tolerance: ByteSize,
     /// Run the whole class this many times against the same server, to see whether its memory
     /// keeps growing from round to round or settles.
