@@ -103,7 +103,7 @@ fn a_client_that_half_closes_at_once_gets_eof_and_a_clean_close() {
 #[test]
 fn a_slow_reader_whose_queue_still_drains_is_not_declared_stuck() {
     // The server's send is blocked for most of the run, but each slow read reopens the window a
-    // little, so its send queue keeps moving: that is not stuck. 1 KiB per 100 ms with 4 KiB
+    // little, so its send queue keeps moving: that is not stuck. 2 KiB per 100 ms with 4 KiB
     // buffers reopens the window several times per second (a 1-byte-a-second reader would not:
     // receive-side silly-window avoidance keeps the window shut until half the buffer is free;
     // docs/classroom.md).
@@ -123,7 +123,7 @@ fn a_slow_reader_whose_queue_still_drains_is_not_declared_stuck() {
     });
     let (_never, pace) = mpsc::channel::<()>();
     let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
+    let mut buf = [0u8; 2048];
     c.set_read_timeout(Some(BOUND)).unwrap();
     let until = Instant::now() + BOUND;
     while Instant::now() < until {
