@@ -14,6 +14,7 @@ pub mod idle;
 pub mod load;
 pub mod procstat;
 pub mod refusal;
+pub mod report;
 mod status;
 
 use std::collections::HashMap;

@@ -59,7 +59,7 @@ pub struct ServerArgs {
     #[arg(long)]
     pub concurrent: bool,
     /// Serve one connection at a time like the classic program: a stuck client blocks everyone
-    /// behind it. Ignores --max-conns and --idle-timeout.
+    /// behind it. Cannot be combined with --max-conns, --idle-timeout or --log.
     #[arg(long, conflicts_with_all = ["concurrent", "max_conns", "idle_timeout", "log"])]
     pub sequential: bool,
     /// Most connections served at once; the next one is accepted, told so in one line of text, and
