@@ -7,6 +7,7 @@
 
 pub mod catalogue;
 pub mod classic;
+pub mod classroom;
 pub mod cli;
 pub mod client;
 pub mod cmd;

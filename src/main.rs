@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Show(a) => cmd::show::main(a),
         Command::Run(a) => cmd::run::main(a),
         Command::Sweep(a) => cmd::sweep::main(a),
+        Command::Load(a) => cmd::load::main(a),
     };
     match result {
         Ok(code) => code,

@@ -152,7 +152,12 @@ impl Millis {
         if !v.is_finite() || v <= 0.0 || v * scale > 86_400_000.0 {
             return Err(DurationError);
         }
-        Ok(Millis(Duration::from_micros((v * scale * 1000.0) as u64)))
+        let micros = (v * scale * 1000.0) as u64;
+        if micros == 0 {
+            // A positive value below a microsecond (e.g. 1e-9ms) would become a zero wait.
+            return Err(DurationError);
+        }
+        Ok(Millis(Duration::from_micros(micros)))
     }
 }
 

@@ -38,10 +38,12 @@ pub struct DeadlockArgs {
 }
 
 /// The uppercase-echo server of the classic deadlock pair: each recv() reads at most --read bytes,
-/// uppercases ASCII letters, and writes everything back. Serves one connection after another until
-/// Ctrl-C.
+/// uppercases ASCII letters, and writes everything back. Serves many connections at once (or one
+/// after another with --sequential) until Ctrl-C, and frees connections stuck for --idle-timeout.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Example: tcplab server 127.0.0.1 -p 1060")]
+#[command(
+    after_help = "Example: tcplab server 127.0.0.1 -p 1060 --max-conns 40 --idle-timeout 10s --log"
+)]
 pub struct ServerArgs {
     /// Address to listen on (loopback by default).
     #[arg(default_value = "127.0.0.1")]
@@ -60,6 +62,26 @@ pub struct ServerArgs {
     /// No live view; one line per connection.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Serve connections in parallel, one thread each (the default; the flag is for scripts that
+    /// want to say so).
+    #[arg(long)]
+    pub concurrent: bool,
+    /// Serve one connection at a time like the classic program: a stuck client blocks everyone
+    /// behind it. Cannot be combined with --max-conns, --idle-timeout or --log.
+    #[arg(long, conflicts_with_all = ["concurrent", "max_conns", "idle_timeout", "log"])]
+    pub sequential: bool,
+    /// Most connections served at once; the next one is accepted, told so in one line of text, and
+    /// closed.
+    #[arg(long, default_value_t = 128, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_conns: u32,
+    /// Close a connection when nothing of it has moved for this long (bytes received or echoed,
+    /// its kernel send or receive queue): a client that stopped reading, or never sent anything.
+    #[arg(long, value_parser = duration_arg, default_value = "30s", value_name = "DURATION")]
+    pub idle_timeout: Millis,
+    /// One stdout line per event (accepted, closed, stuck, reset, refused) with the running totals.
+    #[arg(long)]
+    pub log: bool,
 }
 
 /// The client of the classic deadlock pair: sends --bytes as --chunk-byte writes, with the chosen

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod classic;
 pub mod common;
 pub mod lab;
+pub mod load;
 pub mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -42,4 +43,5 @@ pub enum Command {
     Show(catalogue::ShowArgs),
     Run(catalogue::RunArgs),
     Sweep(sweep::SweepArgs),
+    Load(load::LoadArgs),
 }

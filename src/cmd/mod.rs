@@ -5,6 +5,7 @@ pub mod classic;
 pub mod client;
 pub mod deadlock;
 pub mod list;
+pub mod load;
 pub mod run;
 pub mod server;
 pub mod show;

@@ -1,5 +1,7 @@
-//! `tcplab server`: the uppercase-echo server as its own process, one connection after another like
-//! the classic program, until Ctrl-C (or `--connections N`). One bad connection never takes it down.
+//! `tcplab server`: the uppercase-echo server as its own process, until Ctrl-C (or
+//! `--connections N`). Concurrent by default (`classroom`: one thread per connection, `--max-conns`,
+//! `--idle-timeout`); `--sequential` keeps the classic one-connection-after-another loop, here, in
+//! which one stuck client blocks everyone behind it. One bad connection never takes it down.
 
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
@@ -19,10 +21,10 @@ use std::net::Shutdown;
 
 use crate::cli::lab::ServerArgs;
 use crate::counters::Shared;
-use crate::interrupt;
 use crate::server::{self, ServeCounters, ServeEnd};
 use crate::sock::{self, BufReq, Limits};
 use crate::units::{human, human_rate};
+use crate::{classroom, interrupt};
 
 /// How often waits wake to check for Ctrl-C and redraw.
 const TICK: Duration = Duration::from_millis(100);
@@ -33,7 +35,14 @@ pub fn main(a: &ServerArgs) -> anyhow::Result<ExitCode> {
         snd: a.buffers.sndbuf,
         rcv: a.buffers.rcvbuf,
     };
-    let listener = sock::listen(addr, Some(&req), 16)?;
+    // A class connects at once: the backlog must hold them until the supervisor accepts (or
+    // refuses) each, or their SYNs are dropped and retried a second later.
+    let backlog = if a.sequential {
+        16
+    } else {
+        a.max_conns.max(128) as i32
+    };
+    let listener = sock::listen(addr, Some(&req), backlog)?;
     let local: SocketAddr = listener
         .local_addr()?
         .as_socket()
@@ -49,13 +58,47 @@ pub fn main(a: &ServerArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     drop(out);
+    let live = !a.quiet && io::stderr().is_terminal() && io::stdout().is_terminal();
+    if a.sequential {
+        return sequential(a, &listener, &req, live);
+    }
+    let cfg = classroom::Config {
+        read: a.read.bytes().min(1 << 30) as usize,
+        req,
+        max_conns: a.max_conns as usize,
+        idle_timeout: a.idle_timeout.0,
+        log: a.log,
+        live,
+        connections: a.connections,
+    };
+    let t = classroom::run(&listener, &cfg)?;
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "server stopped: {} connections served ({} freed as stuck, {} reset by the client), {} refused, {} processed",
+        t.accepted,
+        t.stuck,
+        t.reset,
+        t.refused,
+        human(t.processed_bytes)
+    )?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The classic loop: accept, serve to the end, accept the next.
+fn sequential(
+    a: &ServerArgs,
+    listener: &Socket,
+    req: &BufReq,
+    live: bool,
+) -> anyhow::Result<ExitCode> {
     listener.set_nonblocking(true)?;
     let mut poll = Poll::new()?;
     let fd = listener.as_raw_fd();
     poll.registry()
         .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)?;
     let mut events = Events::with_capacity(4);
-    let live = !a.quiet && io::stderr().is_terminal() && io::stdout().is_terminal();
     let limits = Limits::read();
     let mut served = 0u64;
     while a.connections.is_none_or(|n| served < n) {
@@ -89,8 +132,8 @@ pub fn main(a: &ServerArgs) -> anyhow::Result<ExitCode> {
             served,
             &conn,
             &peer,
-            a.read.bytes() as usize,
-            &req,
+            a.read.bytes().min(1 << 30) as usize,
+            req,
             &limits,
             live,
         );

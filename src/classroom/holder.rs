@@ -1,0 +1,125 @@
+//! A client that stays stuck, for testing the server's `--idle-timeout`: it connects, sends 16-byte
+//! chunks and never reads, and then simply holds the socket, blocked in send(), until the server
+//! frees it (its send() fails with a reset or broken pipe) or its own deadline passes. Unlike the
+//! naive client of `tcplab client`, it has no watchdog of its own that would end the deadlock from
+//! the client's side first.
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use socket2::Socket;
+
+use crate::sock::{self, BufReq};
+
+/// How long one blocked send() waits before the deadline is checked again (SO_SNDTIMEO).
+const SEND_SLICE: Duration = Duration::from_millis(200);
+
+#[derive(Debug, Clone)]
+pub struct HolderConfig {
+    pub addr: SocketAddr,
+    pub buffers: BufReq,
+    /// Bytes to offer; more than the buffers hold, so the client is stuck long before the end.
+    pub total: u64,
+    pub chunk: Vec<u8>,
+    pub connect_timeout: Duration,
+    /// Give up waiting to be freed after this long in all.
+    pub deadline: Duration,
+}
+
+/// How a holder ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "end")]
+pub enum HolderEnd {
+    /// The server closed the connection while the holder was stuck.
+    Freed,
+    /// The deadline passed and the server had not closed it.
+    NotFreed,
+    /// Everything was sent (the buffers held it all): never stuck in send().
+    SentAll,
+    /// It could not connect, or the connection failed in another way.
+    Failed { error: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HolderResult {
+    #[serde(flatten)]
+    pub end: HolderEnd,
+    /// Bytes send() accepted (bytes).
+    pub sent_bytes: u64,
+    /// When the last byte was accepted, from connect (milliseconds).
+    pub last_progress_ms: u64,
+    /// When the holder ended, from connect (milliseconds).
+    pub ended_ms: u64,
+}
+
+pub fn hold(cfg: &HolderConfig) -> HolderResult {
+    let sock = match sock::connect(cfg.addr, Some(&cfg.buffers), cfg.connect_timeout) {
+        Ok(s) => s,
+        Err(e) => {
+            return HolderResult {
+                end: HolderEnd::Failed {
+                    error: format!("{e:#}"),
+                },
+                sent_bytes: 0,
+                last_progress_ms: 0,
+                ended_ms: 0,
+            };
+        }
+    };
+    let started = Instant::now();
+    let (end, sent, last) = send_until_freed(&sock, cfg, started);
+    HolderResult {
+        end,
+        sent_bytes: sent,
+        last_progress_ms: last.as_millis() as u64,
+        ended_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+fn send_until_freed(
+    sock: &Socket,
+    cfg: &HolderConfig,
+    started: Instant,
+) -> (HolderEnd, u64, Duration) {
+    let failed = |e: io::Error| HolderEnd::Failed {
+        error: e.to_string(),
+    };
+    if let Err(e) = sock.set_write_timeout(Some(SEND_SLICE)) {
+        return (failed(e), 0, Duration::ZERO);
+    }
+    let mut sent = 0u64;
+    let mut last = Duration::ZERO;
+    let mut at = 0usize;
+    while sent < cfg.total {
+        if started.elapsed() >= cfg.deadline {
+            return (HolderEnd::NotFreed, sent, last);
+        }
+        let want = ((cfg.chunk.len() - at) as u64).min(cfg.total - sent) as usize;
+        match (&*sock).write(&cfg.chunk[at..at + want]) {
+            Ok(0) => return (failed(io::ErrorKind::WriteZero.into()), sent, last),
+            Ok(n) => {
+                sent += n as u64;
+                at = (at + n) % cfg.chunk.len();
+                last = started.elapsed();
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                ) =>
+            {
+                return (HolderEnd::Freed, sent, last);
+            }
+            Err(e) => return (failed(e), sent, last),
+        }
+    }
+    (HolderEnd::SentAll, sent, last)
+}

@@ -1,0 +1,272 @@
+//! The classroom load test: N clients at once against one server, a fraction of them deadlocking
+//! (`holder.rs`: they stay stuck until the server frees them) and the rest fixed (reader-thread and
+//! poll through `run::run_client`, content verified). While they run, the server's resident memory
+//! and thread count are sampled from /proc. Produces a `LoadReport`; printing is `cmd::load`'s.
+
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::classroom::holder::{self, HolderConfig, HolderEnd};
+use crate::classroom::procstat::{self, ProcStatus};
+pub use crate::classroom::report::{
+    ClientOutcome, LoadReport, LoadRun, ServerUsage, freed_after_ms,
+};
+use crate::cli::common::StrategyName;
+use crate::result::Outcome;
+use crate::run::{self, ClientConfig, NoObserver, Traffic};
+use crate::sock::BufReq;
+use crate::watchdog::{DEFAULT_CONFIRM, WatchConfig};
+
+/// A freed client is "freed within the idle limit" when the server closed it at most this long
+/// after `--idle-timeout` had passed since its last byte: one supervisor tick (100 ms), one send
+/// slice of the holder (200 ms), and room for a busy 2-core machine.
+pub const FREE_SLACK: Duration = Duration::from_millis(1500);
+/// Stack of each client thread here (the strategies start their own threads as needed).
+const CLIENT_STACK: usize = 256 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    pub addr: SocketAddr,
+    pub server_pid: Option<u32>,
+    pub clients: u32,
+    pub deadlocking: f64,
+    pub bytes: u64,
+    pub hold_bytes: u64,
+    pub chunk: usize,
+    pub buffers: BufReq,
+    pub idle_timeout: Duration,
+    pub rss_tolerance: u64,
+    pub timeout: Duration,
+}
+
+/// Whether client `i` of a run deadlocks: spreads the deadlocking ones evenly through the start
+/// order (for 0.5: every other client).
+pub fn is_deadlocking(i: u32, fraction: f64) -> bool {
+    let f = |n: u32| (f64::from(n) * fraction).floor() as u64;
+    f(i + 1) > f(i)
+}
+
+pub fn run(cfg: &LoadConfig) -> anyhow::Result<LoadReport> {
+    let before = cfg.server_pid.map(procstat::read).transpose()?;
+    let started = Instant::now();
+    let (tx, rx) = mpsc::channel::<ClientOutcome>();
+    let mut handles = Vec::new();
+    for i in 0..cfg.clients {
+        let tx = tx.clone();
+        let cfg = cfg.clone();
+        let h = thread::Builder::new()
+            .name(format!("tcplab-load-{i}"))
+            .stack_size(CLIENT_STACK)
+            .spawn(move || {
+                let o = if is_deadlocking(i, cfg.deadlocking) {
+                    deadlocking(i, &cfg)
+                } else {
+                    fixed(i, &cfg)
+                };
+                let _ = tx.send(o);
+            })?;
+        handles.push(h);
+    }
+    drop(tx);
+    let mut outcomes = Vec::new();
+    let mut peak = before;
+    // Every client is bounded by cfg.timeout; this bound adds the time to connect and report.
+    let deadline = started + cfg.timeout + Duration::from_secs(15);
+    while outcomes.len() < cfg.clients as usize && Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(o) => outcomes.push(o),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if let (Some(pid), Some(p)) = (cfg.server_pid, peak.as_mut())
+            && let Ok(now) = procstat::read(pid)
+        {
+            p.rss_bytes = p.rss_bytes.max(now.rss_bytes);
+            p.threads = p.threads.max(now.threads);
+        }
+    }
+    let elapsed = started.elapsed();
+    if outcomes.len() < cfg.clients as usize {
+        anyhow::bail!(
+            "only {} of {} clients ended within {} s; is the server answering?",
+            outcomes.len(),
+            cfg.clients,
+            (cfg.timeout + Duration::from_secs(15)).as_secs()
+        );
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    outcomes.sort_by_key(|o| o.index);
+    let server = match (cfg.server_pid, before, peak) {
+        (Some(pid), Some(before), Some(peak)) => Some(settle(pid, before, peak, cfg)?),
+        _ => None,
+    };
+    Ok(report(outcomes, server, cfg, elapsed))
+}
+
+/// Waits (bounded) for the server's thread count to return to its baseline, then reads it.
+fn settle(
+    pid: u32,
+    before: ProcStatus,
+    peak: ProcStatus,
+    cfg: &LoadConfig,
+) -> anyhow::Result<ServerUsage> {
+    let until = Instant::now() + cfg.idle_timeout * 2 + Duration::from_secs(5);
+    let mut after = procstat::read(pid)?;
+    while after.threads > before.threads && Instant::now() < until {
+        thread::sleep(Duration::from_millis(50)); // polling /proc with a deadline
+        after = procstat::read(pid)?;
+    }
+    Ok(ServerUsage {
+        before,
+        peak,
+        after,
+        rss_growth_bytes: after.rss_bytes as i64 - before.rss_bytes as i64,
+        rss_tolerance_bytes: cfg.rss_tolerance,
+    })
+}
+
+fn report(
+    clients: Vec<ClientOutcome>,
+    server: Option<ServerUsage>,
+    cfg: &LoadConfig,
+    elapsed: Duration,
+) -> LoadReport {
+    let count = |role: &str, ok: bool| {
+        clients
+            .iter()
+            .filter(|c| c.role == role && (!ok || c.ok))
+            .count() as u32
+    };
+    let server_ok = server.as_ref().is_none_or(|s| {
+        s.after.threads <= s.before.threads && s.rss_growth_bytes <= s.rss_tolerance_bytes as i64
+    });
+    let mut r = LoadReport {
+        fixed_total: count("fixed", false),
+        fixed_ok: count("fixed", true),
+        deadlocking_total: count("deadlocking", false),
+        deadlocking_ok: count("deadlocking", true),
+        max_stall_to_free_ms: clients.iter().filter_map(|c| c.stall_to_free_ms).max(),
+        idle_timeout_ms: cfg.idle_timeout.as_millis() as u64,
+        elapsed_ms: elapsed.as_millis() as u64,
+        clients,
+        server,
+        ok: false,
+    };
+    r.ok = server_ok && r.fixed_ok == r.fixed_total && r.deadlocking_ok == r.deadlocking_total;
+    r
+}
+
+fn deadlocking(index: u32, cfg: &LoadConfig) -> ClientOutcome {
+    let h = holder::hold(&HolderConfig {
+        addr: cfg.addr,
+        buffers: cfg.buffers,
+        total: cfg.hold_bytes,
+        chunk: crate::payload::chunk(cfg.chunk),
+        connect_timeout: Duration::from_secs(10),
+        deadline: cfg.timeout,
+    });
+    let stall_to_free = (h.end == HolderEnd::Freed).then(|| h.ended_ms - h.last_progress_ms);
+    let limit = (cfg.idle_timeout + FREE_SLACK).as_millis() as u64;
+    let (outcome, error) = match &h.end {
+        HolderEnd::Freed => ("freed", None),
+        HolderEnd::NotFreed => ("not-freed", None),
+        HolderEnd::SentAll => ("sent-all", None),
+        HolderEnd::Failed { error } => ("failed", Some(error.clone())),
+    };
+    ClientOutcome {
+        index,
+        role: "deadlocking".into(),
+        strategy: "naive".into(),
+        outcome: outcome.into(),
+        sent_bytes: h.sent_bytes,
+        verified_bytes: 0,
+        stall_to_free_ms: stall_to_free,
+        ok: stall_to_free.is_some_and(|ms| ms <= limit),
+        error,
+    }
+}
+
+fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
+    let strategy = if index % 4 == 1 {
+        StrategyName::Poll
+    } else {
+        StrategyName::ReaderThread
+    };
+    let c = ClientConfig {
+        traffic: Traffic {
+            strategy,
+            total: crate::payload::rounded_total(cfg.bytes, cfg.chunk as u64),
+            chunk: cfg.chunk,
+            read: 1024,
+            nodelay: false,
+            // Two hundred clients on two cores pause far longer than one does; only kernel
+            // evidence of a real deadlock, not silence, should end a fixed client.
+            watch: WatchConfig {
+                confirm: DEFAULT_CONFIRM,
+                stall_after: cfg.timeout,
+            },
+            timeout: cfg.timeout,
+            verify_stall: None,
+        },
+        addr: cfg.addr,
+        buffers: cfg.buffers,
+        connect_timeout: Duration::from_secs(10),
+    };
+    let base = ClientOutcome {
+        index,
+        role: "fixed".into(),
+        strategy: strategy.as_str().into(),
+        outcome: "failed".into(),
+        sent_bytes: 0,
+        verified_bytes: 0,
+        stall_to_free_ms: None,
+        ok: false,
+        error: None,
+    };
+    match run::run_client(&c, &mut NoObserver) {
+        Err(e) => ClientOutcome {
+            error: Some(format!("{e:#}")),
+            ..base
+        },
+        Ok(r) => {
+            let verified = r
+                .verification
+                .filter(|v| v.matched)
+                .map_or(0, |v| v.received_bytes);
+            let outcome = match r.outcome {
+                Outcome::Completed => "completed",
+                Outcome::Deadlock => "deadlock",
+                Outcome::TimedOut => "timed-out",
+                Outcome::Interrupted => "interrupted",
+                Outcome::Failed => "failed",
+            };
+            ClientOutcome {
+                outcome: outcome.into(),
+                sent_bytes: r.counts.client_sent_bytes,
+                verified_bytes: verified,
+                ok: r.outcome == Outcome::Completed && verified == c.traffic.total,
+                error: r.error,
+                ..base
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deadlocking_fraction_is_spread_evenly() {
+        let picked = |n: u32, f: f64| (0..n).filter(|&i| is_deadlocking(i, f)).count();
+        assert_eq!(picked(200, 0.5), 100);
+        assert_eq!(picked(40, 0.25), 10);
+        assert_eq!(picked(7, 0.0), 0);
+        assert_eq!(picked(7, 1.0), 7);
+        assert!(is_deadlocking(1, 0.5) && !is_deadlocking(0, 0.5));
+    }
+}

@@ -1,0 +1,88 @@
+//! `tcplab load`: the command-line types of the classroom load test; no I/O happens here.
+
+use clap::Args;
+
+use crate::units::{BufSize, ByteSize, Millis, buf_arg, duration_arg, size_arg};
+
+/// Start a class's worth of clients against one server at once: a mix of deadlocking clients
+/// (send without reading, then hold the socket until the server frees them) and fixed ones
+/// (reader-thread and poll, content verified). Reports each client's outcome and the server's
+/// memory and thread count before, at the peak and after. Without --port it starts its own server.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Example: tcplab load --clients 200 --deadlocking 0.5 --idle-timeout 2s --sndbuf 64K --rcvbuf 64K"
+)]
+pub struct LoadArgs {
+    /// Server address.
+    #[arg(default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port of a server that is already running; without it, a `tcplab server` is started here on
+    /// an ephemeral port and stopped at the end.
+    #[arg(short, long)]
+    pub port: Option<u16>,
+    /// PID of the running server given with --port, to read its memory and threads from /proc.
+    #[arg(long, value_name = "PID", requires = "port")]
+    pub server_pid: Option<u32>,
+    /// How many clients connect at once.
+    #[arg(long, default_value_t = 40, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub clients: u32,
+    /// Fraction of the clients that deadlock (0 to 1, e.g. 0.5).
+    #[arg(long, default_value = "0.5", value_parser = fraction_arg, value_name = "FRACTION")]
+    pub deadlocking: f64,
+    /// Bytes each fixed client sends and verifies.
+    #[arg(long, value_parser = size_arg, default_value = "1MiB", value_name = "SIZE")]
+    pub bytes: ByteSize,
+    /// Bytes each deadlocking client offers: far more than the buffers hold, so it stays stuck.
+    #[arg(long, value_parser = size_arg, default_value = "64MiB", value_name = "SIZE")]
+    pub hold_bytes: ByteSize,
+    /// Bytes of each client write.
+    #[arg(long, value_parser = size_arg, default_value = "16", value_name = "SIZE")]
+    pub chunk: ByteSize,
+    /// SO_SNDBUF of every client socket (and of the server started here).
+    #[arg(long, value_parser = buf_arg, default_value = "64K", value_name = "SIZE")]
+    pub sndbuf: BufSize,
+    /// SO_RCVBUF of every client socket (and of the server started here).
+    #[arg(long, value_parser = buf_arg, default_value = "64K", value_name = "SIZE")]
+    pub rcvbuf: BufSize,
+    /// The server's --idle-timeout: passed to the server started here; with --port, say what the
+    /// running server uses, since deadlocking clients are judged against it.
+    #[arg(long, value_parser = duration_arg, default_value = "2s", value_name = "DURATION")]
+    pub idle_timeout: Millis,
+    /// How much the server's resident memory may stay above its baseline once every client is gone.
+    #[arg(long, value_parser = size_arg, default_value = "4MiB", value_name = "SIZE")]
+    pub rss_tolerance: ByteSize,
+    /// Run the whole class this many times against the same server, to see whether its memory
+    /// keeps growing from round to round or settles.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub rounds: u32,
+    /// Give up after this long in all; every client is bounded by it.
+    #[arg(long, value_parser = duration_arg, default_value = "180s", value_name = "DURATION")]
+    pub timeout: Millis,
+    /// Print one JSON document instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A fraction between 0 and 1 inclusive, such as `0.5`.
+pub fn fraction_arg(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err("expected a fraction between 0 and 1, such as 0.5".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fractions_outside_zero_to_one_are_refused() {
+        assert_eq!(fraction_arg("0.5"), Ok(0.5));
+        assert_eq!(fraction_arg("1"), Ok(1.0));
+        for bad in ["-0.1", "1.01", "NaN", "inf", "", "half"] {
+            assert!(fraction_arg(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The classroom server with many connections: refusals beyond --max-conns, healthy clients served
+//! while others are stuck, stuck ones freed with the kernel's reason, Ctrl-C closing everything.
+
+mod classroom_support;
+
+use std::io::Read;
+use std::net::{Shutdown, TcpStream};
+use std::process::Command;
+use std::thread;
+use std::time::Duration;
+
+use classroom_support::{BIN, Server, run_bounded};
+use tcplab::classroom::holder::{self, HolderConfig, HolderEnd};
+use tcplab::classroom::refusal;
+use tcplab::result::{Outcome, RunResult};
+use tcplab::sock::BufReq;
+use tcplab::units::{BufSize, ByteSize};
+
+const BOUND: Duration = Duration::from_secs(15);
+const SMALL: BufReq = BufReq {
+    snd: BufSize::Bytes(ByteSize(16 * 1024)),
+    rcv: BufSize::Bytes(ByteSize(16 * 1024)),
+};
+
+fn holder_cfg(server: &Server) -> HolderConfig {
+    HolderConfig {
+        addr: server.addr,
+        buffers: SMALL,
+        total: 64 << 20,
+        chunk: tcplab::payload::chunk(16),
+        connect_timeout: Duration::from_secs(5),
+        deadline: BOUND,
+    }
+}
+
+fn reader_thread_client(server: &Server) -> RunResult {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["client", &server.addr.ip().to_string(), "-p"])
+        .arg(server.addr.port().to_string())
+        .args(["--bytes", "512K", "--strategy", "reader-thread"])
+        .args([
+            "--sndbuf",
+            "16K",
+            "--rcvbuf",
+            "16K",
+            "--timeout",
+            "20s",
+            "--json",
+        ]);
+    let (st, out, err) = run_bounded(cmd, Duration::from_secs(30));
+    serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("client JSON ({e}); status {st}, stdout {out}, stderr {err}"))
+}
+
+#[test]
+fn a_connection_beyond_max_conns_gets_a_one_line_refusal() {
+    let mut s = Server::start("127.0.0.1", &["--max-conns", "2", "--log"]);
+    let a = TcpStream::connect(s.addr).unwrap();
+    let b = TcpStream::connect(s.addr).unwrap();
+    s.wait_line(|l| l.starts_with("accepted #2"), BOUND);
+    let mut c = TcpStream::connect(s.addr).unwrap();
+    c.set_read_timeout(Some(BOUND)).unwrap();
+    let mut text = String::new();
+    c.read_to_string(&mut text)
+        .expect("the refused client reads the line and then EOF, never hangs");
+    assert!(refusal::is_refusal(text.as_bytes()), "got {text:?}");
+    assert_eq!(text.lines().count(), 1, "got {text:?}");
+    s.wait_line(
+        |l| l.starts_with("refused ") && l.contains("--max-conns 2"),
+        BOUND,
+    );
+    drop((a, b));
+}
+
+#[test]
+fn a_healthy_client_is_served_at_once_while_others_are_stuck() {
+    let s = Server::start(
+        "127.0.0.1",
+        &[
+            "--sndbuf",
+            "16K",
+            "--rcvbuf",
+            "16K",
+            "--idle-timeout",
+            "60s",
+        ],
+    );
+    let cfg = holder_cfg(&s);
+    let holders: Vec<_> = (0..3)
+        .map(|_| {
+            let cfg = cfg.clone();
+            thread::spawn(move || holder::hold(&cfg))
+        })
+        .collect();
+    let r = reader_thread_client(&s);
+    assert_eq!(r.outcome, Outcome::Completed, "{r:?}");
+    assert!(r.verification.is_some_and(|v| v.matched));
+    // Ending the server frees the holders (their send() fails), which bounds their threads.
+    let (st, lines, _) = s.interrupt(BOUND);
+    assert!(st.success());
+    for h in holders {
+        let h = h.join().unwrap();
+        assert_eq!(
+            h.end,
+            HolderEnd::Freed,
+            "{h:?}\nserver said:\n{}",
+            lines.join("\n")
+        );
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_is_freed_as_blocked_in_send() {
+    let mut s = Server::start(
+        "127.0.0.1",
+        &["--sndbuf", "16K", "--rcvbuf", "16K", "--idle-timeout", "1s"],
+    );
+    let h = holder::hold(&holder_cfg(&s));
+    assert_eq!(h.end, HolderEnd::Freed, "{h:?}");
+    assert!(h.sent_bytes > 16 * 1024, "{h:?}");
+    let line = s.wait_line(|l| l.starts_with("stuck #1"), BOUND);
+    assert!(line.contains("(blocked-in-send)"), "{line}");
+    // The server is still there for the next student.
+    let r = reader_thread_client(&s);
+    assert_eq!(r.outcome, Outcome::Completed, "{r:?}");
+}
+
+#[test]
+fn ctrl_c_closes_every_connection_and_joins_every_thread() {
+    let mut s = Server::start("127.0.0.1", &["--log", "--idle-timeout", "60s"]);
+    let conns: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(s.addr).unwrap())
+        .collect();
+    s.wait_line(|l| l.starts_with("accepted #3"), BOUND);
+    let (st, lines, err) = s.interrupt(BOUND);
+    assert!(st.success(), "exit {st}; stderr {err}");
+    for n in 1..=3 {
+        let tag = format!("closed #{n} ");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&tag) && l.contains("Ctrl-C")),
+            "no '{tag}… Ctrl-C' line in:\n{}",
+            lines.join("\n")
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("server stopped: 3 connections"))
+    );
+    for mut c in conns {
+        c.set_read_timeout(Some(BOUND)).unwrap();
+        let mut buf = [0u8; 16];
+        let n = c.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "the connection was closed, so the read sees EOF");
+        let _ = c.shutdown(Shutdown::Both);
+    }
+}
+
+#[test]
+fn the_sequential_mode_serves_one_connection_after_another() {
+    let s = Server::start("127.0.0.1", &["--sequential", "--connections", "2"]);
+    for _ in 0..2 {
+        let r = reader_thread_client(&s);
+        assert_eq!(r.outcome, Outcome::Completed, "{r:?}");
+    }
+}
+
+#[test]
+fn sequential_and_max_conns_cannot_be_combined() {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["server", "--sequential", "--max-conns", "3"]);
+    let (st, _, err) = run_bounded(cmd, BOUND);
+    assert_eq!(st.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

@@ -1,0 +1,55 @@
+//! The classroom load test in reduced form: 40 clients at once against one server, half of them
+//! deadlocking, 2 s idle limit (docs/classroom.md: shorter limits free healthy clients on a saturated
+//! 2-core machine). Every fixed client completes with its echo verified, every stuck one is freed
+//! within the idle limit, and the server's threads return to their baseline. The full-size run
+//! (200 clients) is `scripts/load.sh`; its figures are in docs/classroom.md.
+
+mod classroom_support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use classroom_support::{BIN, run_bounded};
+use tcplab::classroom::load::LoadRun;
+
+#[test]
+fn forty_clients_half_deadlocking_all_end_as_they_should() {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["load", "--clients", "40", "--deadlocking", "0.5"])
+        .args(["--sndbuf", "16K", "--rcvbuf", "16K", "--bytes", "128K"])
+        .args(["--idle-timeout", "2s", "--timeout", "40s", "--json"]);
+    let (st, out, err) = run_bounded(cmd, Duration::from_secs(90));
+    let run: LoadRun = serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("load JSON ({e}); status {st}\nstdout {out}\nstderr {err}"));
+    let r = &run.rounds[0];
+    let bad: Vec<_> = r.clients.iter().filter(|c| !c.ok).collect();
+    assert!(
+        bad.is_empty(),
+        "clients that did not end as they should: {bad:#?}"
+    );
+    assert_eq!((r.fixed_total, r.fixed_ok), (20, 20));
+    assert_eq!((r.deadlocking_total, r.deadlocking_ok), (20, 20));
+    assert!(
+        r.clients
+            .iter()
+            .filter(|c| c.role == "fixed")
+            .all(|c| c.verified_bytes == 128 * 1024),
+        "every fixed client's echo is verified in full"
+    );
+    let s = r
+        .server
+        .as_ref()
+        .expect("the load test started its own server");
+    assert!(s.peak.threads > s.before.threads, "{s:?}");
+    assert_eq!(
+        s.after.threads, s.before.threads,
+        "every connection thread was joined: {s:?}"
+    );
+    assert_eq!(run.server_stopped_cleanly, Some(true));
+    // The server's own measure of how long each freed connection stood still.
+    let freed = run
+        .server_max_freed_after_ms
+        .expect("the server freed connections");
+    assert!((2000..3000).contains(&freed), "{freed} ms");
+    assert!(run.ok && st.success(), "status {st}; stderr {err}");
+}
