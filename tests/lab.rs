@@ -301,7 +301,7 @@ fn the_server_serves_the_next_client_after_a_stuck_one() {
     ]);
     assert_eq!(stuck.code(), 3, "{}", stuck.dump());
     let line = next_line(&srv, "the first connection's summary");
-    assert!(line.contains("connection 1"), "{line}");
+    assert!(line.contains("#1 from"), "{line}");
     let ok = tcplab(&[
         "client",
         "-p",
@@ -466,7 +466,7 @@ fn ctrl_c_stops_the_server_cleanly_while_a_client_is_connected() {
     wait_until(
         std::time::Duration::from_secs(20),
         "the server's connection thread starting",
-        || has_thread(pid, "tcplab-server"),
+        || has_thread(pid, "tcplab-conn-1"),
     );
     interrupt(pid);
     let line = next_line(&srv, "the server's summary after Ctrl-C");
