@@ -31,8 +31,14 @@ pub enum Layout {
     Runs(Vec<(u32, u64)>),
 }
 
+/// Bytes kept from the start of the echo, to quote a peer that answered with text instead (a busy
+/// classroom server's refusal, or a server of another protocol).
+const HEAD: usize = 120;
+
 /// Checks the echo against the expected uppercased stream, a slice at a time.
 pub struct Verifier {
+    head: [u8; HEAD],
+    head_len: usize,
     upper: Vec<u8>,
     runs: Vec<(u32, u64)>,
     run: usize,
@@ -55,6 +61,8 @@ impl Verifier {
         let runs: Vec<(u32, u64)> = runs.into_iter().filter(|&(l, c)| l > 0 && c > 0).collect();
         let expected = runs.iter().map(|&(l, c)| u64::from(l) * c).sum();
         Verifier {
+            head: [0; HEAD],
+            head_len: 0,
             upper,
             runs,
             run: 0,
@@ -68,6 +76,11 @@ impl Verifier {
 
     /// Feeds bytes as they arrive.
     pub fn feed(&mut self, mut data: &[u8]) {
+        if self.head_len < HEAD {
+            let n = (HEAD - self.head_len).min(data.len());
+            self.head[self.head_len..self.head_len + n].copy_from_slice(&data[..n]);
+            self.head_len += n;
+        }
         while !data.is_empty() {
             let Some(&(len, count)) = self.runs.get(self.run) else {
                 // More came back than was sent.
@@ -107,7 +120,19 @@ impl Verifier {
             received_bytes: self.received,
             first_mismatch_at,
             matched: first_mismatch_at.is_none(),
+            peer_said: (self.mismatch == Some(0))
+                .then(|| self.head_as_text())
+                .flatten(),
         }
+    }
+
+    /// The first line of what came back, when it reads as text.
+    fn head_as_text(&self) -> Option<String> {
+        let head = &self.head[..self.head_len];
+        let line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+        let text = |b: &u8| *b == b'\r' || *b == b'\t' || (0x20..0x7f).contains(b);
+        (!line.is_empty() && line.iter().all(text))
+            .then(|| String::from_utf8_lossy(line).trim().to_string())
     }
 }
 
@@ -174,6 +199,26 @@ mod tests {
         let r = v.finish();
         assert!(r.matched, "{r:?}");
         assert_eq!(r.expected_bytes, 53);
+    }
+
+    #[test]
+    fn text_instead_of_an_echo_is_quoted() {
+        let c = chunk(16);
+        let mut v = Verifier::new(&c, Layout::Whole { total: 64 });
+        v.feed(b"tcplab server busy: 2 connections already open\n");
+        let r = v.finish();
+        assert!(!r.matched);
+        assert_eq!(
+            r.peer_said.as_deref(),
+            Some("tcplab server busy: 2 connections already open")
+        );
+        let mut v = Verifier::new(&c, Layout::Whole { total: 64 });
+        v.feed(&echo(&c));
+        assert_eq!(
+            v.finish().peer_said,
+            None,
+            "a short but correct echo is not peer text"
+        );
     }
 
     #[test]

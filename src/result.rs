@@ -235,7 +235,7 @@ pub struct Ledger {
 }
 
 /// The check of the echo against the uppercased input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
     /// Bytes the echo should hold (bytes).
     pub expected_bytes: u64,
@@ -245,6 +245,10 @@ pub struct Verification {
     pub first_mismatch_at: Option<u64>,
     /// True when every expected byte came back, in order, uppercased, and nothing more.
     pub matched: bool,
+    /// When the very first byte was wrong and what came back reads as text: its first line
+    /// (a busy server's refusal, or a server that speaks another protocol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_said: Option<String>,
 }
 
 /// What the send-once strategy saw: every send() call and what it accepted.

@@ -302,7 +302,7 @@ fn drive(
     set_final_sizes(&mut buffers, cq.as_ref(), sq.as_ref());
     result.buffers = buffers;
     if let Some(r) = &client_report {
-        result.verification = r.verification;
+        result.verification = r.verification.clone();
         result.short_sends = r.short_sends;
     }
     let client_error = client_report.as_mut().and_then(|r| r.error.take());
@@ -334,10 +334,21 @@ fn drive(
         }
         WatchEnd::Interrupted => Outcome::Interrupted,
         WatchEnd::Finished | WatchEnd::Failed => {
-            if let Some(e) = client_error.or(server_error) {
+            // A peer that answered with text (a busy server's refusal) usually also closes, so
+            // its words explain the failure better than the I/O error that followed them.
+            let peer_said = result
+                .verification
+                .as_ref()
+                .and_then(|v| v.peer_said.clone());
+            if let Some(text) = peer_said {
+                result.error = Some(format!(
+                    "the server answered with text instead of the echo: '{text}'"
+                ));
+                Outcome::Failed
+            } else if let Some(e) = client_error.or(server_error) {
                 result.error = Some(describe_io_error(&e, &counts, t));
                 Outcome::Failed
-            } else if let Some(v) = result.verification.filter(|v| !v.matched) {
+            } else if let Some(v) = result.verification.as_ref().filter(|v| !v.matched) {
                 result.error = Some(match v.first_mismatch_at {
                     Some(at) if at < v.received_bytes => {
                         format!("the echo differs from the uppercased input at byte {at}")
@@ -494,8 +505,15 @@ fn describe_io_error(e: &std::io::Error, c: &Counts, t: &Traffic) -> String {
     } else {
         what.to_string()
     };
+    // A connection closed before any echo came back is most often a full classroom server
+    // (--max-conns), which writes one line and closes at once.
+    let hint = if c.client_received_bytes == 0 && matches!(e.kind(), ConnectionReset | BrokenPipe) {
+        "is the server full (its --max-conns) or not an echo server?"
+    } else {
+        "is the other side running the same experiment?"
+    };
     format!(
-        "{what} after {} of {} bytes were sent and {} came back; is the other side running the same experiment?",
+        "{what} after {} of {} bytes were sent and {} came back; {hint}",
         c.client_sent_bytes, t.total, c.client_received_bytes
     )
 }

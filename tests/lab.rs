@@ -22,7 +22,7 @@ fn deadlock(extra: &[&str]) -> (Output, RunResult) {
 fn assert_completed_and_verified(out: &Output, r: &RunResult) {
     assert_eq!(r.outcome, Outcome::Completed, "{}", out.dump());
     assert_eq!(out.code(), 0, "{}", out.dump());
-    let v = r.verification.expect("a verification");
+    let v = r.verification.clone().expect("a verification");
     assert!(v.matched, "echo did not match: {v:?}");
     assert_eq!(v.received_bytes, r.settings.bytes_total);
     assert_eq!(r.counts.client_sent_bytes, r.settings.bytes_total);
@@ -474,4 +474,33 @@ fn ctrl_c_stops_the_server_cleanly_while_a_client_is_connected() {
     let out = finish(client, DEADLINE, "the client of a server stopped by Ctrl-C");
     assert_eq!(out.code(), 1, "{}", out.dump());
     assert!(!out.stderr.contains("panicked"), "{}", out.dump());
+}
+
+#[test]
+fn a_client_turned_away_by_a_full_server_quotes_the_refusal() {
+    let srv = tcplab_server(&["--max-conns", "1", "--log"]);
+    let addr = format!("127.0.0.1:{}", srv.port);
+    let holder = std::net::TcpStream::connect(&addr).expect("the first connection");
+    let line = next_line(&srv, "the server accepting the first connection");
+    assert!(line.starts_with("accepted #1"), "{line}");
+    let port = srv.port.to_string();
+    let out = tcplab(&[
+        "client",
+        "-p",
+        &port,
+        "--bytes",
+        "1MiB",
+        "--strategy",
+        "reader-thread",
+        "--json",
+    ]);
+    assert_eq!(out.code(), 1, "{}", out.dump());
+    let r = out.result();
+    assert_eq!(r.outcome, Outcome::Failed);
+    let err = r.error.unwrap_or_default();
+    assert!(
+        err.contains("tcplab server busy") && err.contains("--max-conns 1"),
+        "{err}"
+    );
+    drop(holder);
 }

@@ -235,6 +235,7 @@ fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
         Ok(r) => {
             let verified = r
                 .verification
+                .as_ref()
                 .filter(|v| v.matched)
                 .map_or(0, |v| v.received_bytes);
             let outcome = match r.outcome {

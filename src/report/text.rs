@@ -117,7 +117,7 @@ fn write_completed(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
         human(r.counts.client_sent_bytes),
         human(r.counts.client_received_bytes)
     )?;
-    if let Some(v) = r.verification.filter(|v| v.matched) {
+    if let Some(v) = r.verification.as_ref().filter(|v| v.matched) {
         writeln!(
             out,
             "The echo is the uppercased input, byte for byte ({} checked).",
@@ -144,7 +144,7 @@ fn write_short_sends(ss: &ShortSends, r: &RunResult, out: &mut impl Write) -> io
         human(ss.lost_bytes),
         human(ss.offered_bytes)
     )?;
-    if let Some(v) = r.verification.filter(|v| v.matched) {
+    if let Some(v) = r.verification.as_ref().filter(|v| v.matched) {
         writeln!(
             out,
             "  The echo matches exactly the {} the kernel accepted; nothing else arrived.",
