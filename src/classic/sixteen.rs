@@ -211,7 +211,13 @@ fn refused_demo() -> anyhow::Result<DemoReport> {
             local(&sock).map(|a| a.to_string()).unwrap_or_default()
         ),
         Err(e) => {
-            let text = format!("{e:#}");
+            // The demo reserved this port itself, so the usual "start a server" advice does not apply.
+            let full = format!("{e:#}");
+            let text = full
+                .split("; start one with")
+                .next()
+                .unwrap_or(&full)
+                .to_string();
             transcript.push(format!("client: {text}"));
             Ok(DemoReport {
                 outcome: Outcome::Refused,

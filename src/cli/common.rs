@@ -36,10 +36,10 @@ impl StrategyName {
 #[derive(Debug, Clone, Args)]
 pub struct BufferArgs {
     /// SO_SNDBUF to request on both peers (e.g. 4K, 64KiB, 1M; K and KiB both mean 1024), or
-    /// 'auto' to leave it to the kernel's autotuning.
+    /// 'auto' to leave it to the kernel's autotuning. Default for 'deadlock': 64 KiB.
     #[arg(long, value_parser = buf_arg, value_name = "SIZE")]
     pub sndbuf: Option<BufSize>,
-    /// SO_RCVBUF to request on both peers, or 'auto'.
+    /// SO_RCVBUF to request on both peers, or 'auto'. Default for 'deadlock': 64 KiB.
     #[arg(long, value_parser = buf_arg, value_name = "SIZE")]
     pub rcvbuf: Option<BufSize>,
     /// SO_SNDBUF for the client only (overrides --sndbuf).
