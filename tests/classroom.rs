@@ -40,9 +40,9 @@ fn reader_thread_client(server: &Server) -> RunResult {
         .args(["--bytes", "512K", "--strategy", "reader-thread"])
         .args([
             "--sndbuf",
-            "16K",
+            "64K",
             "--rcvbuf",
-            "16K",
+            "64K",
             "--timeout",
             "20s",
             "--json",
@@ -78,9 +78,9 @@ fn a_healthy_client_is_served_at_once_while_others_are_stuck() {
         "127.0.0.1",
         &[
             "--sndbuf",
-            "16K",
+            "64K",
             "--rcvbuf",
-            "16K",
+            "64K",
             "--idle-timeout",
             "60s",
         ],
@@ -113,7 +113,7 @@ fn a_healthy_client_is_served_at_once_while_others_are_stuck() {
 fn a_client_that_stops_reading_is_freed_as_blocked_in_send() {
     let mut s = Server::start(
         "127.0.0.1",
-        &["--sndbuf", "16K", "--rcvbuf", "16K", "--idle-timeout", "1s"],
+        &["--sndbuf", "64K", "--rcvbuf", "64K", "--idle-timeout", "1s"],
     );
     let h = holder::hold(&holder_cfg(&s));
     assert_eq!(h.end, HolderEnd::Freed, "{h:?}");

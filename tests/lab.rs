@@ -8,8 +8,11 @@ use support::*;
 use tcplab::result::{Outcome, RunResult, StallBasis};
 use tcplab::sock::{KERNEL_DOUBLES, Limits};
 
-/// Small enough to stall after a few hundred KiB, large enough that TCP behaves normally.
+/// Small enough to stall after about 100 KiB.
 const SMALL: &str = "16K";
+/// For the fixes: naive stalls near 0.5 MB here, while healthy TCP does not fall into the crawl
+/// phases (200 ms retransmission timers) that 4–16 KiB buffers show on a busy machine.
+const FIX: &str = "64K";
 
 fn deadlock(extra: &[&str]) -> (Output, RunResult) {
     let mut args = vec!["deadlock", "--json", "--quiet"];
@@ -98,9 +101,9 @@ fn a_naive_client_stalls_with_16k_buffers() {
 fn the_reader_thread_client_completes_where_naive_deadlocks() {
     let (out, r) = deadlock(&[
         "--sndbuf",
-        SMALL,
+        FIX,
         "--rcvbuf",
-        SMALL,
+        FIX,
         "--bytes",
         "2MiB",
         "--strategy",
@@ -113,9 +116,9 @@ fn the_reader_thread_client_completes_where_naive_deadlocks() {
 fn the_poll_client_completes_where_naive_deadlocks() {
     let (out, r) = deadlock(&[
         "--sndbuf",
-        SMALL,
+        FIX,
         "--rcvbuf",
-        SMALL,
+        FIX,
         "--bytes",
         "2MiB",
         "--strategy",
