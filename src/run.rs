@@ -20,7 +20,7 @@ use crate::result::{
     BufferSize, Counts, FORMAT_VERSION, KernelQueues, Outcome, RunResult, Settings, SocketBuffers,
     StallReport, ThreadReport, Timings,
 };
-use crate::server::{self, ServeCounters, ServeEnd};
+use crate::server::{self, ServeEnd};
 use crate::sock::{self, BufReq, Limits};
 use crate::watchdog::{Sample, ThreadNow, Verdict, WatchConfig, Watchdog};
 use crate::{interrupt, ledger, payload};
@@ -202,11 +202,7 @@ fn drive(
                 .name("tcplab-server".into())
                 .spawn_scoped(scope, move || {
                     let mut buf = vec![0u8; read];
-                    let c = ServeCounters {
-                        received: &shared.server_received,
-                        sent: &shared.server_sent,
-                        slot: &shared.server,
-                    };
+                    let c = shared.serve_counters();
                     let _ = tx.send(Done::Server(server::serve(server, &mut buf, &c)));
                 });
             match r {

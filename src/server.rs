@@ -18,6 +18,17 @@ pub struct ServeCounters<'a> {
     pub slot: &'a ThreadSlot,
 }
 
+impl crate::counters::Shared {
+    /// The server's counters and thread slot, for `serve`.
+    pub fn serve_counters(&self) -> ServeCounters<'_> {
+        ServeCounters {
+            received: &self.server_received,
+            sent: &self.server_sent,
+            slot: &self.server,
+        }
+    }
+}
+
 /// How a connection ended.
 #[derive(Debug)]
 pub enum ServeEnd {

@@ -5,7 +5,6 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc;
@@ -14,14 +13,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
 use socket2::Socket;
 use std::net::Shutdown;
 
 use crate::cli::lab::ServerArgs;
 use crate::counters::Shared;
-use crate::server::{self, ServeCounters, ServeEnd};
+use crate::server::{self, ServeEnd};
 use crate::sock::{self, BufReq, Limits};
 use crate::units::{human, human_rate};
 use crate::{classroom, interrupt};
@@ -93,41 +90,22 @@ fn sequential(
     req: &BufReq,
     live: bool,
 ) -> anyhow::Result<ExitCode> {
-    listener.set_nonblocking(true)?;
-    let mut poll = Poll::new()?;
-    let fd = listener.as_raw_fd();
-    poll.registry()
-        .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)?;
-    let mut events = Events::with_capacity(4);
     let limits = Limits::read();
     let mut served = 0u64;
     while a.connections.is_none_or(|n| served < n) {
-        if interrupt::requested() {
-            break;
-        }
-        let (conn, peer) = match listener.accept() {
-            Ok(c) => c,
-            Err(e)
-                if e.kind() == io::ErrorKind::WouldBlock
-                    || e.kind() == io::ErrorKind::Interrupted =>
-            {
-                match poll.poll(&mut events, Some(TICK)) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e.into()),
-                }
-                continue;
-            }
+        // The same Ctrl-C-aware wait as the classic programs' servers.
+        let (conn, peer) = match crate::classic::accept(listener) {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
             Err(e) => {
+                // EMFILE and friends: the connection stays in the backlog; back off a tick.
                 eprintln!("tcplab: accept failed: {e}; still listening");
+                std::thread::sleep(TICK);
                 continue;
             }
         };
         served += 1;
-        let peer = peer
-            .as_socket()
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| "?".into());
+        let peer = peer.to_string();
         let line = serve_one(
             served,
             &conn,
@@ -179,11 +157,7 @@ fn serve_one(
             .name("tcplab-server".into())
             .spawn_scoped(scope, move || {
                 let mut buf = vec![0u8; read];
-                let c = ServeCounters {
-                    received: &shared.server_received,
-                    sent: &shared.server_sent,
-                    slot: &shared.server,
-                };
+                let c = shared.serve_counters();
                 let _ = tx.send(server::serve(conn, &mut buf, &c));
             });
         if let Err(e) = spawned {
