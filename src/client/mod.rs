@@ -56,6 +56,12 @@ impl ClientJob<'_> {
     fn report_error(&self, e: io::Error) -> Option<io::Error> {
         (!self.shared.is_stopping()).then_some(e)
     }
+
+    /// The client thread reads the echo to EOF (the strategies that send first, then read).
+    fn read_echo(&self, buf: &mut [u8], verifier: &mut Verifier) -> io::Result<()> {
+        let s = self.shared;
+        read_to_eof(self.sock, buf, verifier, &s.client_received, &s.client)
+    }
 }
 
 /// Sends `total` bytes as back-to-back writes of `chunk`, each one a write-all loop.

@@ -5,7 +5,7 @@
 
 use std::net::Shutdown;
 
-use super::{ClientJob, ClientReport, Strategy, read_to_eof, send_chunks};
+use super::{ClientJob, ClientReport, Strategy, send_chunks};
 use crate::counters::Phase;
 use crate::payload::{Layout, Verifier};
 
@@ -20,15 +20,7 @@ impl Strategy for Naive {
         s.client.set(Phase::Sending);
         let result = send_chunks(job.sock, job.chunk, job.total, &s.client_sent)
             .and_then(|()| job.sock.shutdown(Shutdown::Write))
-            .and_then(|()| {
-                read_to_eof(
-                    job.sock,
-                    &mut buf,
-                    &mut verifier,
-                    &s.client_received,
-                    &s.client,
-                )
-            });
+            .and_then(|()| job.read_echo(&mut buf, &mut verifier));
         s.client.set(Phase::Done);
         ClientReport {
             verification: Some(verifier.finish()),

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use std::net::Shutdown;
 
-use super::{ClientJob, ClientReport, Strategy, read_to_eof};
+use super::{ClientJob, ClientReport, Strategy};
 use crate::counters::Phase;
 use crate::payload::{Layout, Verifier};
 use crate::result::ShortSends;
@@ -40,15 +40,7 @@ impl Strategy for SendOnce {
         let result = sent
             .and_then(|()| job.sock.shutdown(Shutdown::Write))
             .and_then(|()| job.sock.set_nonblocking(false))
-            .and_then(|()| {
-                read_to_eof(
-                    job.sock,
-                    &mut buf,
-                    &mut verifier,
-                    &s.client_received,
-                    &s.client,
-                )
-            });
+            .and_then(|()| job.read_echo(&mut buf, &mut verifier));
         s.client.set(Phase::Done);
         // With more irregular sends than runs recorded the exact layout is unknown: no check.
         report.verification = (!overflowed).then(|| verifier.finish());

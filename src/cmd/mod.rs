@@ -16,6 +16,23 @@ use std::io::{self, Write};
 use crate::report;
 use crate::result::RunResult;
 
+/// Loads the catalogue and picks the experiment a student named (number or slug). A miss prints
+/// the one-line error and yields `None`, which `show` and `run` turn into exit code 2.
+pub fn experiment(query: &str) -> anyhow::Result<Option<crate::catalogue::Experiment>> {
+    let mut list = crate::catalogue::load()?;
+    let found = crate::catalogue::find(&list, query).map(|e| e.number);
+    match found {
+        Ok(n) => Ok(list
+            .iter()
+            .position(|e| e.number == n)
+            .map(|i| list.swap_remove(i))),
+        Err(not_found) => {
+            eprintln!("tcplab: {not_found}");
+            Ok(None)
+        }
+    }
+}
+
 /// Writes a run result as JSON or text to stdout.
 pub fn print_run(result: &RunResult, json: bool) -> io::Result<()> {
     let stdout = io::stdout();

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalogue::verdict::{self, CommandReport, Comparison};
-use crate::catalogue::{self, Experiment, child};
+use crate::catalogue::{Experiment, child};
 use crate::cli::catalogue::RunArgs;
 use crate::result::RunResult;
 use crate::units::human;
@@ -35,14 +35,10 @@ pub struct RunReport<'a> {
 }
 
 pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
-    let list = catalogue::load()?;
-    let exp = match catalogue::find(&list, &a.experiment) {
-        Ok(e) => e,
-        Err(not_found) => {
-            eprintln!("tcplab: {not_found}");
-            return Ok(ExitCode::from(2));
-        }
+    let Some(exp) = super::experiment(&a.experiment)? else {
+        return Ok(ExitCode::from(2));
     };
+    let exp = &exp;
     let text = !a.json;
     let live = progress::wanted(a.quiet, a.json);
     if text {

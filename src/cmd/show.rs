@@ -3,18 +3,13 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use crate::catalogue;
 use crate::cli::catalogue::ShowArgs;
 
 pub fn main(a: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let list = catalogue::load()?;
-    let exp = match catalogue::find(&list, &a.experiment) {
-        Ok(e) => e,
-        Err(not_found) => {
-            eprintln!("tcplab: {not_found}");
-            return Ok(ExitCode::from(2));
-        }
+    let Some(exp) = super::experiment(&a.experiment)? else {
+        return Ok(ExitCode::from(2));
     };
+    let exp = &exp;
     let stdout = io::stdout();
     let mut out = stdout.lock();
     writeln!(out, "{}", exp.page.trim_end())?;
