@@ -108,7 +108,7 @@ fn main() {
                 }
                 o => {
                     failed += 1;
-                    println!("  {strategy} {size} {bytes}: {o:?} {:?}", r.error);
+                    println!("  {strategy} {size} {bytes}: {o:?} {:?}", r.failure);
                 }
             }
             slowest = slowest.max(r.timings.elapsed_ms);

@@ -1,34 +1,13 @@
-//! The shared state between the I/O threads and the watcher: four relaxed byte counters, and for
-//! each thread the phase it is in and its kernel thread id. The I/O loops touch this with one
-//! relaxed atomic add per call; the watcher reads it on its own clock.
+//! The state the I/O threads share with the watcher: four relaxed byte counters and, for each
+//! thread, the phase it says it is in and its kernel thread id. An I/O loop touches this with one
+//! relaxed atomic add per call and a relaxed store when its phase changes (a thread that alternates
+//! between recv() and send() stores twice per round); the watcher reads it on its own clock
+//! (`observe::own`).
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU64, Ordering::Relaxed};
 
-use crate::result::Counts;
+use crate::sample::{Call, Counts, Phase};
 use crate::sock;
-
-/// What a thread is doing, recorded at phase changes (not per call).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Phase {
-    NotStarted = 0,
-    Sending = 1,
-    Receiving = 2,
-    Polling = 3,
-    Done = 4,
-}
-
-impl Phase {
-    pub fn name(self) -> &'static str {
-        match self {
-            Phase::NotStarted => "not started",
-            Phase::Sending => "sending",
-            Phase::Receiving => "receiving",
-            Phase::Polling => "polling",
-            Phase::Done => "done",
-        }
-    }
-}
 
 /// One I/O thread as the watcher sees it.
 #[derive(Debug, Default)]
@@ -39,7 +18,14 @@ pub struct ThreadSlot {
 }
 
 impl ThreadSlot {
-    /// Called first thing on the thread that owns this slot.
+    /// Claims the slot for a thread about to be spawned, with its first phase: from this moment
+    /// the watcher counts it (a reader is a reader before it is scheduled for the first time).
+    pub fn claim(&self, phase: Phase) {
+        self.phase.store(phase as u8, Relaxed);
+        self.used.store(true, Relaxed);
+    }
+
+    /// Called first thing on the thread that owns this slot: records its kernel thread id.
     pub fn enter(&self) {
         self.tid.store(sock::current_tid(), Relaxed);
         self.used.store(true, Relaxed);
@@ -50,13 +36,7 @@ impl ThreadSlot {
     }
 
     pub fn phase(&self) -> Phase {
-        match self.phase.load(Relaxed) {
-            1 => Phase::Sending,
-            2 => Phase::Receiving,
-            3 => Phase::Polling,
-            4 => Phase::Done,
-            _ => Phase::NotStarted,
-        }
+        Phase::from_u8(self.phase.load(Relaxed))
     }
 
     pub fn used(&self) -> bool {
@@ -64,15 +44,16 @@ impl ThreadSlot {
     }
 
     /// The system call the kernel says this thread is in, when known.
-    pub fn kernel_call(&self) -> Option<&'static str> {
-        if !self.used() || self.phase() == Phase::Done {
+    pub fn kernel_call(&self) -> Option<Call> {
+        let tid = self.tid.load(Relaxed);
+        if !self.used() || tid == 0 || self.phase() == Phase::Done {
             return None;
         }
-        sock::thread_syscall(self.tid.load(Relaxed))
+        sock::thread_call(tid)
     }
 }
 
-/// Everything the I/O threads share with the watcher.
+/// Everything the I/O threads of one connection share with the watcher.
 #[derive(Debug, Default)]
 pub struct Shared {
     pub client_sent: AtomicU64,
@@ -99,5 +80,9 @@ impl Shared {
 
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(Relaxed)
+    }
+
+    pub fn stop(&self) {
+        self.stopping.store(true, Relaxed);
     }
 }

@@ -1,15 +1,50 @@
-//! Ctrl-C: a flag the handler sets and every wait loop checks, so a run can stop its sockets,
-//! join its threads and print what had moved instead of dying mid-line.
+//! Ctrl-C and SIGTERM: a flag the handler sets and every wait loop checks, so a run can stop its
+//! sockets, join its threads, write complete files and print what had moved instead of dying
+//! mid-line. `timeout`, `kill` and service managers send SIGTERM, so it is treated like Ctrl-C;
+//! each keeps its own exit code (128 + the signal number: 130 and 143).
+//!
+//! signal-hook sets the flag from the handler with one atomic store, which is all a signal handler
+//! may safely do.
 
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static SIGNAL: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
 
-/// Installs the handler once; a failure (a handler already set) leaves the default behaviour.
-pub fn install() {
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Relaxed));
+const SIGINT: usize = 2;
+const SIGTERM: usize = 15;
+
+fn flag() -> &'static Arc<AtomicUsize> {
+    SIGNAL.get_or_init(|| Arc::new(AtomicUsize::new(0)))
 }
 
+/// Installs the handlers once; a failure leaves the default behaviour (the process ends).
+pub fn install() {
+    let f = flag();
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register_usize(sig, Arc::clone(f), sig as usize);
+    }
+}
+
+/// Whether Ctrl-C or SIGTERM asked the program to stop.
 pub fn requested() -> bool {
-    INTERRUPTED.load(Relaxed)
+    flag().load(Relaxed) != 0
+}
+
+/// The exit code of a run a signal stopped: 130 for Ctrl-C (SIGINT), 143 for SIGTERM.
+pub fn exit_code() -> u8 {
+    match flag().load(Relaxed) {
+        SIGTERM => 143,
+        _ => 130,
+    }
+}
+
+/// What stopped the program, as a person names it.
+pub fn signal_name() -> &'static str {
+    match flag().load(Relaxed) {
+        SIGTERM => "SIGTERM",
+        SIGINT => "Ctrl-C",
+        _ => "Ctrl-C",
+    }
 }

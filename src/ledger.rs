@@ -99,6 +99,7 @@ mod tests {
             sndbuf_bytes: 131072,
             rcvbuf_bytes: 131072,
             tcp_info: None,
+            probing: None,
         }
     }
 

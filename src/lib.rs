@@ -2,7 +2,10 @@
 //! sends 16-byte chunks without reading, the deadlock their full buffers produce, and the fixes.
 //!
 //! The binary (`main.rs`) parses arguments and dispatches to `cmd`; everything here is reusable by
-//! the tests and the benchmarks.
+//! the tests and the benchmarks. The layers point one way: the engine (sockets, strategies,
+//! sampler, watchdog, ledger, sweep, classroom) never imports `cli`, `cmd` or `report`; `report`
+//! (the views) reads the engine's results; `cmd` ties arguments, engine and views together.
+//! `tests/layers.rs` checks it.
 #![deny(unsafe_code)]
 
 pub mod catalogue;
@@ -14,11 +17,12 @@ pub mod cmd;
 pub mod counters;
 pub mod interrupt;
 pub mod ledger;
+pub mod observe;
 pub mod payload;
-pub mod progress;
 pub mod report;
 pub mod result;
 pub mod run;
+pub mod sample;
 pub mod server;
 pub mod sock;
 pub mod sweep;

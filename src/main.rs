@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tcplab::cli::{Cli, Command};
-use tcplab::{cmd, interrupt};
+use tcplab::{cmd, interrupt, report};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tcplab: {}", one_line(&format!("{e:#}")));
+            eprintln!("tcplab: {}", report::errors::line(&e));
             ExitCode::from(1)
         }
     }
@@ -63,10 +63,6 @@ fn usage_error(e: clap::Error) -> ExitCode {
         .collect();
     eprintln!("tcplab: {}; see 'tcplab --help'", parts.join("; "));
     ExitCode::from(2)
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

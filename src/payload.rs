@@ -35,11 +35,15 @@ pub enum Layout {
 /// classroom server's refusal, or a server of another protocol).
 const HEAD: usize = 120;
 
-/// Checks the echo against the expected uppercased stream, a slice at a time.
+/// `MESSAGE` uppercased: every chunk is `MESSAGE` repeated, so byte `i` of any chunk comes back
+/// as `UPPER[i % 16]`, and the verifier needs no copy of the chunk (which may be 1 GiB).
+const UPPER: [u8; 16] = *b"CAPITALIZE THIS!";
+
+/// Checks the echo against the expected uppercased stream, a slice at a time. Building one costs
+/// nothing whatever the chunk size, so a reader thread is reading as soon as it starts.
 pub struct Verifier {
     head: [u8; HEAD],
     head_len: usize,
-    upper: Vec<u8>,
     runs: Vec<(u32, u64)>,
     run: usize,
     run_done: u64,
@@ -50,10 +54,9 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn new(chunk_bytes: &[u8], layout: Layout) -> Verifier {
-        let mut upper = chunk_bytes.to_vec();
-        uppercase_in_place(&mut upper);
-        let len = upper.len() as u64;
+    /// `chunk_len` is the size of one chunk (each one `MESSAGE` repeated).
+    pub fn new(chunk_len: usize, layout: Layout) -> Verifier {
+        let len = chunk_len as u64;
         let runs = match layout {
             Layout::Whole { total } => vec![(len as u32, total / len), ((total % len) as u32, 1)],
             Layout::Runs(r) => r,
@@ -63,7 +66,6 @@ impl Verifier {
         Verifier {
             head: [0; HEAD],
             head_len: 0,
-            upper,
             runs,
             run: 0,
             run_done: 0,
@@ -90,12 +92,9 @@ impl Verifier {
             };
             let len = len as usize;
             let take = (len - self.pos).min(data.len());
-            if self.mismatch.is_none() && data[..take] != self.upper[self.pos..self.pos + take] {
-                let off = data[..take]
-                    .iter()
-                    .zip(&self.upper[self.pos..])
-                    .position(|(a, b)| a != b)
-                    .unwrap_or(0);
+            if self.mismatch.is_none()
+                && let Some(off) = first_difference(&data[..take], self.pos)
+            {
                 self.mismatch = Some(self.received + off as u64);
             }
             self.received += take as u64;
@@ -126,6 +125,11 @@ impl Verifier {
         }
     }
 
+    /// Whether a difference was already found (a reader can stop at once).
+    pub fn mismatched(&self) -> bool {
+        self.mismatch.is_some()
+    }
+
     /// The first line of what came back, when it reads as text.
     fn head_as_text(&self) -> Option<String> {
         let head = &self.head[..self.head_len];
@@ -134,6 +138,15 @@ impl Verifier {
         (!line.is_empty() && line.iter().all(text))
             .then(|| String::from_utf8_lossy(line).trim().to_string())
     }
+}
+
+/// The offset in `data` of the first byte that differs from the uppercased message, for data that
+/// starts at offset `pos` of a chunk.
+fn first_difference(data: &[u8], pos: usize) -> Option<usize> {
+    let start = pos % UPPER.len();
+    data.iter()
+        .zip(UPPER.iter().cycle().skip(start))
+        .position(|(a, b)| a != b)
 }
 
 #[cfg(test)]
@@ -152,7 +165,7 @@ mod tests {
         let stream: Vec<u8> = c.iter().copied().cycle().take(16 * 100).collect();
         let back = echo(&stream);
         for cut in [1, 7, 16, 33, 1024] {
-            let mut v = Verifier::new(&c, Layout::Whole { total: 1600 });
+            let mut v = Verifier::new(c.len(), Layout::Whole { total: 1600 });
             back.chunks(cut).for_each(|p| v.feed(p));
             let r = v.finish();
             assert!(r.matched, "cut {cut}: {r:?}");
@@ -165,7 +178,7 @@ mod tests {
         let c = chunk(16);
         let mut back = echo(&c.repeat(4));
         back[37] = b'x';
-        let mut v = Verifier::new(&c, Layout::Whole { total: 64 });
+        let mut v = Verifier::new(c.len(), Layout::Whole { total: 64 });
         v.feed(&back);
         assert_eq!(v.finish().first_mismatch_at, Some(37));
     }
@@ -173,7 +186,7 @@ mod tests {
     #[test]
     fn a_short_echo_is_not_a_match() {
         let c = chunk(16);
-        let mut v = Verifier::new(&c, Layout::Whole { total: 64 });
+        let mut v = Verifier::new(c.len(), Layout::Whole { total: 64 });
         v.feed(&echo(&c.repeat(3)));
         let r = v.finish();
         assert!(!r.matched);
@@ -183,7 +196,7 @@ mod tests {
     #[test]
     fn lowercase_input_is_not_an_echo() {
         let c = chunk(16);
-        let mut v = Verifier::new(&c, Layout::Whole { total: 16 });
+        let mut v = Verifier::new(c.len(), Layout::Whole { total: 16 });
         v.feed(&c);
         assert_eq!(v.finish().first_mismatch_at, Some(0));
     }
@@ -194,7 +207,7 @@ mod tests {
         let mut stream = c.repeat(2);
         stream.extend_from_slice(&c[..5]);
         stream.extend_from_slice(&c);
-        let mut v = Verifier::new(&c, Layout::Runs(vec![(16, 2), (5, 1), (16, 1)]));
+        let mut v = Verifier::new(c.len(), Layout::Runs(vec![(16, 2), (5, 1), (16, 1)]));
         v.feed(&echo(&stream));
         let r = v.finish();
         assert!(r.matched, "{r:?}");
@@ -204,7 +217,7 @@ mod tests {
     #[test]
     fn text_instead_of_an_echo_is_quoted() {
         let c = chunk(16);
-        let mut v = Verifier::new(&c, Layout::Whole { total: 64 });
+        let mut v = Verifier::new(c.len(), Layout::Whole { total: 64 });
         v.feed(b"tcplab server busy: 2 connections already open\n");
         let r = v.finish();
         assert!(!r.matched);
@@ -212,13 +225,28 @@ mod tests {
             r.peer_said.as_deref(),
             Some("tcplab server busy: 2 connections already open")
         );
-        let mut v = Verifier::new(&c, Layout::Whole { total: 64 });
+        let mut v = Verifier::new(c.len(), Layout::Whole { total: 64 });
         v.feed(&echo(&c));
         assert_eq!(
             v.finish().peer_said,
             None,
             "a short but correct echo is not peer text"
         );
+    }
+
+    #[test]
+    fn the_uppercased_message_is_the_uppercased_chunk() {
+        let mut m = *MESSAGE;
+        uppercase_in_place(&mut m);
+        assert_eq!(m, UPPER);
+    }
+
+    #[test]
+    fn a_huge_chunk_costs_the_verifier_nothing() {
+        let mut v = Verifier::new(1 << 30, Layout::Whole { total: 1 << 30 });
+        v.feed(&echo(&chunk(4096)));
+        assert!(!v.mismatched());
+        assert_eq!(v.finish().received_bytes, 4096);
     }
 
     #[test]

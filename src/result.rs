@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::sample::{Counts, KernelQueues, TcpInfoView};
+
 /// Version of the JSON document; bumped when a field changes meaning.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -30,7 +32,7 @@ impl Outcome {
             Outcome::Completed => 0,
             Outcome::Deadlock => 3,
             Outcome::TimedOut | Outcome::Failed => 1,
-            Outcome::Interrupted => 130,
+            Outcome::Interrupted => crate::interrupt::exit_code(),
         }
     }
 }
@@ -82,72 +84,6 @@ pub struct SocketBuffers {
     pub rcvbuf: BufferSize,
 }
 
-/// The application-level counters the I/O loops bump.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Bytes the client's send() calls returned as accepted (bytes).
-    pub client_sent_bytes: u64,
-    /// Bytes the server's recv() calls returned (bytes); in `client` mode, unknown and 0.
-    pub server_received_bytes: u64,
-    /// Bytes the server's send() calls returned as accepted (bytes); in `client` mode, 0.
-    pub server_sent_bytes: u64,
-    /// Bytes the client's recv() calls returned (bytes).
-    pub client_received_bytes: u64,
-}
-
-impl Counts {
-    pub fn total(&self) -> u64 {
-        self.client_sent_bytes
-            + self.server_received_bytes
-            + self.server_sent_bytes
-            + self.client_received_bytes
-    }
-}
-
-/// Selected fields of `getsockopt(TCP_INFO)`; each is `None` when the kernel's struct is too short.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct TcpInfoView {
-    /// TCP state name (ESTABLISHED, FIN_WAIT1, …).
-    pub state: Option<String>,
-    /// Unanswered zero-window probes outstanding.
-    pub zero_window_probes: Option<u32>,
-    /// Window scale this side applies to the peer's advertised window.
-    pub snd_wscale: Option<u32>,
-    /// Window scale this side uses for its own advertisements.
-    pub rcv_wscale: Option<u32>,
-    /// Retransmitted segments over the connection's life.
-    pub total_retrans: Option<u32>,
-    /// Bytes in the send queue not yet sent (bytes).
-    pub notsent_bytes: Option<u64>,
-    /// The peer's last advertised receive window (bytes): 0 means "stop sending".
-    pub snd_wnd_bytes: Option<u64>,
-    /// This side's current receive window (bytes).
-    pub rcv_wnd_bytes: Option<u64>,
-}
-
-/// The kernel's queues of one socket at one moment.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct KernelQueues {
-    /// Bytes waiting to be read by the application (SIOCINQ).
-    pub inq_bytes: u64,
-    /// Bytes in the send queue, sent-but-unacknowledged included (SIOCOUTQ).
-    pub outq_bytes: u64,
-    /// Bytes in the send queue not yet sent (SIOCOUTQNSD).
-    pub notsent_bytes: u64,
-    /// SO_SNDBUF at that moment (bytes).
-    pub sndbuf_bytes: u64,
-    /// SO_RCVBUF at that moment (bytes).
-    pub rcvbuf_bytes: u64,
-    pub tcp_info: Option<TcpInfoView>,
-}
-
-impl KernelQueues {
-    /// The peer's advertised window as this socket last saw it (bytes).
-    pub fn peer_window(&self) -> Option<u64> {
-        self.tcp_info.as_ref().and_then(|t| t.snd_wnd_bytes)
-    }
-}
-
 /// Which call a thread was in at the verdict: the app's own record and the kernel's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadReport {
@@ -169,6 +105,48 @@ pub enum StallBasis {
     Silence,
 }
 
+/// A fact a verdict rests on. The text view words it; JSON keeps it as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum Evidence {
+    /// The client thread is blocked in send(); `kernel_call` is what /proc showed.
+    ClientBlockedInSend { kernel_call: Option<String> },
+    /// No client thread is reading the echo.
+    ClientNotReading,
+    /// The server thread is blocked in send().
+    ServerBlockedInSend { kernel_call: Option<String> },
+    /// The server waits in recv() while its receive queue is empty.
+    ServerWaitingOnEmptyQueue,
+    /// Bytes of echo wait in the client's receive queue with nobody to read them.
+    UnreadEcho { bytes: u64 },
+    /// The peer of `side` advertises a zero window: `side` may not send.
+    WindowClosed { side: String },
+    /// Bytes wait in `side`'s send queue, not yet sent.
+    Unsent { side: String, bytes: u64 },
+    /// `side`'s kernel probes the peer's zero window (the persist timer is armed).
+    ZeroWindowProbing { side: String },
+    /// Bytes wait in `side`'s receive queue, unread.
+    Unread { side: String, bytes: u64 },
+    /// The threads of `side` could not be seen; the verdict rests on the kernel's queues and
+    /// windows alone.
+    ThreadsNotVisible { side: String },
+    /// A thread of `side` waits in recv() (`kernel_call` as /proc showed it).
+    WaitingInRecv {
+        side: String,
+        kernel_call: Option<String>,
+    },
+    /// Both receive queues are empty and nothing is in flight.
+    NothingInFlight,
+    /// Nothing arrived on the connection since it was accepted.
+    NothingSentYet,
+    /// The server's send queue holds this much and does not drain.
+    SendQueueNotDraining { bytes: u64 },
+    /// Counters and queues stood still this long.
+    StillFor { ms: u64 },
+    /// No app counter moved this long (the silence fallback).
+    SilentFor { ms: u64 },
+}
+
 /// The watchdog's verdict.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StallReport {
@@ -178,7 +156,7 @@ pub struct StallReport {
     /// Time from the start to the verdict (milliseconds).
     pub verdict_ms: u64,
     /// The facts the verdict rests on, one sentence each.
-    pub evidence: Vec<crate::watchdog::Evidence>,
+    pub evidence: Vec<Evidence>,
     pub threads: Vec<ThreadReport>,
     /// With `--verify-stall`: bytes any app counter moved while the run was kept going after the
     /// verdict (bytes); 0 confirms the verdict. `None` when not checked.
@@ -295,6 +273,63 @@ pub struct RunResult {
     pub verification: Option<Verification>,
     pub short_sends: Option<ShortSends>,
     pub timings: Timings,
-    /// The error that ended a failed run, in one line.
-    pub error: Option<String>,
+    /// What ended a failed or timed-out run, as data (`report` words it).
+    #[serde(default)]
+    pub failure: Option<Failure>,
+}
+
+/// What ended a run that failed, as data; `report::text` words it with what to try next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Failure {
+    /// The server answered with a line of text instead of the echo (a full classroom server's
+    /// refusal, or a server of another protocol).
+    PeerText { text: String },
+    /// The connection failed in the middle of the traffic.
+    Connection {
+        error: IoFailure,
+        /// Bytes the client had sent when it failed (bytes).
+        sent_bytes: u64,
+        /// Bytes the client was to send (bytes).
+        total_bytes: u64,
+        /// Bytes of echo that had come back (bytes).
+        received_bytes: u64,
+    },
+    /// The echo differs from the uppercased input at this stream offset (bytes).
+    EchoDiffers { at_byte: u64 },
+    /// The echo ended after `received_bytes` where `expected_bytes` were expected.
+    EchoShort {
+        received_bytes: u64,
+        expected_bytes: u64,
+    },
+    /// No end within --timeout; both sockets were shut down.
+    TimedOut { after_ms: u64 },
+}
+
+/// The kind of I/O error that ended a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum IoFailure {
+    /// The peer reset the connection (ECONNRESET).
+    Reset,
+    /// The peer closed while this side was still sending (EPIPE).
+    BrokenPipe,
+    /// The peer closed before the expected bytes arrived.
+    ClosedEarly,
+    /// Any other error, with the system's description of it.
+    Other { message: String },
+}
+
+impl IoFailure {
+    pub fn from_io(e: &std::io::Error) -> IoFailure {
+        use std::io::ErrorKind::*;
+        match e.kind() {
+            ConnectionReset => IoFailure::Reset,
+            BrokenPipe => IoFailure::BrokenPipe,
+            UnexpectedEof => IoFailure::ClosedEarly,
+            _ => IoFailure::Other {
+                message: e.to_string(),
+            },
+        }
+    }
 }

@@ -1,15 +1,17 @@
 //! The uppercase-echo server role: recv() at most `read` bytes, uppercase ASCII letters, write
 //! everything back with a write-all loop, until the peer shuts down its write half. The same
-//! function serves the one-process demo and `tcplab server`.
+//! function serves the one-process demo and every connection of `tcplab server`; the write-all
+//! loop here is the one every sender of tcplab's own stream uses.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use socket2::Socket;
 use std::net::Shutdown;
 
-use crate::counters::{Phase, ThreadSlot};
+use crate::counters::ThreadSlot;
 use crate::payload::uppercase_in_place;
+use crate::sample::Phase;
 
 /// Byte counters one connection bumps (relaxed adds; the watcher reads them).
 pub struct ServeCounters<'a> {
@@ -66,17 +68,6 @@ pub fn serve(sock: &Socket, buf: &mut [u8], c: &ServeCounters<'_>) -> ServeEnd {
 }
 
 /// A write-all loop that counts each write's return value as it comes.
-pub fn write_all_counted(sock: &Socket, mut data: &[u8], counter: &AtomicU64) -> io::Result<()> {
-    while !data.is_empty() {
-        match (&*sock).write(data) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => {
-                counter.fetch_add(n as u64, Relaxed);
-                data = &data[n..];
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+pub fn write_all_counted(sock: &Socket, data: &[u8], counter: &AtomicU64) -> io::Result<()> {
+    crate::wire::send_all_counted(&mut &*sock, data, counter)
 }

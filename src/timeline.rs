@@ -4,18 +4,15 @@
 //! preallocated for the run's whole timeout (capped), so recording is a plain push.
 //!
 //! Writing the rows is the CSV view's job (`report::csv`), drawing them the SVG view's
-//! (`report::svg::timeline`). `FanOut` lets the live view and the recorder watch the same run.
+//! (`report::svg::timeline`); `report::timeline` saves both.
 
-use std::io::Write;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report;
-use crate::result::RunResult;
-use crate::run::{Observer, SAMPLE_EVERY};
-use crate::units::human;
-use crate::watchdog::Sample;
+use crate::observe::Observer;
+use crate::run::SAMPLE_EVERY;
+use crate::sample::Sample;
 
 /// Preallocate at most this many rows (10 minutes at 10 ms, ~5 MB); a longer run still records,
 /// with the vector growing as usual.
@@ -46,8 +43,8 @@ pub struct TimelineRow {
 
 impl TimelineRow {
     pub fn from_sample(s: &Sample) -> TimelineRow {
-        let c = s.client_q.as_ref();
-        let sv = s.server_q.as_ref();
+        let c = s.client.as_ref();
+        let sv = s.server.as_ref();
         TimelineRow {
             time_ms: (s.at.as_micros() as f64) / 1000.0,
             client_sent_bytes: s.counts.client_sent_bytes,
@@ -86,60 +83,11 @@ impl Observer for Recorder {
     }
 }
 
-/// Hands every sample to each observer in turn.
-pub struct FanOut<'a>(pub Vec<&'a mut dyn Observer>);
-
-impl Observer for FanOut<'_> {
-    fn sample(&mut self, s: &Sample) {
-        for o in self.0.iter_mut() {
-            o.sample(s);
-        }
-    }
-
-    fn finish(&mut self) {
-        for o in self.0.iter_mut() {
-            o.finish();
-        }
-    }
-}
-
-/// Writes the recorded rows as CSV and as the plot, to whichever outputs were asked for.
-pub fn save(
-    rows: &[TimelineRow],
-    result: &RunResult,
-    csv: Option<Box<dyn Write>>,
-    svg: Option<Box<dyn Write>>,
-) -> anyhow::Result<()> {
-    if let Some(out) = csv {
-        report::csv::write_rows(rows, out)?;
-    }
-    if let Some(mut out) = svg {
-        let happened = match &result.stall {
-            Some(s) => format!(
-                "deadlock after {} sent, verdict at {} ms",
-                human(result.counts.client_sent_bytes),
-                s.verdict_ms
-            ),
-            None => format!(
-                "{} sent in {} ms",
-                human(result.counts.client_sent_bytes),
-                result.timings.elapsed_ms
-            ),
-        };
-        let title = format!("{} client: {happened}", result.settings.strategy);
-        let svg = report::svg::timeline(rows, &title).map_err(anyhow::Error::msg)?;
-        out.write_all(svg.as_bytes())?;
-        out.flush()?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::counters::Phase;
-    use crate::result::{Counts, KernelQueues};
-    use crate::watchdog::ThreadNow;
+    use crate::observe::FanOut;
+    use crate::sample::{Counts, KernelQueues};
 
     fn sample(ms: u64, sent: u64, outq: u64) -> Sample {
         Sample {
@@ -148,15 +96,13 @@ mod tests {
                 client_sent_bytes: sent,
                 ..Counts::default()
             },
-            client: ThreadNow::new(Phase::Sending, None),
-            reader: None,
-            server: None,
-            client_q: Some(KernelQueues {
+            client: Some(KernelQueues {
                 outq_bytes: outq,
                 inq_bytes: 7,
                 ..KernelQueues::default()
             }),
-            server_q: None,
+            server: None,
+            threads: Vec::new(),
         }
     }
 

@@ -1,11 +1,10 @@
 //! Sizes and durations as a person types and reads them.
 //!
-//! `ByteSize` parses `4096`, `4K`, `4KiB`, `1M`, `1MiB` (K and KiB both mean 1024) and displays through
-//! humansize in binary units. `BufSize` adds the word `auto` (leave the socket to the kernel's autotuning).
-//! `Millis` parses `500ms`, `2s`, `1.5s`. Formatting for people lives here; the data types elsewhere keep
-//! raw numbers.
+//! `ByteSize` parses `4096`, `4K`, `4KiB`, `1M`, `1MiB` (K and KiB both mean 1024). `BufSize` adds
+//! the word `auto` (leave the socket to the kernel's autotuning). `Millis` parses `500ms`, `2s`,
+//! `1.5s`. Each also writes itself back as an argument (`to_arg`), exactly, for a child process.
+//! Formatting sizes for people (humansize, binary units) is `report::human`'s.
 
-use std::fmt;
 use std::time::Duration;
 
 /// The largest size any flag accepts: 64 GiB. Larger requests are almost certainly typos, and a
@@ -65,33 +64,11 @@ impl ByteSize {
     }
 }
 
-impl fmt::Display for ByteSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&human(self.0))
+impl ByteSize {
+    /// The size as a command-line argument, exactly (a raw byte count).
+    pub fn to_arg(self) -> String {
+        self.0.to_string()
     }
-}
-
-/// Formats a byte count for people: `8 KiB`, `1.50 MiB`, `512 B`.
-pub fn human(bytes: u64) -> String {
-    humansize::format_size(bytes, humansize::BINARY)
-}
-
-/// Formats a signed byte count (ledger residuals).
-pub fn human_signed(bytes: i64) -> String {
-    if bytes < 0 {
-        format!("-{}", human(bytes.unsigned_abs()))
-    } else {
-        human(bytes as u64)
-    }
-}
-
-/// Formats a rate for people: `4.20 MiB/s`.
-pub fn human_rate(bytes: u64, elapsed: Duration) -> String {
-    let secs = elapsed.as_secs_f64();
-    if secs <= 0.0 {
-        return "-".to_string();
-    }
-    format!("{}/s", human((bytes as f64 / secs) as u64))
 }
 
 /// A socket buffer request: a size, or `auto` for the kernel's autotuning.
@@ -119,11 +96,12 @@ impl BufSize {
     }
 }
 
-impl fmt::Display for BufSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl BufSize {
+    /// The request as a command-line argument, exactly: a raw byte count, or `auto`.
+    pub fn to_arg(self) -> String {
         match self {
-            BufSize::Auto => f.write_str("auto"),
-            BufSize::Bytes(b) => b.fmt(f),
+            BufSize::Auto => "auto".into(),
+            BufSize::Bytes(b) => b.to_arg(),
         }
     }
 }
@@ -161,13 +139,14 @@ impl Millis {
     }
 }
 
-impl fmt::Display for Millis {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Millis {
+    /// The duration as a command-line argument, exactly (whole milliseconds).
+    pub fn to_arg(self) -> String {
         let ms = self.0.as_millis();
         if ms % 1000 == 0 {
-            write!(f, "{}s", ms / 1000)
+            format!("{}s", ms / 1000)
         } else {
-            write!(f, "{ms}ms")
+            format!("{ms}ms")
         }
     }
 }
@@ -175,6 +154,20 @@ impl fmt::Display for Millis {
 /// clap value parsers; the error text becomes the one-line message after clap's own prefix.
 pub fn size_arg(text: &str) -> Result<ByteSize, String> {
     ByteSize::parse_nonzero(text).map_err(|e| e.to_string())
+}
+
+/// The largest chunk (one write()) or read (one recv()) any flag accepts: 1 GiB.
+pub const MAX_CHUNK: u64 = 1 << 30;
+
+/// A chunk or read size: at least 1 byte, at most `MAX_CHUNK`.
+pub fn chunk_arg(text: &str) -> Result<ByteSize, String> {
+    let s = ByteSize::parse_nonzero(text).map_err(|e| e.to_string())?;
+    if s.0 > MAX_CHUNK {
+        return Err(
+            "one write() or recv() of more than 1 GiB is not accepted; try 1G or less".into(),
+        );
+    }
+    Ok(s)
 }
 
 pub fn buf_arg(text: &str) -> Result<BufSize, String> {
@@ -230,10 +223,14 @@ mod tests {
     }
 
     #[test]
-    fn sizes_display_in_binary_units() {
-        assert_eq!(ByteSize(8192).to_string(), "8 KiB");
-        assert_eq!(ByteSize(1536 * 1024).to_string(), "1.50 MiB");
-        assert_eq!(human_signed(-15), "-15 B");
+    fn sizes_and_durations_go_back_to_arguments_exactly() {
+        // A child process gets what the user asked for, not a rounded display form.
+        assert_eq!(ByteSize(1536 * 1024).to_arg(), "1572864");
+        assert_eq!(BufSize::parse(&BufSize::Auto.to_arg()), Ok(BufSize::Auto));
+        let b = BufSize::Bytes(ByteSize(1536 * 1024));
+        assert_eq!(BufSize::parse(&b.to_arg()), Ok(b));
+        assert_eq!(Millis(Duration::from_millis(2500)).to_arg(), "2500ms");
+        assert_eq!(Millis(Duration::from_secs(2)).to_arg(), "2s");
     }
 
     #[test]

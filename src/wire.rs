@@ -7,6 +7,7 @@
 //! 4 GiB with four bytes. Sockets, threads and printing are left to `classic/`.
 
 use std::io::{self, IoSlice, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Bytes of a frame header: one `u32`, network byte order.
 pub const HEADER_BYTES: usize = 4;
@@ -81,20 +82,42 @@ pub fn recv_exact<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> Result<(), Wir
 
 /// Writes all of `data`, looping over short writes (Python's `sendall`).
 pub fn send_all<W: Write + ?Sized>(w: &mut W, data: &[u8]) -> Result<(), WireError> {
-    write_all_vectored(w, &mut [IoSlice::new(data)])
+    Ok(write_all_vectored(w, &mut [IoSlice::new(data)], |_| {})?)
 }
 
+/// The same loop, adding each write's return value to `counter` as it comes (one relaxed add per
+/// call: the watcher reads the counter on its own clock).
+pub fn send_all_counted<W: Write + ?Sized>(
+    w: &mut W,
+    data: &[u8],
+    counter: &AtomicU64,
+) -> io::Result<()> {
+    write_all_vectored(w, &mut [IoSlice::new(data)], |n| {
+        counter.fetch_add(n as u64, Relaxed);
+    })
+}
+
+/// The one write-all loop: retries short writes and EINTR, reports each write's count.
 fn write_all_vectored<W: Write + ?Sized>(
     w: &mut W,
     mut bufs: &mut [IoSlice<'_>],
-) -> Result<(), WireError> {
+    mut wrote: impl FnMut(usize),
+) -> io::Result<()> {
     IoSlice::advance_slices(&mut bufs, 0);
     while !bufs.is_empty() {
-        match w.write_vectored(bufs) {
-            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
-            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+        // One buffer: a plain write() (send), the call the classic programs make.
+        let r = match bufs {
+            [one] => w.write(one),
+            _ => w.write_vectored(bufs),
+        };
+        match r {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => {
+                wrote(n);
+                IoSlice::advance_slices(&mut bufs, n);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
     Ok(())
@@ -105,7 +128,11 @@ fn write_all_vectored<W: Write + ?Sized>(
 pub fn write_frame<W: Write + ?Sized>(w: &mut W, body: &[u8]) -> Result<(), WireError> {
     let len = u32::try_from(body.len()).map_err(|_| WireError::Unframeable { len: body.len() })?;
     let header = len.to_be_bytes();
-    write_all_vectored(w, &mut [IoSlice::new(&header), IoSlice::new(body)])
+    Ok(write_all_vectored(
+        w,
+        &mut [IoSlice::new(&header), IoSlice::new(body)],
+        |_| {},
+    )?)
 }
 
 /// Reads one block into `buf` (cleared first): `Ok(Some(len))` for a block, `Ok(None)` for the

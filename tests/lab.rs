@@ -5,7 +5,7 @@ mod support;
 use std::net::TcpListener;
 
 use support::*;
-use tcplab::result::{Outcome, RunResult, StallBasis};
+use tcplab::result::{Failure, IoFailure, Outcome, RunResult, StallBasis};
 use tcplab::sock::{KERNEL_DOUBLES, Limits};
 
 /// Small enough to stall after about 100 KiB.
@@ -412,9 +412,13 @@ fn a_peer_that_resets_mid_stream_ends_the_run_with_counts_and_no_panic() {
     let r = out.result();
     assert_eq!(r.outcome, Outcome::Failed);
     assert!(
-        r.error
-            .as_deref()
-            .is_some_and(|e| e.contains("reset") || e.contains("closed")),
+        matches!(
+            r.failure,
+            Some(Failure::Connection {
+                error: IoFailure::Reset | IoFailure::BrokenPipe | IoFailure::ClosedEarly,
+                ..
+            })
+        ),
         "{}",
         out.dump()
     );
@@ -496,10 +500,12 @@ fn a_client_turned_away_by_a_full_server_quotes_the_refusal() {
     assert_eq!(out.code(), 1, "{}", out.dump());
     let r = out.result();
     assert_eq!(r.outcome, Outcome::Failed);
-    let err = r.error.unwrap_or_default();
+    let Some(Failure::PeerText { text }) = r.failure else {
+        panic!("no refusal quoted: {}", out.dump());
+    };
     assert!(
-        err.contains("tcplab server busy") && err.contains("--max-conns 1"),
-        "{err}"
+        text.contains("tcplab server busy") && text.contains("--max-conns 1"),
+        "{text}"
     );
     drop(holder);
 }

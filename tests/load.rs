@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use classroom_support::{BIN, run_bounded};
-use tcplab::classroom::load::LoadRun;
+use tcplab::classroom::load::{LoadRole, LoadRun};
 
 #[test]
 fn forty_clients_half_deadlocking_all_end_as_they_should() {
@@ -32,7 +32,7 @@ fn forty_clients_half_deadlocking_all_end_as_they_should() {
     assert!(
         r.clients
             .iter()
-            .filter(|c| c.role == "fixed")
+            .filter(|c| c.role == LoadRole::Fixed)
             .all(|c| c.verified_bytes == 128 * 1024),
         "every fixed client's echo is verified in full"
     );

@@ -16,7 +16,7 @@ use anyhow::Context;
 use crate::units::Millis;
 
 /// The environment variable that forces the live view on in a child whose stdout is a pipe
-/// (`progress::wanted`). The runner sets it only when it would draw a live view itself.
+/// (`report::progress`). The runner sets it only when it would draw a live view itself.
 pub const LIVE_ENV: &str = "TCPLAB_LIVE";
 
 /// Kill deadline for a command without a `--timeout` of its own.

@@ -6,6 +6,46 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Experiment;
+use super::child::ChildRun;
+
+/// Version of the runner's JSON document.
+pub const RUN_FORMAT_VERSION: u32 = 1;
+
+/// The runner's JSON document (`tcplab run N --json`).
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub format_version: u32,
+    pub experiment: u32,
+    pub slug: String,
+    pub title: String,
+    pub commands: Vec<CommandReport>,
+    pub comparisons: Vec<Comparison>,
+    /// True when every command met its expectation and every comparison held.
+    pub passed: bool,
+    /// True when a signal stopped the run before its end.
+    pub interrupted: bool,
+}
+
+impl RunReport {
+    pub fn new(
+        exp: &Experiment,
+        commands: Vec<CommandReport>,
+        comparisons: Vec<Comparison>,
+        passed: bool,
+        interrupted: bool,
+    ) -> RunReport {
+        RunReport {
+            format_version: RUN_FORMAT_VERSION,
+            experiment: exp.number,
+            slug: exp.slug.clone(),
+            title: exp.title.clone(),
+            commands,
+            comparisons,
+            passed,
+            interrupted,
+        }
+    }
+}
 
 /// One check on one command, as evaluated.
 #[derive(Debug, Clone, Serialize)]
@@ -50,9 +90,20 @@ pub fn judge_command(
     exp: &Experiment,
     index: usize,
     doc: Option<&Value>,
-    exit_code: Option<i32>,
-    problem: Option<String>,
+    ran: &ChildRun,
 ) -> CommandReport {
+    let exit_code = ran.exit_code;
+    let problem = match (&ran.killed_after, doc) {
+        (Some(t), _) => Some(format!(
+            "it was still running after {:.0} s and was killed; the machine may be overloaded",
+            t.as_secs_f64()
+        )),
+        (None, None) => Some(format!(
+            "it printed no JSON result (exit code {})",
+            exit_code.map_or_else(|| "none: ended by a signal".to_owned(), |c| c.to_string())
+        )),
+        _ => None,
+    };
     let expected_outcome = exp.expect.outcomes[index].clone();
     let outcome = doc
         .and_then(|d| d.get("outcome"))
@@ -200,6 +251,14 @@ checks = ["2: /counts/client_sent_bytes > 1000"]
 increasing = "/counts/client_sent_bytes"
 "#;
 
+    fn ran(code: i32) -> ChildRun {
+        ChildRun {
+            exit_code: Some(code),
+            stdout: String::new(),
+            killed_after: None,
+        }
+    }
+
     fn doc(outcome: &str, sent: u64) -> Value {
         json!({"outcome": outcome, "counts": {"client_sent_bytes": sent}})
     }
@@ -209,7 +268,7 @@ increasing = "/counts/client_sent_bytes"
         let e = parse_entry("06-x", ENTRY, Some("p")).unwrap();
         let docs = [Some(doc("deadlock", 500)), Some(doc("deadlock", 2000))];
         let reps: Vec<_> = (0..2)
-            .map(|i| judge_command(&e, i, docs[i].as_ref(), Some(3), None))
+            .map(|i| judge_command(&e, i, docs[i].as_ref(), &ran(3)))
             .collect();
         assert!(reps.iter().all(|r| r.held));
         assert_eq!(
@@ -227,7 +286,7 @@ increasing = "/counts/client_sent_bytes"
         let e = parse_entry("06-x", ENTRY, Some("p")).unwrap();
         let docs = [Some(doc("deadlock", 5000)), Some(doc("completed", 2000))];
         let reps: Vec<_> = (0..2)
-            .map(|i| judge_command(&e, i, docs[i].as_ref(), Some(0), None))
+            .map(|i| judge_command(&e, i, docs[i].as_ref(), &ran(0)))
             .collect();
         assert!(!reps[1].held);
         let cmp = compare(&e, &docs);
@@ -241,8 +300,9 @@ increasing = "/counts/client_sent_bytes"
     #[test]
     fn a_command_without_json_cannot_pass() {
         let e = parse_entry("06-x", ENTRY, Some("p")).unwrap();
-        let r = judge_command(&e, 0, None, Some(2), Some("it printed no JSON".into()));
+        let r = judge_command(&e, 0, None, &ran(2));
         assert!(!r.held);
         assert_eq!(r.outcome, None);
+        assert!(r.problem.unwrap().contains("no JSON result (exit code 2)"));
     }
 }

@@ -3,19 +3,37 @@
 //! client shuts its read half and only writes. `demo` runs both sides in one process and shows
 //! what a careful reader does with a peer that announces too much or stops half way.
 
-use std::io::{self, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr};
-use std::process::ExitCode;
 use std::thread;
 
 use anyhow::{Context, anyhow, bail};
 use serde::Serialize;
 use socket2::Socket;
 
-use super::{DEMO_WAIT, Outcome, PEER_IDLE, Patient, accept, connect, local, py_repr};
-use crate::cli::classic::{BlocksDemoArgs, BlocksRoleArgs, CutAt};
-use crate::sock;
+use super::sixteen::RoleEnd;
+use super::{DEMO_WAIT, Outcome, PEER_IDLE, Patient, accept, py_repr};
+use crate::sock::{self, Peer, local};
 use crate::wire::{self, WireError};
+
+/// Where `demo --cut` ends the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CutAt {
+    /// Two bytes into a block's 4-byte length prefix.
+    Header,
+    /// Part way through a block's body.
+    Body,
+}
+
+/// What `blocks demo` does.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoConfig {
+    /// The client announces a block one byte longer than `max_frame`.
+    pub oversized: bool,
+    /// The client closes in the middle of a block's header or body.
+    pub cut: Option<CutAt>,
+    /// The largest block the reader accepts (bytes).
+    pub max_frame: u64,
+}
 
 /// The client's three blocks, as in blocks.py.
 pub const ZEN: [&[u8]; 3] = [
@@ -29,15 +47,9 @@ const CUT_BODY_AFTER: usize = 12;
 /// Bytes of a header the `--cut header` client sends before it closes.
 const CUT_HEADER_AFTER: usize = 2;
 
-fn say(line: String) {
-    let mut out = io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
-
 /// Reads blocks until the end block, calling `seen` with each body. Returns the block count.
 fn read_blocks(
-    r: &mut dyn io::Read,
+    r: &mut dyn std::io::Read,
     max_frame: u64,
     buf: &mut Vec<u8>,
     seen: &mut dyn FnMut(&[u8]),
@@ -51,8 +63,11 @@ fn read_blocks(
 }
 
 /// `tcplab blocks server`: one connection, like blocks.py.
-pub fn server(a: &BlocksRoleArgs) -> anyhow::Result<ExitCode> {
-    let addr = sock::resolve(&a.at.host, a.at.port)?;
+pub fn server(
+    addr: SocketAddr,
+    max_frame: u64,
+    say: &mut dyn FnMut(String),
+) -> anyhow::Result<RoleEnd> {
     let listener = sock::listen(addr, None, 1)?;
     let bound = local(&listener)?;
     say(format!("Listening at {bound}"));
@@ -62,7 +77,7 @@ pub fn server(a: &BlocksRoleArgs) -> anyhow::Result<ExitCode> {
         bound.port()
     ));
     let Some((conn, from)) = accept(&listener)? else {
-        return Ok(ExitCode::from(130));
+        return Ok(RoleEnd::Interrupted);
     };
     say(format!("Accepted connection from {from}"));
     // This side only reads: its FIN goes out now, and the client may not write back anyway.
@@ -70,30 +85,31 @@ pub fn server(a: &BlocksRoleArgs) -> anyhow::Result<ExitCode> {
         .context("cannot shut down the write half")?;
     let mut buf = Vec::new();
     let mut count = 0;
-    read_blocks(
+    let read = read_blocks(
         &mut Patient::new(&conn, PEER_IDLE)?,
-        a.limit.max_frame.bytes(),
+        max_frame,
         &mut buf,
         &mut |b| {
             count += 1;
             say(format!("Block says: {}", py_repr(b, true)));
         },
-    )
-    .map_err(|e| anyhow::Error::new(e).context(format!("block {} from {from}", count + 1)))?;
-    Ok(ExitCode::SUCCESS)
+    );
+    match read {
+        Ok(_) => Ok(RoleEnd::Done),
+        Err(e) if super::was_stopped(&e) => Ok(RoleEnd::Interrupted),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("block {} from {from}", count + 1))),
+    }
 }
 
 /// `tcplab blocks client`: the three Zen lines and the end block.
-pub fn client(a: &BlocksRoleArgs) -> anyhow::Result<ExitCode> {
-    let addr = sock::resolve(&a.at.host, a.at.port)?;
-    let max = a.limit.max_frame.bytes();
+pub fn client(addr: SocketAddr, max: u64, say: &mut dyn FnMut(String)) -> anyhow::Result<()> {
     if let Some(long) = ZEN.iter().find(|b| b.len() as u64 > max) {
         bail!(
             "a block of {} bytes is above --max-frame ({max} bytes), so the server would refuse it; raise --max-frame",
             long.len()
         );
     }
-    let sock = connect(addr, "tcplab blocks server")?;
+    let sock = sock::connect(addr, None, DEMO_WAIT, Peer::Blocks)?;
     // This side only writes; anything the server sent now would be refused with a RST.
     sock.shutdown(Shutdown::Read)
         .context("cannot shut down the read half")?;
@@ -105,7 +121,7 @@ pub fn client(a: &BlocksRoleArgs) -> anyhow::Result<ExitCode> {
         "Sent {} blocks and the zero-length end block to {addr}",
         ZEN.len()
     ));
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// What `blocks demo` showed.
@@ -130,13 +146,13 @@ pub struct BlocksReport {
 }
 
 /// The client of the demo: normal, oversized, or cut.
-fn demo_client(sock: Socket, a: &BlocksDemoArgs) -> anyhow::Result<Option<u64>> {
+fn demo_client(sock: Socket, a: &DemoConfig) -> anyhow::Result<Option<u64>> {
     sock.shutdown(Shutdown::Read)?;
     let mut w = &sock;
     wire::write_frame(&mut w, ZEN[0])?;
     let mut announced = None;
     if a.oversized {
-        let len = a.limit.max_frame.bytes() + 1;
+        let len = a.max_frame + 1;
         let len32 = u32::try_from(len).map_err(|_| {
             anyhow!(
                 "--oversized needs --max-frame below 4 GiB: a 4-byte prefix cannot announce more"
@@ -164,13 +180,13 @@ fn demo_client(sock: Socket, a: &BlocksDemoArgs) -> anyhow::Result<Option<u64>> 
     Ok(announced)
 }
 
-pub fn demo(a: &BlocksDemoArgs) -> anyhow::Result<BlocksReport> {
-    let max = a.limit.max_frame.bytes();
+pub fn demo(a: &DemoConfig) -> anyhow::Result<BlocksReport> {
+    let max = a.max_frame;
     if a.oversized && max >= u32::MAX as u64 {
         bail!("--oversized needs --max-frame below 4 GiB: a 4-byte prefix cannot announce more");
     }
     let listener = sock::listen(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), None, 1)?;
-    let client = connect(local(&listener)?, "tcplab blocks server")?;
+    let client = sock::connect(local(&listener)?, None, DEMO_WAIT, Peer::Own)?;
     client.set_write_timeout(Some(DEMO_WAIT))?;
     let (conn, _) = listener
         .accept()
@@ -220,36 +236,4 @@ pub fn demo(a: &BlocksDemoArgs) -> anyhow::Result<BlocksReport> {
         buffer_capacity_bytes: buf.capacity(),
         error,
     })
-}
-
-pub fn write_text(r: &BlocksReport, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
-    use crate::units::human;
-    if !quiet {
-        for b in &r.blocks {
-            writeln!(out, "Block says: {b}")?;
-        }
-        if let Some(e) = &r.error {
-            writeln!(out, "server: {e}")?;
-        }
-        writeln!(out)?;
-    }
-    match r.outcome {
-        Outcome::FrameRefused => writeln!(
-            out,
-            "outcome: frame_refused: the peer announced {} bytes with 4 bytes of header; the reader compared it with --max-frame ({}) before allocating, so its buffer stayed at {}",
-            r.announced_bytes.unwrap_or(0),
-            human(r.max_frame_bytes),
-            human(r.buffer_capacity_bytes as u64)
-        ),
-        Outcome::Truncated => writeln!(
-            out,
-            "outcome: truncated: the stream ended {} bytes short of a complete block, and before the zero-length end block; only the length prefix lets the reader tell a cut stream from a finished one",
-            r.missing_bytes.unwrap_or(0)
-        ),
-        _ => writeln!(
-            out,
-            "outcome: completed: {} blocks and the zero-length end block; the 4-byte length prefix marks where each message ends in the byte stream",
-            r.blocks.len()
-        ),
-    }
 }

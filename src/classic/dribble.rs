@@ -7,7 +7,6 @@
 //! reported, over a channel, the recv() that took the previous one. On loopback a piece arrives as
 //! one segment, so each recv() returns exactly one piece.
 
-use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::mpsc;
 use std::thread;
@@ -16,30 +15,43 @@ use anyhow::{Context, anyhow};
 use serde::Serialize;
 
 use super::sixteen::CLIENT_MESSAGE;
-use super::{DEMO_WAIT, Outcome, connect, py_repr};
-use crate::cli::classic::DribbleArgs;
-use crate::sock;
+use super::{DEMO_WAIT, Outcome, py_repr};
+use crate::sock::{self, Peer};
 use crate::wire::{self, WireError};
 
-/// Checks the arguments before anything runs; the text is the one-line error (exit code 2).
-pub fn check(a: &DribbleArgs) -> Result<(), String> {
-    let total: usize = a.pieces.iter().sum();
-    if a.pieces.is_empty() || a.pieces.contains(&0) || total != 16 {
-        return Err(format!(
-            "invalid --pieces '{}': the piece sizes must be at least 1 and add up to 16 (the message is 16 bytes), e.g. 5,3,8",
-            a.pieces
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        ));
+/// What `dribble` does: the pieces the sender writes, and where it closes early.
+#[derive(Debug, Clone)]
+pub struct DribbleConfig {
+    /// Sizes of the pieces (bytes), adding up to 16.
+    pub pieces: Vec<usize>,
+    /// The sender closes after this many bytes (0 to 15).
+    pub close_after: Option<usize>,
+}
+
+/// Arguments that cannot make a dribble.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DribbleError {
+    #[error(
+        "invalid --pieces '{0}': the piece sizes must be at least 1 and add up to 16 (the message is 16 bytes), e.g. 5,3,8"
+    )]
+    Pieces(String),
+    #[error("invalid --close-after {0}: the sender must close before the 16th byte (0 to 15)")]
+    CloseAfter(usize),
+}
+
+impl DribbleConfig {
+    /// Checks the arguments before anything runs (a failure is a usage error, exit code 2).
+    pub fn check(&self) -> Result<(), DribbleError> {
+        let total: usize = self.pieces.iter().sum();
+        if self.pieces.is_empty() || self.pieces.contains(&0) || total != 16 {
+            let list: Vec<String> = self.pieces.iter().map(|p| p.to_string()).collect();
+            return Err(DribbleError::Pieces(list.join(",")));
+        }
+        if let Some(n) = self.close_after.filter(|&n| n >= 16) {
+            return Err(DribbleError::CloseAfter(n));
+        }
+        Ok(())
     }
-    if let Some(n) = a.close_after.filter(|&n| n >= 16) {
-        return Err(format!(
-            "invalid --close-after {n}: the sender must close before the 16th byte (0 to 15)"
-        ));
-    }
-    Ok(())
 }
 
 /// What `dribble` showed.
@@ -60,7 +72,7 @@ pub struct DribbleReport {
     pub error: Option<String>,
 }
 
-pub fn run(a: &DribbleArgs) -> anyhow::Result<DribbleReport> {
+pub fn run(a: &DribbleConfig) -> anyhow::Result<DribbleReport> {
     let limit = a.close_after.unwrap_or(16);
     let mut pieces = Vec::new();
     let mut planned = 0;
@@ -73,8 +85,8 @@ pub fn run(a: &DribbleArgs) -> anyhow::Result<DribbleReport> {
         planned += p;
     }
     let listener = sock::listen(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), None, 1)?;
-    let addr = super::local(&listener)?;
-    let sender = connect(addr, "tcplab sixteen server")?;
+    let addr = sock::local(&listener)?;
+    let sender = sock::connect(addr, None, DEMO_WAIT, Peer::Own)?;
     sender
         .set_tcp_nodelay(true)
         .context("cannot set TCP_NODELAY")?;
@@ -137,55 +149,4 @@ pub fn run(a: &DribbleArgs) -> anyhow::Result<DribbleReport> {
         received_bytes,
         error,
     })
-}
-
-pub fn write_text(r: &DribbleReport, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
-    if !quiet {
-        let plan: Vec<String> = r.pieces_bytes.iter().map(|p| p.to_string()).collect();
-        writeln!(
-            out,
-            "sender: TCP_NODELAY on; writes {} as pieces of {} bytes, each after the receiver's previous recv() returned",
-            r.message,
-            plan.join(" + ")
-        )?;
-        let mut at = 0;
-        for (asked, got) in r.recv_asked_bytes.iter().zip(&r.recv_sizes_bytes) {
-            writeln!(
-                out,
-                "receiver: recv({asked}) returned {got} {} {:<12} {} of 16 so far",
-                if *got == 1 { "byte " } else { "bytes" },
-                py_repr(&CLIENT_MESSAGE[at..at + got], true),
-                at + got
-            )?;
-            at += got;
-        }
-        if let Some(e) = &r.error {
-            writeln!(
-                out,
-                "receiver: recv({}) returned 0 bytes: end of stream",
-                16 - at
-            )?;
-            writeln!(out, "receiver: recv_all: {e}")?;
-        } else {
-            writeln!(out, "receiver: recv_all assembled 16 bytes: {}", r.message)?;
-        }
-        writeln!(out)?;
-    }
-    match r.outcome {
-        Outcome::ClosedEarly => writeln!(
-            out,
-            "outcome: closed_early: the sender closed after {} of 16 bytes; a recv() of 0 bytes is the end of the stream, and only a loop that counts can tell that the message is incomplete",
-            r.received_bytes
-        ),
-        _ => writeln!(
-            out,
-            "outcome: completed: {} recv() calls returned {} bytes; recv() returns what has arrived, not what was asked for, so the loop asks again for the rest",
-            r.recv_sizes_bytes.len(),
-            r.recv_sizes_bytes
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .join(" + ")
-        ),
-    }
 }

@@ -2,9 +2,10 @@
 //! built from them, `dribble` (recv() returns what has arrived) and `halfclose` (the streamer).
 //!
 //! This file holds what they share: the outcome names every `--json` document carries, Python's
-//! `repr()` of bytes (so output reads like the classic scripts'), connect/accept with the lab's
-//! error style, and a reader whose waits are bounded and end on Ctrl-C. The wire format itself is
-//! `crate::wire`; argument types are `crate::cli::classic`.
+//! `repr()` of bytes (so transcripts read like the classic scripts'), an accept that ends on
+//! Ctrl-C, and a reader whose waits are bounded and end on Ctrl-C. The programs hand their
+//! transcript lines to a callback and return reports as data; `report::classic` prints them. The
+//! wire format itself is `crate::wire`.
 
 pub mod blocks;
 pub mod dribble;
@@ -16,11 +17,10 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use anyhow::anyhow;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use serde::Serialize;
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::Socket;
 
 use crate::interrupt;
 
@@ -81,45 +81,6 @@ pub fn py_repr(bytes: &[u8], b_prefix: bool) -> String {
     s
 }
 
-/// A connected TCP socket, with refusals explained in the style of `sock::connect`; `start` is the
-/// command that would start the matching server.
-pub fn connect(addr: SocketAddr, start: &str) -> anyhow::Result<Socket> {
-    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-        .map_err(|e| anyhow!("cannot create a socket for {addr}: {e}"))?;
-    sock.connect_timeout(&SockAddr::from(addr), DEMO_WAIT)
-        .map_err(|e| connect_error(addr, &e, start))?;
-    Ok(sock)
-}
-
-pub fn connect_error(addr: SocketAddr, e: &io::Error, start: &str) -> anyhow::Error {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => anyhow!(
-            "cannot connect to {addr}: connection refused (no server is listening there); start one with '{start} {} -p {}'",
-            addr.ip(),
-            addr.port()
-        ),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => anyhow!(
-            "cannot connect to {addr}: no answer within {} s; check the address and that the server's host is reachable",
-            DEMO_WAIT.as_secs()
-        ),
-        _ => anyhow!("cannot connect to {addr}: {e}"),
-    }
-}
-
-/// The address a socket is bound to (or connected from).
-pub fn local(sock: &Socket) -> io::Result<SocketAddr> {
-    sock.local_addr()?
-        .as_socket()
-        .ok_or_else(|| io::Error::other("the socket has no IP address"))
-}
-
-/// The address of the other end.
-pub fn peer(sock: &Socket) -> io::Result<SocketAddr> {
-    sock.peer_addr()?
-        .as_socket()
-        .ok_or_else(|| io::Error::other("the peer has no IP address"))
-}
-
 /// Waits for the next connection; `Ok(None)` once Ctrl-C was pressed. The listener is switched
 /// to non-blocking mode so the wait can wake every TICK.
 pub fn accept(listener: &Socket) -> io::Result<Option<(Socket, SocketAddr)>> {
@@ -160,9 +121,31 @@ pub fn accept(listener: &Socket) -> io::Result<Option<(Socket, SocketAddr)>> {
     }
 }
 
+/// A wait ended because Ctrl-C or SIGTERM asked the program to stop.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("stopped by a signal while waiting for the peer")]
+pub struct Stopped;
+
+/// Whether an error chain is a wait that a signal ended (`Stopped`), however it was wrapped.
+pub fn was_stopped(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<Stopped>() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<io::Error>()
+            && io.get_ref().is_some_and(|inner| inner.is::<Stopped>())
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 /// Reads from a socket like a blocking recv(), but gives up when the peer has been silent for
 /// `idle` or Ctrl-C was pressed (Rust's Ctrl-C handler restarts recv(), so the wait must wake by
-/// itself: SO_RCVTIMEO = TICK).
+/// itself: SO_RCVTIMEO = TICK). A signal ends the read with an error that `was_stopped` finds.
 pub struct Patient<'a> {
     sock: &'a Socket,
     idle: Duration,
@@ -187,7 +170,7 @@ impl Read for Patient<'_> {
                     ) =>
                 {
                     if interrupt::requested() {
-                        return Err(io::Error::other("interrupted by Ctrl-C"));
+                        return Err(io::Error::other(Stopped));
                     }
                     if start.elapsed() >= self.idle {
                         return Err(io::Error::new(
@@ -200,16 +183,6 @@ impl Read for Patient<'_> {
             }
         }
     }
-}
-
-/// Writes one JSON document and a newline to stdout.
-pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
 }
 
 #[cfg(test)]

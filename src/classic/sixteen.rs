@@ -3,9 +3,7 @@
 //! (`wire::recv_exact`), printing its socket name and peer the way the classic program does.
 //! `demo` runs both sides in one process, or (`--no-server`) shows a refused connect().
 
-use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::ExitCode;
 use std::sync::Mutex;
 use std::thread;
 
@@ -13,17 +11,14 @@ use anyhow::Context;
 use serde::Serialize;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::{DEMO_WAIT, Outcome, PEER_IDLE, Patient, accept, connect, local, peer, py_repr};
-use crate::cli::classic::{SixteenClientArgs, SixteenDemoArgs, SixteenServerArgs};
-use crate::sock;
+use super::{DEMO_WAIT, Outcome, PEER_IDLE, Patient, accept, py_repr};
+use crate::sock::{self, Peer, local, peer};
 use crate::wire::{self, WireError};
 
 /// What the client says, exactly 16 octets.
 pub const CLIENT_MESSAGE: &[u8; 16] = b"Hi there, server";
 /// What the server answers, exactly 16 octets.
 pub const SERVER_MESSAGE: &[u8; 16] = b"Farewell, client";
-
-const START_SERVER: &str = "tcplab sixteen server";
 
 /// The server's side of one connection; every line goes to `say`.
 fn serve_one(conn: &Socket, say: &mut dyn FnMut(String)) -> anyhow::Result<()> {
@@ -61,42 +56,55 @@ fn client_exchange(sock: &Socket, say: &mut dyn FnMut(String)) -> anyhow::Result
     Ok(reply)
 }
 
-fn stdout_line(line: String) {
-    let mut out = io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+/// What the sixteen server tells its caller: a transcript line, or a connection that failed while
+/// the server goes on.
+pub enum Said {
+    Line(String),
+    Failed {
+        from: SocketAddr,
+        error: anyhow::Error,
+    },
 }
 
-/// `tcplab sixteen server`: one connection after another until Ctrl-C (or one with `--once`).
-pub fn server(a: &SixteenServerArgs) -> anyhow::Result<ExitCode> {
-    let addr = sock::resolve(&a.at.host, a.at.port)?;
+/// How a role ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleEnd {
+    Done,
+    /// Ctrl-C or SIGTERM stopped it while it waited.
+    Interrupted,
+}
+
+/// `tcplab sixteen server`: one connection after another until Ctrl-C (or one with `once`).
+pub fn server(addr: SocketAddr, once: bool, say: &mut dyn FnMut(Said)) -> anyhow::Result<RoleEnd> {
     let listener = sock::listen(addr, None, 1)?;
     let bound = local(&listener)?;
     loop {
-        stdout_line(format!("Listening at {bound}"));
+        say(Said::Line(format!("Listening at {bound}")));
         let Some((conn, from)) = accept(&listener)? else {
-            return Ok(ExitCode::from(130));
+            return Ok(RoleEnd::Interrupted);
         };
-        stdout_line(format!("We have accepted a connection from {from}"));
-        let result = serve_one(&conn, &mut stdout_line);
+        say(Said::Line(format!(
+            "We have accepted a connection from {from}"
+        )));
+        let result = serve_one(&conn, &mut |l| say(Said::Line(l)));
         drop(conn);
         match result {
-            Ok(()) => stdout_line("Reply sent, socket closed".into()),
-            Err(e) if a.once => return Err(e.context(format!("connection from {from}"))),
-            Err(e) => eprintln!("tcplab: connection from {from}: {e:#}; still listening"),
+            Ok(()) => say(Said::Line("Reply sent, socket closed".into())),
+            Err(e) if super::was_stopped(e.as_ref()) => return Ok(RoleEnd::Interrupted),
+            Err(e) if once => return Err(e.context(format!("connection from {from}"))),
+            Err(error) => say(Said::Failed { from, error }),
         }
-        if a.once {
-            return Ok(ExitCode::SUCCESS);
+        if once {
+            return Ok(RoleEnd::Done);
         }
     }
 }
 
 /// `tcplab sixteen client`.
-pub fn client(a: &SixteenClientArgs) -> anyhow::Result<ExitCode> {
-    let addr = sock::resolve(&a.at.host, a.at.port)?;
-    let sock = connect(addr, START_SERVER)?;
-    client_exchange(&sock, &mut stdout_line)?;
-    Ok(ExitCode::SUCCESS)
+pub fn client(addr: SocketAddr, say: &mut dyn FnMut(String)) -> anyhow::Result<()> {
+    let sock = sock::connect(addr, None, DEMO_WAIT, Peer::Sixteen)?;
+    client_exchange(&sock, say)?;
+    Ok(())
 }
 
 /// What `sixteen demo` showed.
@@ -119,8 +127,8 @@ pub struct DemoReport {
     pub explanation: String,
 }
 
-pub fn demo(a: &SixteenDemoArgs) -> anyhow::Result<DemoReport> {
-    if a.no_server {
+pub fn demo(no_server: bool) -> anyhow::Result<DemoReport> {
+    if no_server {
         return refused_demo();
     }
     let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
@@ -137,7 +145,7 @@ pub fn demo(a: &SixteenDemoArgs) -> anyhow::Result<DemoReport> {
         }
     };
     // The handshake completes in the kernel's backlog, so accept() below cannot wait.
-    let client_sock = connect(server_addr, START_SERVER)?;
+    let client_sock = sock::connect(server_addr, None, DEMO_WAIT, Peer::Own)?;
     client_sock.set_write_timeout(Some(DEMO_WAIT))?;
     let (conn, from) = listener
         .accept()
@@ -205,19 +213,13 @@ fn refused_demo() -> anyhow::Result<DemoReport> {
         ),
         format!("client: connect({target}) sends a SYN and waits for the handshake"),
     ];
-    match connect(target, START_SERVER) {
+    match sock::connect(target, None, DEMO_WAIT, Peer::Own) {
         Ok(sock) => anyhow::bail!(
             "connect to {target} succeeded from {} although nothing listens there; is a firewall or proxy intercepting loopback?",
             local(&sock).map(|a| a.to_string()).unwrap_or_default()
         ),
         Err(e) => {
-            // The demo reserved this port itself, so the usual "start a server" advice does not apply.
-            let full = format!("{e:#}");
-            let text = full
-                .split("; start one with")
-                .next()
-                .unwrap_or(&full)
-                .to_string();
+            let text = e.to_string();
             transcript.push(format!("client: {text}"));
             Ok(DemoReport {
                 outcome: Outcome::Refused,
@@ -235,19 +237,5 @@ fn refused_demo() -> anyhow::Result<DemoReport> {
                     .into(),
             })
         }
-    }
-}
-
-/// The text view of a demo.
-pub fn write_text(r: &DemoReport, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
-    if !quiet {
-        for l in &r.transcript {
-            writeln!(out, "{l}")?;
-        }
-        writeln!(out)?;
-    }
-    match r.outcome {
-        Outcome::Refused => writeln!(out, "outcome: refused: {}", r.explanation),
-        _ => writeln!(out, "outcome: completed: {}", r.explanation),
     }
 }

@@ -1,12 +1,13 @@
-//! One accepted connection of the classroom server: its socket, its counters, and the named thread
-//! that runs the shared echo loop (`server::serve`) on it. The supervisor holds the other reference
-//! and is the only one that closes a connection early (stuck, Ctrl-C): it sets `stopping` and shuts
-//! the socket down, which wakes the thread from send() or recv() (EPIPE, EOF), then joins it.
+//! One accepted connection of the classroom server: its socket, the counters and thread slot the
+//! echo loop bumps (`counters::Shared`), and the named thread that runs the shared echo loop
+//! (`server::serve`) on it. The supervisor holds the other reference and is the only one that
+//! closes a connection early (stuck, Ctrl-C): it marks it stopping and shuts the socket down, which
+//! wakes the thread from send() or recv() (EPIPE, EOF), then joins it.
 
 use std::io;
 use std::net::Shutdown;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::Sender;
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
@@ -14,8 +15,9 @@ use std::time::Instant;
 use mio::Waker;
 use socket2::Socket;
 
-use crate::counters::{Phase, ThreadSlot};
-use crate::server::{self, ServeCounters, ServeEnd};
+use crate::counters::Shared;
+use crate::sample::Phase;
+use crate::server::{self, ServeEnd};
 
 /// Stack for a connection thread: the echo loop needs little, and 200 students should not cost
 /// 200 × 2 MiB of address space (the heap buffer of `--read` bytes is separate).
@@ -26,27 +28,24 @@ pub struct Conn {
     pub id: u64,
     pub peer: String,
     pub sock: Socket,
-    pub received: AtomicU64,
-    pub sent: AtomicU64,
-    pub slot: ThreadSlot,
-    /// Set before the supervisor shuts the socket down, so the error that follows reads as "closed
-    /// by the server", not as the client's doing.
-    pub stopping: AtomicBool,
+    /// The server's half of the shared counters: bytes received and echoed, and the thread slot.
+    pub shared: Shared,
     pub accepted: Instant,
-    /// Effective SO_SNDBUF/SO_RCVBUF as read back at accept, for the log lines.
-    pub sizes: String,
+    /// Effective SO_SNDBUF and SO_RCVBUF read back at accept (bytes).
+    pub sizes: Option<(u64, u64)>,
 }
 
 impl Conn {
-    pub fn new(id: u64, peer: String, sock: Socket, sizes: String) -> Conn {
+    pub fn new(id: u64, peer: String, sock: Socket) -> Conn {
+        let sizes = sock
+            .send_buffer_size()
+            .and_then(|s| Ok((s as u64, sock.recv_buffer_size()? as u64)))
+            .ok();
         Conn {
             id,
             peer,
             sock,
-            received: AtomicU64::new(0),
-            sent: AtomicU64::new(0),
-            slot: ThreadSlot::default(),
-            stopping: AtomicBool::new(false),
+            shared: Shared::default(),
             accepted: Instant::now(),
             sizes,
         }
@@ -54,16 +53,16 @@ impl Conn {
 
     /// Ends the connection from the supervisor's side; the thread returns on its own.
     pub fn close(&self) {
-        self.stopping.store(true, Relaxed);
+        self.shared.stop();
         let _ = self.sock.shutdown(Shutdown::Both);
     }
 
-    pub fn is_stopping(&self) -> bool {
-        self.stopping.load(Relaxed)
+    pub fn received(&self) -> u64 {
+        self.shared.server_received.load(Relaxed)
     }
 
-    pub fn app_sending(&self) -> bool {
-        self.slot.phase() == Phase::Sending
+    pub fn sent(&self) -> u64 {
+        self.shared.server_sent.load(Relaxed)
     }
 }
 
@@ -75,39 +74,16 @@ pub fn spawn(
     done: Sender<(u64, ServeEnd)>,
     waker: Arc<Waker>,
 ) -> io::Result<JoinHandle<()>> {
+    conn.shared.server.claim(Phase::Receiving);
     thread::Builder::new()
         .name(format!("tcplab-conn-{}", conn.id))
         .stack_size(CONN_STACK)
         .spawn(move || {
             let mut buf = vec![0u8; read];
-            let c = ServeCounters {
-                received: &conn.received,
-                sent: &conn.sent,
-                slot: &conn.slot,
-            };
-            let end = server::serve(&conn.sock, &mut buf, &c);
+            let end = server::serve(&conn.sock, &mut buf, &conn.shared.serve_counters());
             let _ = done.send((conn.id, end));
             // Wake the supervisor's poll so the thread is joined and its socket freed now, not at
             // the next tick.
             let _ = waker.wake();
         })
-}
-
-/// How a connection ended, in the words of the log line.
-pub fn describe_end(end: &ServeEnd, closed_by_server: bool) -> (&'static str, String) {
-    match end {
-        ServeEnd::Eof => (
-            "closed",
-            "the client closed its side; everything was echoed".into(),
-        ),
-        ServeEnd::Error(_) if closed_by_server => ("closed", "closed by the server".into()),
-        ServeEnd::Error(e) => match e.kind() {
-            io::ErrorKind::ConnectionReset => ("reset", "the client reset the connection".into()),
-            io::ErrorKind::BrokenPipe => (
-                "reset",
-                "the client went away while the server was writing".into(),
-            ),
-            _ => ("failed", format!("ended by an error: {e}")),
-        },
-    }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
-use crate::sock::{self, BufReq};
+use crate::sock::{self, BufReq, Peer};
 
 /// How long one blocked send() waits before the deadline is checked again (SO_SNDTIMEO).
 const SEND_SLICE: Duration = Duration::from_millis(200);
@@ -54,12 +54,17 @@ pub struct HolderResult {
 }
 
 pub fn hold(cfg: &HolderConfig) -> HolderResult {
-    let sock = match sock::connect(cfg.addr, Some(&cfg.buffers), cfg.connect_timeout) {
+    let sock = match sock::connect(
+        cfg.addr,
+        Some(&cfg.buffers),
+        cfg.connect_timeout,
+        Peer::Echo,
+    ) {
         Ok(s) => s,
         Err(e) => {
             return HolderResult {
                 end: HolderEnd::Failed {
-                    error: format!("{e:#}"),
+                    error: e.to_string(),
                 },
                 sent_bytes: 0,
                 last_progress_ms: 0,

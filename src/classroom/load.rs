@@ -1,7 +1,7 @@
 //! The classroom load test: N clients at once against one server, a fraction of them deadlocking
 //! (`holder.rs`: they stay stuck until the server frees them) and the rest fixed (reader-thread and
 //! poll through `run::run_client`, content verified). While they run, the server's resident memory
-//! and thread count are sampled from /proc. Produces a `LoadReport`; printing is `cmd::load`'s.
+//! and thread count are sampled from /proc. Produces a `LoadReport`; `report::load` words it.
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -9,15 +9,16 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::classroom::holder::{self, HolderConfig, HolderEnd};
-use crate::classroom::procstat::{self, ProcStatus};
-pub use crate::classroom::report::{
-    ClientOutcome, LoadReport, LoadRun, ServerUsage, freed_after_ms,
+pub use crate::classroom::outcomes::{
+    ClientEnd, ClientOutcome, LoadReport, LoadRole, LoadRun, ServerUsage,
 };
-use crate::cli::common::StrategyName;
+use crate::classroom::procstat::{self, ProcStatus};
+use crate::client::StrategyName;
+use crate::observe::NoObserver;
 use crate::result::Outcome;
-use crate::run::{self, ClientConfig, NoObserver, Traffic};
+use crate::run::{self, ClientConfig, Traffic};
 use crate::sock::BufReq;
-use crate::watchdog::{DEFAULT_CONFIRM, WatchConfig};
+use crate::watchdog::DEFAULT_CONFIRM;
 
 /// A freed client is "freed within the idle limit" when the server closed it at most this long
 /// after `--idle-timeout` had passed since its last byte: one supervisor tick (100 ms), one send
@@ -135,7 +136,7 @@ fn report(
     cfg: &LoadConfig,
     elapsed: Duration,
 ) -> LoadReport {
-    let count = |role: &str, ok: bool| {
+    let count = |role: LoadRole, ok: bool| {
         clients
             .iter()
             .filter(|c| c.role == role && (!ok || c.ok))
@@ -145,10 +146,10 @@ fn report(
         s.after.threads <= s.before.threads && s.rss_growth_bytes <= s.rss_tolerance_bytes as i64
     });
     let mut r = LoadReport {
-        fixed_total: count("fixed", false),
-        fixed_ok: count("fixed", true),
-        deadlocking_total: count("deadlocking", false),
-        deadlocking_ok: count("deadlocking", true),
+        fixed_total: count(LoadRole::Fixed, false),
+        fixed_ok: count(LoadRole::Fixed, true),
+        deadlocking_total: count(LoadRole::Deadlocking, false),
+        deadlocking_ok: count(LoadRole::Deadlocking, true),
         max_stall_to_free_ms: clients.iter().filter_map(|c| c.stall_to_free_ms).max(),
         idle_timeout_ms: cfg.idle_timeout.as_millis() as u64,
         elapsed_ms: elapsed.as_millis() as u64,
@@ -172,20 +173,21 @@ fn deadlocking(index: u32, cfg: &LoadConfig) -> ClientOutcome {
     let stall_to_free = (h.end == HolderEnd::Freed).then(|| h.ended_ms - h.last_progress_ms);
     let limit = (cfg.idle_timeout + FREE_SLACK).as_millis() as u64;
     let (outcome, error) = match &h.end {
-        HolderEnd::Freed => ("freed", None),
-        HolderEnd::NotFreed => ("not-freed", None),
-        HolderEnd::SentAll => ("sent-all", None),
-        HolderEnd::Failed { error } => ("failed", Some(error.clone())),
+        HolderEnd::Freed => (ClientEnd::Freed, None),
+        HolderEnd::NotFreed => (ClientEnd::NotFreed, None),
+        HolderEnd::SentAll => (ClientEnd::SentAll, None),
+        HolderEnd::Failed { error } => (ClientEnd::Failed, Some(error.clone())),
     };
     ClientOutcome {
         index,
-        role: "deadlocking".into(),
-        strategy: "naive".into(),
-        outcome: outcome.into(),
+        role: LoadRole::Deadlocking,
+        strategy: StrategyName::Naive.as_str().into(),
+        outcome,
         sent_bytes: h.sent_bytes,
         verified_bytes: 0,
         stall_to_free_ms: stall_to_free,
         ok: stall_to_free.is_some_and(|ms| ms <= limit),
+        failure: None,
         error,
     }
 }
@@ -205,10 +207,8 @@ fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
             nodelay: false,
             // Two hundred clients on two cores pause far longer than one does; only kernel
             // evidence of a real deadlock, not silence, should end a fixed client.
-            watch: WatchConfig {
-                confirm: DEFAULT_CONFIRM,
-                stall_after: cfg.timeout,
-            },
+            confirm: DEFAULT_CONFIRM,
+            stall_after: cfg.timeout,
             timeout: cfg.timeout,
             verify_stall: None,
         },
@@ -218,18 +218,19 @@ fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
     };
     let base = ClientOutcome {
         index,
-        role: "fixed".into(),
+        role: LoadRole::Fixed,
         strategy: strategy.as_str().into(),
-        outcome: "failed".into(),
+        outcome: ClientEnd::Failed,
         sent_bytes: 0,
         verified_bytes: 0,
         stall_to_free_ms: None,
         ok: false,
+        failure: None,
         error: None,
     };
     match run::run_client(&c, &mut NoObserver) {
         Err(e) => ClientOutcome {
-            error: Some(format!("{e:#}")),
+            error: Some(e.to_string()),
             ..base
         },
         Ok(r) => {
@@ -239,18 +240,18 @@ fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
                 .filter(|v| v.matched)
                 .map_or(0, |v| v.received_bytes);
             let outcome = match r.outcome {
-                Outcome::Completed => "completed",
-                Outcome::Deadlock => "deadlock",
-                Outcome::TimedOut => "timed-out",
-                Outcome::Interrupted => "interrupted",
-                Outcome::Failed => "failed",
+                Outcome::Completed => ClientEnd::Completed,
+                Outcome::Deadlock => ClientEnd::Deadlock,
+                Outcome::TimedOut => ClientEnd::TimedOut,
+                Outcome::Interrupted => ClientEnd::Interrupted,
+                Outcome::Failed => ClientEnd::Failed,
             };
             ClientOutcome {
-                outcome: outcome.into(),
+                outcome,
                 sent_bytes: r.counts.client_sent_bytes,
                 verified_bytes: verified,
                 ok: r.outcome == Outcome::Completed && verified == c.traffic.total,
-                error: r.error,
+                failure: r.failure,
                 ..base
             }
         }

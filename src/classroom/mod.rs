@@ -1,27 +1,29 @@
-//! The classroom server: many students' clients at once against one `tcplab server`.
+//! The classroom server: many students' clients at once against one `tcplab server`, or one after
+//! another with `--sequential` — the same connection code either way.
 //!
 //! One named thread per connection runs the same blocking echo loop as the demo (`server::serve`),
 //! so a deadlocked connection looks exactly like the lesson says (a thread blocked in send()) and
 //! the kernel can be asked which call it is in. A supervisor (this file) accepts, refuses beyond
-//! `--max-conns`, looks at every connection each tick (`idle.rs`), frees the stuck ones by shutting
-//! their sockets down and joining their threads, and prints one line per event. Threads rather
-//! than an event loop: 200 threads with 128 KiB stacks are cheap, and an event loop would need a
-//! second echo implementation that no longer shows the classic blocking behaviour.
+//! `--max-conns` (or, sequential, leaves the next client waiting in the backlog), samples every
+//! connection each tick and hands the samples to the one watchdog with its `Stuck` rule, frees the
+//! stuck ones by shutting their sockets down and joining their threads, and reports every event as
+//! data to a `Sink`. Threads rather than an event loop: 200 threads with 128 KiB stacks are cheap,
+//! and an event loop would need a second echo implementation that no longer shows the classic
+//! blocking behaviour (docs/classroom.md has the measurements).
 
 pub mod conn;
+pub mod event;
 pub mod holder;
-pub mod idle;
 pub mod load;
+pub mod outcomes;
 pub mod procstat;
 pub mod refusal;
-pub mod report;
-mod status;
 
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -30,18 +32,23 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use socket2::Socket;
 
 use crate::interrupt;
+use crate::observe::Sampler;
+use crate::observe::own::{CallMemo, OwnSampler};
+use crate::sample::KernelQueues;
 use crate::server::ServeEnd;
-use crate::sock::{self, BufReq, Limits};
-use crate::units::human;
+use crate::sock;
+use crate::watchdog::{Kind, Rule, Verdict, Watchdog};
 use conn::Conn;
-use idle::{IdleWatch, Look, StuckKind};
-pub use status::Totals;
-use status::{Status, describe_sizes};
+pub use event::{ConnClosed, ConnEnd, ServerEvent, Sink, Snapshot, Totals};
 
 /// How often the supervisor looks at every connection and redraws.
 const TICK: Duration = Duration::from_millis(100);
 /// How long a connection thread may take to return once its socket is shut down.
 const JOIN_BOUND: Duration = Duration::from_secs(5);
+/// Least time between two reports of failing accept() calls.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+/// Longest wait for connections whose client already closed, before a refusal is decided.
+const CLOSING_WAIT: Duration = Duration::from_millis(200);
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 
@@ -50,35 +57,46 @@ const WAKER: Token = Token(1);
 pub struct Config {
     /// Largest single recv() (bytes).
     pub read: usize,
-    pub req: BufReq,
     pub max_conns: usize,
-    pub idle_timeout: Duration,
-    /// One stdout line per event (accepted, closed, stuck, refused) with the running totals.
-    pub log: bool,
-    /// The status line on stderr.
-    pub live: bool,
+    /// Free a connection that made no progress for this long; `None`: never.
+    pub idle_timeout: Option<Duration>,
+    /// One connection at a time; the next client waits in the backlog instead of being refused.
+    pub sequential: bool,
     /// Stop after accepting this many connections and serving them to their end.
     pub connections: Option<u64>,
 }
 
-/// What the supervisor saw when it declared a connection stuck.
-struct Stuck {
-    kind: StuckKind,
-    still: Duration,
-    look: Look,
-    /// The call the kernel said the connection's thread was in.
-    call: Option<&'static str>,
+/// How the server ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    pub totals: Totals,
+    /// Ctrl-C or SIGTERM stopped it (rather than --connections).
+    pub interrupted: bool,
 }
 
+/// What the supervisor keeps per connection.
 struct Entry {
     conn: Arc<Conn>,
     handle: JoinHandle<()>,
-    idle: IdleWatch,
-    stuck: Option<Stuck>,
+    watchdog: Watchdog,
+    memo: CallMemo,
+    /// The verdict that had the supervisor close it, with the server socket's queues then.
+    stuck: Option<(Verdict, Option<KernelQueues>)>,
+}
+
+/// The supervisor's state.
+struct Server<'a> {
+    cfg: &'a Config,
+    table: HashMap<u64, Entry>,
+    totals: Totals,
+    next_id: u64,
+    sink: &'a mut dyn Sink,
+    accept_failures: u64,
+    last_warning: Option<Instant>,
 }
 
 /// Serves until Ctrl-C (or `--connections`), then closes every connection and joins every thread.
-pub fn run(listener: &Socket, cfg: &Config) -> anyhow::Result<Totals> {
+pub fn run(listener: &Socket, cfg: &Config, sink: &mut dyn Sink) -> io::Result<Stopped> {
     listener.set_nonblocking(true)?;
     let mut poll = Poll::new()?;
     let fd = listener.as_raw_fd();
@@ -87,216 +105,358 @@ pub fn run(listener: &Socket, cfg: &Config) -> anyhow::Result<Totals> {
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let mut events = Events::with_capacity(16);
     let (tx, rx) = mpsc::channel::<(u64, ServeEnd)>();
-    let limits = Limits::read();
-    let mut table: HashMap<u64, Entry> = HashMap::new();
-    let mut status = Status::new(cfg.log, cfg.live);
-    let mut next_id = 0u64;
-    let accepting_done = |n: u64| cfg.connections.is_some_and(|max| n >= max);
-    let mut out_err = None;
-    while out_err.is_none() && !interrupt::requested() {
-        if accepting_done(next_id) && table.is_empty() {
+    let mut s = Server {
+        cfg,
+        table: HashMap::new(),
+        totals: Totals::default(),
+        next_id: 0,
+        sink,
+        accept_failures: 0,
+        last_warning: None,
+    };
+    while !interrupt::requested() {
+        if s.accepting_done() && s.table.is_empty() {
             break;
         }
-        while !accepting_done(next_id) {
+        s.accept_all(listener, &rx, &tx, &waker);
+        s.collect_finished(&rx);
+        s.look_at_all();
+        s.sink.tick(&s.snapshot());
+        match poll.poll(&mut events, Some(TICK)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let interrupted = interrupt::requested();
+    for e in s.table.values() {
+        e.conn.close();
+    }
+    let deadline = Instant::now() + JOIN_BOUND;
+    while !s.table.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((id, end)) => s.finish(id, &end),
+            Err(_) => break,
+        }
+    }
+    s.warn_accept_failures(true);
+    if !s.table.is_empty() {
+        return Err(io::Error::other(format!(
+            "{} connection threads did not return within {} s of their sockets being shut down",
+            s.table.len(),
+            JOIN_BOUND.as_secs()
+        )));
+    }
+    Ok(Stopped {
+        totals: s.totals,
+        interrupted,
+    })
+}
+
+impl Server<'_> {
+    fn accepting_done(&self) -> bool {
+        self.cfg.connections.is_some_and(|max| self.next_id >= max)
+    }
+
+    fn full(&self) -> bool {
+        self.table.len() >= self.cfg.max_conns
+    }
+
+    /// Accepts every connection waiting in the backlog (sequential: only while none is open).
+    fn accept_all(
+        &mut self,
+        listener: &Socket,
+        rx: &Receiver<(u64, ServeEnd)>,
+        tx: &mpsc::Sender<(u64, ServeEnd)>,
+        waker: &Arc<Waker>,
+    ) {
+        while !self.accepting_done() {
+            if self.full() {
+                // Count only connections open at this moment: ones that ended since the last
+                // tick are removed first, and ones whose client has closed and whose thread is
+                // about to see the EOF are given a moment to do so.
+                self.collect_finished(rx);
+                self.await_closing(rx);
+                if self.full() && self.cfg.sequential {
+                    return;
+                }
+            }
             let (sock, peer) = match listener.accept() {
                 Ok(c) => c,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    // EMFILE and friends: the pending connection stays in the backlog, so back off
-                    // for a tick instead of spinning on it.
-                    status.warn(&format!(
-                        "tcplab: accept failed: {e}; still listening, retrying in {} ms",
-                        TICK.as_millis()
-                    ));
-                    std::thread::sleep(TICK);
+                    // EMFILE and friends: the pending connection stays in the backlog; try again
+                    // at the next tick instead of spinning on it.
+                    self.accept_failed(&e);
                     break;
                 }
             };
+            self.warn_accept_failures(true);
             let peer = peer
                 .as_socket()
                 .map(|p| p.to_string())
                 .unwrap_or_else(|| "?".into());
-            if table.len() >= cfg.max_conns {
-                let _ = refusal::refuse(&sock, cfg.max_conns);
-                status.refused += 1;
-                let line = format!(
-                    "refused {peer}: {} connections already open (--max-conns {})",
-                    table.len(),
-                    cfg.max_conns
-                );
-                out_err = status.event(&line, table.len()).err();
+            if self.full() {
+                let _ = refusal::refuse(&sock, self.cfg.max_conns);
+                self.totals.refused += 1;
+                let open = self.table.len();
+                let max_conns = self.cfg.max_conns;
+                self.sink.event(&ServerEvent::Refused {
+                    peer,
+                    open,
+                    max_conns,
+                });
                 continue;
             }
-            next_id += 1;
-            let _ = sock.set_nonblocking(false);
-            let sizes = describe_sizes(&cfg.req, &sock, &limits);
-            let conn = Arc::new(Conn::new(next_id, peer, sock, sizes));
-            let done = tx.clone();
-            match conn::spawn(Arc::clone(&conn), cfg.read, done, Arc::clone(&waker)) {
-                Ok(handle) => {
-                    status.accepted += 1;
-                    if cfg.log {
-                        let line =
-                            format!("accepted #{} from {} ({})", conn.id, conn.peer, conn.sizes);
-                        out_err = status.event(&line, table.len() + 1).err();
-                    }
-                    let idle = IdleWatch::new(cfg.idle_timeout, Instant::now());
-                    let e = Entry {
+            self.start(sock, peer, tx, waker);
+        }
+    }
+
+    fn start(
+        &mut self,
+        sock: Socket,
+        peer: String,
+        tx: &mpsc::Sender<(u64, ServeEnd)>,
+        waker: &Arc<Waker>,
+    ) {
+        self.next_id += 1;
+        let _ = sock.set_nonblocking(false);
+        let conn = Arc::new(Conn::new(self.next_id, peer, sock));
+        match conn::spawn(
+            Arc::clone(&conn),
+            self.cfg.read,
+            tx.clone(),
+            Arc::clone(waker),
+        ) {
+            Ok(handle) => {
+                self.totals.accepted += 1;
+                let rules: Vec<Rule> = self
+                    .cfg
+                    .idle_timeout
+                    .map(|limit| Rule::Stuck { limit })
+                    .into_iter()
+                    .collect();
+                let (sndbuf_bytes, rcvbuf_bytes) = split(conn.sizes);
+                self.sink.event(&ServerEvent::Accepted {
+                    id: conn.id,
+                    peer: conn.peer.clone(),
+                    sndbuf_bytes,
+                    rcvbuf_bytes,
+                    open: self.table.len() + 1,
+                });
+                self.table.insert(
+                    conn.id,
+                    Entry {
                         conn,
                         handle,
-                        idle,
+                        watchdog: Watchdog::new(&rules),
+                        memo: CallMemo::only_when_still(),
                         stuck: None,
-                    };
-                    table.insert(next_id, e);
-                }
-                Err(e) => status.warn(&format!(
-                    "tcplab: cannot start a thread for connection #{} from {}: {e}; closed it",
-                    conn.id, conn.peer
-                )),
+                    },
+                );
             }
-        }
-        while let Ok((id, end)) = rx.try_recv() {
-            if let Err(e) = finish(&mut table, &mut status, id, &end) {
-                out_err = Some(e);
-            }
-        }
-        look_at_all(&mut table);
-        status.redraw(table.len(), live_bytes(&table));
-        match poll.poll(&mut events, Some(TICK)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    for e in table.values() {
-        e.conn.close();
-    }
-    let deadline = Instant::now() + JOIN_BOUND;
-    while !table.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok((id, end)) => {
-                let _ = finish(&mut table, &mut status, id, &end);
-            }
-            Err(_) => break,
+            Err(e) => self.sink.event(&ServerEvent::Closed(ConnClosed {
+                id: conn.id,
+                peer: conn.peer.clone(),
+                sndbuf_bytes: None,
+                rcvbuf_bytes: None,
+                received_bytes: 0,
+                sent_bytes: 0,
+                elapsed_ms: 0,
+                end: ConnEnd::Error {
+                    message: format!("cannot start a thread for it: {e}"),
+                },
+                open: self.table.len(),
+            })),
         }
     }
-    status.finish();
-    if !table.is_empty() {
-        anyhow::bail!(
-            "{} connection threads did not return within {} s of their sockets being shut down",
-            table.len(),
-            JOIN_BOUND.as_secs()
-        );
-    }
-    match out_err {
-        Some(e) => Err(e.into()),
-        None => Ok(status.totals()),
-    }
-}
 
-/// Looks at every live connection once and frees those that stopped moving.
-fn look_at_all(table: &mut HashMap<u64, Entry>) {
-    let now = Instant::now();
-    for e in table.values_mut() {
-        if e.stuck.is_some() {
-            continue;
-        }
-        let q = sock::queues(&e.conn.sock).ok();
-        let look = Look {
-            received: e.conn.received.load(std::sync::atomic::Ordering::Relaxed),
-            sent: e.conn.sent.load(std::sync::atomic::Ordering::Relaxed),
-            outq: q.as_ref().map(|q| q.outq_bytes),
-            inq: q.as_ref().map(|q| q.inq_bytes),
-        };
-        if let Some(still) = e.idle.observe(look, now) {
-            let call = e.conn.slot.kernel_call();
-            let kind = idle::classify(look, call, e.conn.app_sending());
-            e.stuck = Some(Stuck {
-                kind,
-                still,
-                look,
-                call,
+    fn accept_failed(&mut self, e: &io::Error) {
+        self.accept_failures += 1;
+        if self.accept_failures == 1 {
+            self.sink.event(&ServerEvent::AcceptFailed {
+                error: e.to_string(),
+                repeats: 1,
             });
-            e.conn.close();
+            self.accept_failures = 0;
+            self.last_warning = Some(Instant::now());
+        } else {
+            self.warn_accept_failures(false);
         }
+    }
+
+    /// Reports the accept() failures not yet reported: when accept works again (`settled`), or
+    /// at most every `WARN_EVERY` while they go on.
+    fn warn_accept_failures(&mut self, settled: bool) {
+        let due = self.last_warning.is_none_or(|t| t.elapsed() >= WARN_EVERY);
+        if self.accept_failures > 0 && (settled || due) {
+            let repeats = std::mem::take(&mut self.accept_failures);
+            self.sink.event(&ServerEvent::AcceptFailed {
+                error: "the same error again".into(),
+                repeats,
+            });
+            self.last_warning = Some(Instant::now());
+        }
+        if settled {
+            self.last_warning = None;
+        }
+    }
+
+    /// Waits (at most `CLOSING_WAIT`) for the threads of connections whose client has closed and
+    /// whose queues are empty: they return as soon as they are scheduled.
+    fn await_closing(&mut self, rx: &Receiver<(u64, ServeEnd)>) {
+        let closing = self
+            .table
+            .values()
+            .filter(|e| e.stuck.is_none() && closed_by_peer(&e.conn.sock))
+            .count();
+        let until = Instant::now() + CLOSING_WAIT;
+        for _ in 0..closing {
+            let left = until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok((id, end)) => self.finish(id, &end),
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn collect_finished(&mut self, rx: &Receiver<(u64, ServeEnd)>) {
+        while let Ok((id, end)) = rx.try_recv() {
+            self.finish(id, &end);
+        }
+    }
+
+    /// Samples every live connection once and frees those the watchdog calls stuck.
+    fn look_at_all(&mut self) {
+        for e in self.table.values_mut() {
+            if e.stuck.is_some() {
+                continue;
+            }
+            let name = format!("tcplab-conn-{}", e.conn.id);
+            let mut sampler = OwnSampler::new(&e.conn.shared, None, Some(&e.conn.sock))
+                .server_name(name)
+                .with_memo(std::mem::take(&mut e.memo));
+            let sample = sampler.sample(e.conn.accepted.elapsed());
+            e.memo = sampler.into_memo();
+            if let Some(v) = e.watchdog.observe(&sample) {
+                e.stuck = Some((v, sample.server));
+                e.conn.close();
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            open: self.table.len(),
+            totals: self.totals,
+            open_bytes: self.table.values().map(|e| e.conn.received()).sum(),
+        }
+    }
+
+    /// A connection thread returned: join it, free the socket, report its end.
+    fn finish(&mut self, id: u64, end: &ServeEnd) {
+        let Some(Entry {
+            conn,
+            handle,
+            stuck,
+            ..
+        }) = self.table.remove(&id)
+        else {
+            return;
+        };
+        // The thread has sent its last message; joining waits at most for its return.
+        let _ = handle.join();
+        let received = conn.received();
+        self.totals.processed_bytes += received;
+        self.totals.closed += 1;
+        let end = match stuck {
+            Some((v, q)) => {
+                self.totals.stuck += 1;
+                stuck_end(&v, q.as_ref())
+            }
+            None if conn.shared.is_stopping() => ConnEnd::Stopped,
+            None => match end {
+                ServeEnd::Eof => ConnEnd::Eof,
+                ServeEnd::Error(e) => match e.kind() {
+                    io::ErrorKind::ConnectionReset => ConnEnd::Reset,
+                    io::ErrorKind::BrokenPipe => ConnEnd::BrokenPipe,
+                    _ => ConnEnd::Error {
+                        message: e.to_string(),
+                    },
+                },
+            },
+        };
+        if matches!(end, ConnEnd::Reset | ConnEnd::BrokenPipe) {
+            self.totals.reset += 1;
+        }
+        let (sndbuf_bytes, rcvbuf_bytes) = split(conn.sizes);
+        let closed = ConnClosed {
+            id,
+            peer: conn.peer.clone(),
+            sndbuf_bytes,
+            rcvbuf_bytes,
+            received_bytes: received,
+            sent_bytes: conn.sent(),
+            elapsed_ms: conn.accepted.elapsed().as_millis() as u64,
+            end,
+            open: self.table.len(),
+        };
+        // The last reference: the socket is closed here, before the event is reported.
+        drop(conn);
+        self.sink.event(&ServerEvent::Closed(closed));
     }
 }
 
-fn live_bytes(table: &HashMap<u64, Entry>) -> u64 {
-    table
-        .values()
-        .map(|e| e.conn.received.load(std::sync::atomic::Ordering::Relaxed))
-        .sum()
+/// The client closed its side and everything was echoed: the echo thread's next recv() returns
+/// EOF.
+fn closed_by_peer(sock: &Socket) -> bool {
+    sock::queues(sock).is_ok_and(|q| {
+        let state = q.tcp_info.as_ref().and_then(|t| t.state.as_deref());
+        matches!(state, Some("CLOSE_WAIT" | "CLOSE" | "LAST_ACK"))
+            && q.inq_bytes == 0
+            && q.outq_bytes == 0
+    })
 }
 
-/// A connection thread returned: join it, free the socket, print its line.
-fn finish(
-    table: &mut HashMap<u64, Entry>,
-    status: &mut Status,
-    id: u64,
-    end: &ServeEnd,
-) -> io::Result<()> {
-    let Some(e) = table.remove(&id) else {
-        return Ok(());
+fn split(sizes: Option<(u64, u64)>) -> (Option<u64>, Option<u64>) {
+    (sizes.map(|s| s.0), sizes.map(|s| s.1))
+}
+
+/// The end of a connection the watchdog called stuck, from its verdict and the server socket's
+/// queues at that moment.
+fn stuck_end(v: &Verdict, q: Option<&KernelQueues>) -> ConnEnd {
+    use crate::result::Evidence;
+    let kind = match v.kind {
+        Kind::Stuck(k) => k.name(),
+        _ => "stuck",
     };
-    let Entry {
-        conn,
-        handle,
-        stuck,
-        ..
-    } = e;
-    // The thread has sent its last message; joining waits at most for its return.
-    let _ = handle.join();
-    let c = &conn;
-    let received = c.received.load(std::sync::atomic::Ordering::Relaxed);
-    let sent = c.sent.load(std::sync::atomic::Ordering::Relaxed);
-    status.ended(received);
-    let (word, how) = match stuck {
-        Some(Stuck {
-            kind,
-            still,
-            look,
-            call,
-        }) => {
-            status.stuck += 1;
-            let q = |name: &str, v: Option<u64>| {
-                v.map(|v| format!("; server {name} queue {}", human(v)))
-                    .unwrap_or_default()
-            };
-            (
-                "stuck",
-                format!(
-                    "freed after {:.1} s without movement ({}): {}{}{}; thread in {}",
-                    still.as_secs_f64(),
-                    kind.name(),
-                    kind.describe(),
-                    q("send", look.outq),
-                    q("receive", look.inq),
-                    call.unwrap_or("an unknown call")
-                ),
-            )
-        }
-        None if c.is_stopping() => ("closed", "closed by Ctrl-C".to_string()),
-        None => {
-            let (w, how) = conn::describe_end(end, false);
-            if w == "reset" {
-                status.reset += 1;
-            }
-            (w, how)
-        }
-    };
-    status.closed += 1;
-    let line = format!(
-        "{word} #{id} from {} ({}): {} processed, {} echoed in {:.2} s; {how}",
-        c.peer,
-        c.sizes,
-        human(received),
-        human(sent),
-        c.accepted.elapsed().as_secs_f64()
-    );
-    // The last reference: the socket is closed here.
-    drop(conn);
-    status.event(&line, table.len())
+    let still_ms = v
+        .evidence
+        .iter()
+        .find_map(|e| match e {
+            Evidence::StillFor { ms } => Some(*ms),
+            _ => None,
+        })
+        .unwrap_or(0);
+    let call = v.evidence.iter().find_map(|e| match e {
+        Evidence::ServerBlockedInSend { kernel_call } => kernel_call.clone(),
+        Evidence::WaitingInRecv { kernel_call, .. } => kernel_call.clone(),
+        _ => None,
+    });
+    ConnEnd::Stuck {
+        kind: kind.to_string(),
+        still_ms,
+        send_queue_bytes: q.map(|q| q.outq_bytes),
+        recv_queue_bytes: q.map(|q| q.inq_bytes),
+        kernel_call: call,
+        evidence: v.evidence.clone(),
+    }
+}
+
+/// Whether `sock` is a loopback-reachable listener only (for the note that the server can be
+/// reached from the network).
+pub fn reachable_from_network(addr: std::net::SocketAddr) -> bool {
+    !addr.ip().is_loopback()
 }

@@ -13,11 +13,12 @@ pub struct ProcStatus {
 }
 
 pub fn read(pid: u32) -> io::Result<ProcStatus> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path)?;
     parse(&text).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            "no VmRSS or Threads line in /proc/PID/status",
+            format!("no VmRSS or Threads line in {path} (has the process {pid} ended?)"),
         )
     })
 }

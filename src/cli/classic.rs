@@ -3,6 +3,7 @@
 
 use clap::{Args, Subcommand};
 
+pub use crate::classic::blocks::CutAt;
 use crate::units::{ByteSize, size_arg};
 
 macro_rules! sixteen_codes {
@@ -174,15 +175,6 @@ pub struct FrameLimit {
     /// longer length prefix before allocating anything for it; the client refuses to send one.
     #[arg(long, value_parser = size_arg, default_value = "1MiB", value_name = "SIZE")]
     pub max_frame: ByteSize,
-}
-
-/// Where `--cut` ends the stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum CutAt {
-    /// Two bytes into a block's 4-byte length prefix.
-    Header,
-    /// Part way through a block's body.
-    Body,
 }
 
 #[derive(Debug, Clone, Args)]

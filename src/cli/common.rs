@@ -1,36 +1,10 @@
 //! Options shared by several subcommands: the four buffer knobs, the traffic shape, the output form.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use crate::units::{BufSize, ByteSize, Millis, buf_arg, duration_arg, size_arg};
+pub use crate::client::StrategyName;
 
-/// How the client sends and reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StrategyName {
-    /// The classic client: send everything (a write-all loop), shut down the write half, then read.
-    /// Deadlocks once the data exceeds what the four buffers can hold.
-    Naive,
-    /// Fix: a second thread reads the replies while the main thread sends.
-    ReaderThread,
-    /// Fix: one thread, a non-blocking socket, an event loop that writes when writable and reads
-    /// when readable.
-    Poll,
-    /// The bug that a write-all loop fixes: one send() per chunk on a non-blocking socket, its
-    /// return value ignored. Shows the short sends and counts the bytes silently never sent.
-    SendOnce,
-}
-
-impl StrategyName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StrategyName::Naive => "naive",
-            StrategyName::ReaderThread => "reader-thread",
-            StrategyName::Poll => "poll",
-            StrategyName::SendOnce => "send-once",
-        }
-    }
-}
+use crate::units::{BufSize, ByteSize, Millis, buf_arg, chunk_arg, duration_arg};
 
 /// Per-socket buffer requests. `--sndbuf`/`--rcvbuf` set both peers; the per-peer flags override one.
 #[derive(Debug, Clone, Args)]
@@ -77,11 +51,11 @@ pub struct TrafficArgs {
     /// How the client sends and reads.
     #[arg(long, value_enum, default_value = "naive")]
     pub strategy: StrategyName,
-    /// Bytes of each write (the message 'capitalize this!' repeated to fill it).
-    #[arg(long, value_parser = size_arg, default_value = "16", value_name = "SIZE")]
+    /// Bytes of each write (the message 'capitalize this!' repeated to fill it), at most 1 GiB.
+    #[arg(long, value_parser = chunk_arg, default_value = "16", value_name = "SIZE")]
     pub chunk: ByteSize,
-    /// Largest single recv() of the server and of the client's reader.
-    #[arg(long, value_parser = size_arg, default_value = "1024", value_name = "SIZE")]
+    /// Largest single recv() of the server and of the client's reader, at most 1 GiB.
+    #[arg(long, value_parser = chunk_arg, default_value = "1024", value_name = "SIZE")]
     pub read: ByteSize,
     /// Turn Nagle's algorithm off on the client (TCP_NODELAY).
     #[arg(long)]

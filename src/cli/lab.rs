@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::common::{BufferArgs, OutputArgs, OwnBufferArgs, TrafficArgs, WaitArgs};
-use crate::units::{ByteSize, Millis, duration_arg, size_arg};
+use crate::units::{ByteSize, Millis, chunk_arg, duration_arg, size_arg};
 
 /// Run the server and the naive client in one process and watch all four buffers fill until
 /// send() and recv() wait on each other for ever; then read where every byte is from the kernel's
@@ -51,37 +51,43 @@ pub struct ServerArgs {
     /// TCP port; 0 asks the kernel for a free one (the first stdout line announces it).
     #[arg(short, long, default_value_t = 1060)]
     pub port: u16,
-    /// Largest single recv().
-    #[arg(long, value_parser = size_arg, default_value = "1024", value_name = "SIZE")]
+    /// Largest single recv(), at most 1 GiB.
+    #[arg(long, value_parser = chunk_arg, default_value = "1024", value_name = "SIZE")]
     pub read: ByteSize,
     #[command(flatten)]
     pub buffers: OwnBufferArgs,
     /// Exit after serving this many connections (default: serve until Ctrl-C).
     #[arg(long, value_name = "N")]
     pub connections: Option<u64>,
-    /// No live view; one line per connection.
+    /// No live status line; only the event lines on stdout.
     #[arg(long, short)]
     pub quiet: bool,
     /// Serve connections in parallel, one thread each (the default; the flag is for scripts that
     /// want to say so).
     #[arg(long)]
     pub concurrent: bool,
-    /// Serve one connection at a time like the classic program: a stuck client blocks everyone
-    /// behind it. Cannot be combined with --max-conns, --idle-timeout or --log.
-    #[arg(long, conflicts_with_all = ["concurrent", "max_conns", "idle_timeout", "log"])]
+    /// Serve one connection at a time like the classic program: the next client waits in the
+    /// backlog, so a stuck client blocks everyone behind it (no --idle-timeout unless given).
+    /// Cannot be combined with --max-conns.
+    #[arg(long, conflicts_with_all = ["concurrent", "max_conns"])]
     pub sequential: bool,
     /// Most connections served at once; the next one is accepted, told so in one line of text, and
     /// closed.
     #[arg(long, default_value_t = 128, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_conns: u32,
-    /// Close a connection when nothing of it has moved for this long (bytes received or echoed,
-    /// its kernel send or receive queue): a client that stopped reading, or never sent anything.
-    #[arg(long, value_parser = duration_arg, default_value = "30s", value_name = "DURATION")]
-    pub idle_timeout: Millis,
+    /// Free a connection that makes no progress for this long: its thread blocked in send() with
+    /// the send queue not draining (the client stopped reading), or nothing arriving at all
+    /// [default: 30s; none with --sequential].
+    #[arg(long, value_parser = duration_arg, value_name = "DURATION")]
+    pub idle_timeout: Option<Millis>,
     /// One stdout line per event (accepted, closed, stuck, reset, refused) with the running totals.
     #[arg(long)]
     pub log: bool,
+    /// One JSON object per event on stdout instead of text (listening, accepted, refused, closed,
+    /// stopped), for scripts such as the load test.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The client of the classic deadlock pair: sends --bytes as --chunk-byte writes, with the chosen

@@ -36,8 +36,8 @@ pub struct LoadArgs {
     /// Bytes each deadlocking client offers: far more than the buffers hold, so it stays stuck.
     #[arg(long, value_parser = size_arg, default_value = "64MiB", value_name = "SIZE")]
     pub hold_bytes: ByteSize,
-    /// Bytes of each client write.
-    #[arg(long, value_parser = size_arg, default_value = "16", value_name = "SIZE")]
+    /// Bytes of each client write, at most 1 MiB.
+    #[arg(long, value_parser = load_chunk_arg, default_value = "16", value_name = "SIZE")]
     pub chunk: ByteSize,
     /// SO_SNDBUF of every client socket (and of the server started here).
     #[arg(long, value_parser = buf_arg, default_value = "64K", value_name = "SIZE")]
@@ -63,6 +63,16 @@ pub struct LoadArgs {
     /// Print one JSON document instead of the text report.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A load-test client's write: at least 1 byte, at most 1 MiB (a class's worth of clients each
+/// holding a bigger chunk would be the test's own memory, not the server's).
+pub fn load_chunk_arg(text: &str) -> Result<ByteSize, String> {
+    let s = crate::units::ByteSize::parse_nonzero(text).map_err(|e| e.to_string())?;
+    if s.0 > 1 << 20 {
+        return Err("a load-test client's write above 1 MiB is not accepted; try 16 or 64K".into());
+    }
+    Ok(s)
 }
 
 /// A fraction between 0 and 1 inclusive, such as `0.5`.

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::StrategyName;
+use crate::client::StrategyName;
 use crate::sweep::grid::{Grid, grid_arg};
-use crate::units::{ByteSize, Millis, duration_arg, size_arg};
+use crate::units::{ByteSize, Millis, chunk_arg, duration_arg, size_arg};
 
 /// Run the one-process deadlock demo once per combination of buffer sizes and print, point by
 /// point, what each socket got, how many bytes went out before the stall, and how that compares
@@ -45,11 +45,11 @@ pub struct SweepArgs {
     /// Client strategies to run at every point (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "naive")]
     pub strategy: Vec<StrategyName>,
-    /// Bytes of each client write.
-    #[arg(long, value_parser = size_arg, default_value = "16", value_name = "SIZE")]
+    /// Bytes of each client write, at most 1 GiB.
+    #[arg(long, value_parser = chunk_arg, default_value = "16", value_name = "SIZE")]
     pub chunk: ByteSize,
-    /// Largest single recv() of the server and of the client's reader.
-    #[arg(long, value_parser = size_arg, default_value = "1024", value_name = "SIZE")]
+    /// Largest single recv() of the server and of the client's reader, at most 1 GiB.
+    #[arg(long, value_parser = chunk_arg, default_value = "1024", value_name = "SIZE")]
     pub read: ByteSize,
     /// Bytes each point's client sends [default: max(4 MiB, 4 × the predicted capacity), so a
     /// naive client always outgrows the buffers].

@@ -6,8 +6,8 @@
 use std::net::Shutdown;
 
 use super::{ClientJob, ClientReport, Strategy, send_chunks};
-use crate::counters::Phase;
 use crate::payload::{Layout, Verifier};
+use crate::sample::Phase;
 
 pub struct Naive;
 
@@ -16,7 +16,7 @@ impl Strategy for Naive {
         let s = job.shared;
         s.client.enter();
         let mut buf = vec![0u8; job.read];
-        let mut verifier = Verifier::new(job.chunk, Layout::Whole { total: job.total });
+        let mut verifier = Verifier::new(job.chunk.len(), Layout::Whole { total: job.total });
         s.client.set(Phase::Sending);
         let result = send_chunks(job.sock, job.chunk, job.total, &s.client_sent)
             .and_then(|()| job.sock.shutdown(Shutdown::Write))

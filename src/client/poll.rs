@@ -12,8 +12,8 @@ use mio::{Events, Interest, Poll, Token};
 use std::net::Shutdown;
 
 use super::{ClientJob, ClientReport, Strategy, write_nonblocking};
-use crate::counters::Phase;
 use crate::payload::{Layout, Verifier};
+use crate::sample::Phase;
 
 pub struct PollLoop;
 
@@ -26,7 +26,7 @@ impl Strategy for PollLoop {
         let s = job.shared;
         s.client.enter();
         s.client.set(Phase::Polling);
-        let mut verifier = Verifier::new(job.chunk, Layout::Whole { total: job.total });
+        let mut verifier = Verifier::new(job.chunk.len(), Layout::Whole { total: job.total });
         let result = event_loop(job, &mut verifier);
         s.client.set(Phase::Done);
         let _ = job.sock.set_nonblocking(false);
@@ -79,6 +79,9 @@ fn event_loop(job: &ClientJob<'_>, verifier: &mut Verifier) -> io::Result<()> {
                 Ok(n) => {
                     s.client_received.fetch_add(n as u64, Relaxed);
                     verifier.feed(&buf[..n]);
+                    if verifier.mismatched() {
+                        return Ok(());
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

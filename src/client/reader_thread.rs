@@ -1,13 +1,16 @@
 //! Fix: a second thread (`tcplab-reader`) reads the echo while the main thread sends, so the
 //! server's replies always drain and its send() never waits for ever.
-
-use std::thread;
+//!
+//! The reader's slot is claimed before the thread is spawned, and everything it needs (buffer,
+//! verifier) is made before that too, so from the watcher's first look there is a reader, and the
+//! reader's first act is recv(): nothing sits between its spawn and its first read.
 
 use std::net::Shutdown;
+use std::thread;
 
 use super::{ClientJob, ClientReport, Strategy, read_to_eof, send_chunks};
-use crate::counters::Phase;
 use crate::payload::{Layout, Verifier};
+use crate::sample::Phase;
 
 pub struct ReaderThread;
 
@@ -15,13 +18,14 @@ impl Strategy for ReaderThread {
     fn run(&self, job: &ClientJob<'_>) -> ClientReport {
         let s = job.shared;
         s.client.enter();
+        let mut buf = vec![0u8; job.read];
+        let mut verifier = Verifier::new(job.chunk.len(), Layout::Whole { total: job.total });
+        s.reader.claim(Phase::Receiving);
         thread::scope(|scope| {
             let reader = thread::Builder::new()
                 .name("tcplab-reader".into())
                 .spawn_scoped(scope, || {
                     s.reader.enter();
-                    let mut buf = vec![0u8; job.read];
-                    let mut verifier = Verifier::new(job.chunk, Layout::Whole { total: job.total });
                     let r = read_to_eof(
                         job.sock,
                         &mut buf,
@@ -30,11 +34,16 @@ impl Strategy for ReaderThread {
                         &s.reader,
                     );
                     s.reader.set(Phase::Done);
+                    // A reader that stopped early (a wrong byte) ends the sender too.
+                    if r.is_err() || verifier.mismatched() {
+                        let _ = job.sock.shutdown(Shutdown::Both);
+                    }
                     (verifier.finish(), r)
                 });
             let reader = match reader {
                 Ok(r) => r,
                 Err(e) => {
+                    s.reader.set(Phase::Done);
                     return ClientReport {
                         error: Some(e),
                         ..ClientReport::default()
@@ -51,10 +60,19 @@ impl Strategy for ReaderThread {
             }
             let (verification, read) = reader.join().unwrap_or_else(|_| {
                 (
-                    Verifier::new(job.chunk, Layout::Whole { total: job.total }).finish(),
+                    Verifier::new(job.chunk.len(), Layout::Whole { total: job.total }).finish(),
                     Ok(()),
                 )
             });
+            // A sender cut off because the reader found a wrong byte is not the failure to report.
+            let sent = if verification
+                .first_mismatch_at
+                .is_some_and(|at| at < verification.received_bytes)
+            {
+                Ok(())
+            } else {
+                sent
+            };
             ClientReport {
                 verification: Some(verification),
                 short_sends: None,

@@ -13,9 +13,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::net::Shutdown;
 
 use super::{ClientJob, ClientReport, Strategy};
-use crate::counters::Phase;
 use crate::payload::{Layout, Verifier};
 use crate::result::ShortSends;
+use crate::sample::Phase;
 
 pub struct SendOnce;
 
@@ -36,7 +36,7 @@ impl Strategy for SendOnce {
             ..ClientReport::default()
         };
         let overflowed = runs.len() == MAX_RUNS;
-        let mut verifier = Verifier::new(job.chunk, Layout::Runs(runs));
+        let mut verifier = Verifier::new(job.chunk.len(), Layout::Runs(runs));
         let result = sent
             .and_then(|()| job.sock.shutdown(Shutdown::Write))
             .and_then(|()| job.sock.set_nonblocking(false))

@@ -1,25 +1,33 @@
-//! Handlers of the classic programs: pick the role, run it, print the demo's report as JSON or
-//! text, and say how the process exits (a demo whose lesson is an error still exits 0; a stalled
-//! half-close exits 3).
+//! Handlers of the classic programs: pick the role, run it, print its transcript or the demo's
+//! report as JSON or text (`report::classic`), and say how the process exits (a demo whose lesson
+//! is an error still exits 0; a stalled half-close exits 3; a signal, 130 or 143).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::classic::{self, Outcome, blocks, dribble, halfclose, sixteen};
+use crate::classic::Outcome;
+use crate::classic::blocks::{self, DemoConfig};
+use crate::classic::dribble::{self, DribbleConfig};
+use crate::classic::halfclose::{self, HalfcloseConfig};
+use crate::classic::sixteen::{self, RoleEnd, Said};
 use crate::cli::classic::{
     BlocksArgs, BlocksRole, DemoOutput, DribbleArgs, HalfcloseArgs, SixteenArgs, SixteenRole,
 };
+use crate::interrupt;
+use crate::report::{self, progress};
+use crate::sock;
 
 type TextView<R> = fn(&R, bool, &mut dyn Write) -> io::Result<()>;
 
 fn emit<R: Serialize>(report: &R, o: &DemoOutput, text: TextView<R>) -> anyhow::Result<()> {
     if o.json {
-        if crate::progress::watched_by_runner() {
+        if progress::watched_by_runner() {
             text(report, o.quiet, &mut io::stderr().lock())?;
         }
-        return classic::print_json(report);
+        report::json::write(report, io::stdout().lock())?;
+        return Ok(());
     }
     let mut out = io::stdout().lock();
     text(report, o.quiet, &mut out)?;
@@ -27,13 +35,42 @@ fn emit<R: Serialize>(report: &R, o: &DemoOutput, text: TextView<R>) -> anyhow::
     Ok(())
 }
 
+/// A transcript line on stdout, flushed at once (the roles print as they go, like the scripts).
+fn line(l: String) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{l}");
+    let _ = out.flush();
+}
+
+fn role_end(end: RoleEnd) -> ExitCode {
+    match end {
+        RoleEnd::Done => ExitCode::SUCCESS,
+        RoleEnd::Interrupted => ExitCode::from(interrupt::exit_code()),
+    }
+}
+
 pub fn sixteen(a: &SixteenArgs) -> anyhow::Result<ExitCode> {
     match &a.role {
-        SixteenRole::Server(s) => sixteen::server(s),
-        SixteenRole::Client(c) => sixteen::client(c),
+        SixteenRole::Server(s) => {
+            let addr = sock::resolve(&s.at.host, s.at.port)?;
+            note_if_reachable(addr);
+            let end = sixteen::server(addr, s.once, &mut |said| match said {
+                Said::Line(l) => line(l),
+                Said::Failed { from, error } => eprintln!(
+                    "tcplab: connection from {from}: {}; still listening",
+                    report::errors::line(&error)
+                ),
+            })?;
+            Ok(role_end(end))
+        }
+        SixteenRole::Client(c) => {
+            let addr = sock::resolve(&c.at.host, c.at.port)?;
+            sixteen::client(addr, &mut line)?;
+            Ok(ExitCode::SUCCESS)
+        }
         SixteenRole::Demo(d) => {
-            let report = sixteen::demo(d)?;
-            emit(&report, &d.output, sixteen::write_text)?;
+            let r = sixteen::demo(d.no_server)?;
+            emit(&r, &d.output, report::classic::sixteen)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -41,30 +78,67 @@ pub fn sixteen(a: &SixteenArgs) -> anyhow::Result<ExitCode> {
 
 pub fn blocks(a: &BlocksArgs) -> anyhow::Result<ExitCode> {
     match &a.role {
-        BlocksRole::Server(s) => blocks::server(s),
-        BlocksRole::Client(c) => blocks::client(c),
+        BlocksRole::Server(s) => {
+            let addr = sock::resolve(&s.at.host, s.at.port)?;
+            note_if_reachable(addr);
+            let end = blocks::server(addr, s.limit.max_frame.bytes(), &mut line)?;
+            Ok(role_end(end))
+        }
+        BlocksRole::Client(c) => {
+            let addr = sock::resolve(&c.at.host, c.at.port)?;
+            blocks::client(addr, c.limit.max_frame.bytes(), &mut line)?;
+            Ok(ExitCode::SUCCESS)
+        }
         BlocksRole::Demo(d) => {
-            let report = blocks::demo(d)?;
-            emit(&report, &d.output, blocks::write_text)?;
+            let cfg = DemoConfig {
+                oversized: d.oversized,
+                cut: d.cut,
+                max_frame: d.limit.max_frame.bytes(),
+            };
+            let r = blocks::demo(&cfg)?;
+            emit(&r, &d.output, report::classic::blocks)?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
+/// A server bound to an address other programs can reach says so, as `tcplab server` does.
+fn note_if_reachable(addr: std::net::SocketAddr) {
+    if !addr.ip().is_loopback() {
+        line(format!(
+            "note: {} is reachable from the network, not only from this machine",
+            addr.ip()
+        ));
+    }
+}
+
 pub fn dribble(a: &DribbleArgs) -> anyhow::Result<ExitCode> {
-    if let Err(e) = dribble::check(a) {
+    let cfg = DribbleConfig {
+        pieces: a.pieces.clone(),
+        close_after: a.close_after,
+    };
+    if let Err(e) = cfg.check() {
         eprintln!("tcplab: {e}");
         return Ok(ExitCode::from(2));
     }
-    let report = dribble::run(a)?;
-    emit(&report, &a.output, dribble::write_text)?;
+    let r = dribble::run(&cfg)?;
+    emit(&r, &a.output, report::classic::dribble)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn halfclose(a: &HalfcloseArgs) -> anyhow::Result<ExitCode> {
-    let report = halfclose::run(a)?;
-    emit(&report, &a.output, halfclose::write_text)?;
-    Ok(ExitCode::from(match report.outcome {
+    let cfg = HalfcloseConfig {
+        bytes: a.bytes.bytes(),
+        no_shutdown: a.no_shutdown,
+    };
+    let r = match halfclose::run(&cfg) {
+        Err(halfclose::HalfcloseError::Interrupted) => {
+            return Ok(ExitCode::from(interrupt::exit_code()));
+        }
+        r => r?,
+    };
+    emit(&r, &a.output, report::classic::halfclose)?;
+    Ok(ExitCode::from(match r.outcome {
         Outcome::Stalled => 3,
         _ => 0,
     }))

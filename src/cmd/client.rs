@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use crate::cli::lab::ClientArgs;
 use crate::cmd::{self, deadlock::traffic};
-use crate::progress::{self, LiveView};
-use crate::run::{self, ClientConfig, NoObserver, Observer};
+use crate::observe::{NoObserver, Observer};
+use crate::report::{live::LiveView, progress::Live};
+use crate::run::{self, ClientConfig};
 use crate::sock::{self, BufReq};
 
 pub fn main(a: &ClientArgs) -> anyhow::Result<ExitCode> {
@@ -19,12 +20,11 @@ pub fn main(a: &ClientArgs) -> anyhow::Result<ExitCode> {
         },
         connect_timeout: a.connect_timeout.0,
     };
-    let mut live = LiveView::maybe(
-        progress::wanted(a.output.quiet, a.output.json),
-        cfg.traffic.total,
-        false,
-    );
-    let obs: &mut dyn Observer = match live.as_mut() {
+    let live = Live::decide(a.output.quiet, a.output.json);
+    let mut view = live
+        .shown()
+        .then(|| LiveView::new(live, cfg.traffic.total, false));
+    let obs: &mut dyn Observer = match view.as_mut() {
         Some(v) => v,
         None => &mut NoObserver,
     };

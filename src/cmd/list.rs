@@ -5,19 +5,13 @@ use std::process::ExitCode;
 
 use crate::catalogue;
 use crate::cli::catalogue::ListArgs;
+use crate::report;
 
 pub fn main(_a: &ListArgs) -> anyhow::Result<ExitCode> {
     let list = catalogue::load()?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    for e in &list {
-        writeln!(out, "{:>2}  {:<26} {}", e.number, e.slug, e.title)?;
-    }
-    writeln!(out)?;
-    writeln!(
-        out,
-        "'tcplab show N' reads an experiment's page; 'tcplab run N' runs it and checks the result."
-    )?;
+    report::catalogue::write_list(&list, &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,5 @@
-//! One handler per subcommand: turns parsed arguments into a configuration, runs it, prints a view
-//! of the result, and says how the process should exit.
+//! One handler per subcommand: turns parsed arguments into a configuration, runs it through the
+//! engine, hands the result to a view in `report`, and says how the process should exit.
 
 pub mod classic;
 pub mod client;
@@ -13,7 +13,7 @@ pub mod sweep;
 
 use std::io::{self, Write};
 
-use crate::report;
+use crate::report::{self, progress};
 use crate::result::RunResult;
 
 /// Loads the catalogue and picks the experiment a student named (number or slug). A miss prints
@@ -33,12 +33,13 @@ pub fn experiment(query: &str) -> anyhow::Result<Option<crate::catalogue::Experi
     }
 }
 
-/// Writes a run result as JSON or text to stdout.
+/// Writes a run result as JSON or text to stdout (and, for a run `tcplab run` watches, the text
+/// on stderr as well).
 pub fn print_run(result: &RunResult, json: bool) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if json {
-        if crate::progress::watched_by_runner() {
+        if progress::watched_by_runner() {
             report::text::write_run(result, &mut io::stderr().lock())?;
         }
         report::json::write_run(result, &mut out)?;

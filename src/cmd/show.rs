@@ -4,24 +4,15 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use crate::cli::catalogue::ShowArgs;
+use crate::report;
 
 pub fn main(a: &ShowArgs) -> anyhow::Result<ExitCode> {
     let Some(exp) = super::experiment(&a.experiment)? else {
         return Ok(ExitCode::from(2));
     };
-    let exp = &exp;
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    writeln!(out, "{}", exp.page.trim_end())?;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "'tcplab run {}' runs (each with --json, and checks the result):",
-        exp.number
-    )?;
-    for c in &exp.commands {
-        writeln!(out, "  tcplab {}", c.join(" "))?;
-    }
+    report::catalogue::write_page(&exp, &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

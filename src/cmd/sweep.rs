@@ -2,17 +2,17 @@
 //! progress bar on stderr, writes each row to every output as soon as its point finishes, and
 //! draws the plot at the end (also after Ctrl-C, from the points that finished).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use crate::cli::sweep::{SweepArgs, SweepFormat};
-use crate::report::{self, csv::CsvSink, svg};
+use crate::interrupt;
+use crate::report::sweep_plot::{self as plot, knob_label};
+use crate::report::{self, csv::CsvSink, progress::Live, svg, sweep_table as table};
 use crate::result::Outcome;
 use crate::sweep::grid::MAX_POINTS;
-use crate::sweep::{End, Knob, Plan, Point, SweepRow, plot, table};
+use crate::sweep::{End, Knob, Plan, Point, SweepRow};
 use crate::units::{BufSize, ByteSize};
 
 /// The grid when no buffer flag is given: the four buffers together, 4 KiB to 256 KiB.
@@ -96,21 +96,6 @@ impl Sink {
     }
 }
 
-fn progress_bar(visible: bool, total: usize) -> ProgressBar {
-    if !visible {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "sweep [{bar:24.cyan/blue}] {pos}/{len} points, ETA {eta}  {wide_msg}",
-        )
-        .expect("static template")
-        .progress_chars("=> "),
-    );
-    bar
-}
-
 pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     let plan = plan(a);
     if plan.len() > MAX_POINTS {
@@ -141,10 +126,13 @@ pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     // Check that the plot can be written before spending the sweep's time.
     let plot_out = a.plot.as_deref().map(report::create).transpose()?;
 
-    let visible = !a.quiet && format != SweepFormat::Json && std::io::stderr().is_terminal();
-    let bar = progress_bar(visible, plan.len());
+    let live = Live::decide(a.quiet, format == SweepFormat::Json);
+    let bar = live.bar(
+        plan.len() as u64,
+        "sweep [{bar:24.cyan/blue}] {pos}/{len} points, ETA {eta}  {wide_msg}",
+    );
     let mut done: Vec<(Point, SweepRow)> = Vec::with_capacity(plan.len());
-    let end = plan.run(|p, row| {
+    let end = plan.run(&report::text::failure_text, |p, row| {
         bar.suspend(|| sinks.iter_mut().try_for_each(|s| s.write(row)))?;
         bar.inc(1);
         bar.set_message(format!("last: {}", row_brief(row)));
@@ -157,7 +145,7 @@ pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
         write_plot(&plan, &done, out)?;
     }
     match end? {
-        End::Interrupted => Ok(ExitCode::from(130)),
+        End::Interrupted => Ok(ExitCode::from(interrupt::exit_code())),
         End::AllDone if done.iter().any(|(_, r)| r.outcome == Outcome::Failed) => {
             Ok(ExitCode::from(1))
         }
@@ -167,7 +155,7 @@ pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
 
 fn row_brief(r: &SweepRow) -> String {
     match r.stalled_at() {
-        Some(b) => format!("deadlock after {}", crate::units::human(b)),
+        Some(b) => format!("deadlock after {}", report::human(b)),
         None => match r.outcome {
             Outcome::Completed => "completed".into(),
             Outcome::TimedOut => "timed out".into(),
@@ -194,7 +182,7 @@ fn write_plot(
             .join(", "),
         plan.chunk
     );
-    let svg = svg::sweep(&series, &format!("{} (requested)", x.label()), &title)
+    let svg = svg::sweep(&series, &format!("{} (requested)", knob_label(x)), &title)
         .map_err(anyhow::Error::msg)?;
     out.write_all(svg.as_bytes())?;
     out.flush()?;

@@ -1,9 +1,29 @@
-//! Views of a `RunResult`: each one a function from results to bytes.
+//! The views: every function that turns tcplab's data into something a person or a script reads
+//! — text, JSON, CSV, SVG, the live view and the server's log — lives under this module, for
+//! every command. Views read the engine's results and write bytes; the engine never calls back
+//! into them.
+//!
+//! `progress` decides, in one place, when anything live is drawn; `human` formats every byte
+//! count a person reads; `errors` words the engine's typed failures with what to try next.
 
+pub mod catalogue;
+pub mod classic;
 pub mod csv;
+pub mod errors;
+pub mod human;
 pub mod json;
+pub mod ledger;
+pub mod live;
+pub mod load;
+pub mod progress;
+pub mod server;
 pub mod svg;
+pub mod sweep_plot;
+pub mod sweep_table;
 pub mod text;
+pub mod timeline;
+
+pub use human::{human, human_rate, human_signed};
 
 /// Opens an output file for writing, or stdout for `-`: the one place the views' files are opened.
 pub fn create(path: &std::path::Path) -> anyhow::Result<Box<dyn std::io::Write>> {

@@ -10,22 +10,12 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::report::human;
+use crate::report::sweep_plot::Series;
 use crate::timeline::TimelineRow;
-use crate::units::human;
 
 const SIZE: (u32, u32) = (960, 600);
 const FONT: &str = "sans-serif";
-
-/// One line of the sweep plot.
-#[derive(Debug, Clone, Default)]
-pub struct Series {
-    /// The legend text: the values of the parameters other than the x axis.
-    pub name: String,
-    /// Each x (bytes) with the bytes sent before the stall in each run that stalled there.
-    pub measured: Vec<(u64, Vec<u64>)>,
-    /// The model's prediction at each x (bytes).
-    pub predicted: Vec<(u64, u64)>,
-}
 
 type Result<T> = std::result::Result<T, String>;
 

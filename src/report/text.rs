@@ -3,11 +3,11 @@
 
 use std::io::{self, Write};
 
+use super::ledger::{evidence_text, row, write_ledger};
+use crate::report::{human, human_rate};
 use crate::result::{
-    Balance, BufferSize, Ledger, Outcome, RunResult, ShortSends, Stage, StallBasis,
+    BufferSize, Failure, IoFailure, Outcome, RunResult, ShortSends, Stage, StallBasis,
 };
-use crate::units::{human, human_rate, human_signed};
-use crate::watchdog::Evidence;
 
 pub fn write_run(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     let s = &r.settings;
@@ -27,11 +27,11 @@ pub fn write_run(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
         Outcome::Completed => write_completed(r, out)?,
         Outcome::Deadlock => write_deadlock(r, out)?,
         Outcome::TimedOut | Outcome::Failed => {
-            writeln!(
-                out,
-                "FAILED: {}",
-                r.error.as_deref().unwrap_or("the run did not complete")
-            )?;
+            let why = r
+                .failure
+                .as_ref()
+                .map_or_else(|| "the run did not complete".to_string(), failure_text);
+            writeln!(out, "FAILED: {why}")?;
             write_counts(r, out)?;
         }
         Outcome::Interrupted => {
@@ -190,48 +190,7 @@ fn write_deadlock(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
             out,
             "\nThis side's half of the ledger (the server's is in its own process):"
         )?;
-        let c = &r.counts;
-        row(
-            out,
-            "client app sent",
-            Stage {
-                bytes: c.client_sent_bytes,
-                capacity_bytes: None,
-            },
-            "",
-        )?;
-        let unsent = format!("  ({} not yet sent)", human(q.notsent_bytes));
-        row(
-            out,
-            "↓ client send queue",
-            Stage {
-                bytes: q.outq_bytes,
-                capacity_bytes: Some(q.sndbuf_bytes),
-            },
-            &unsent,
-        )?;
-        writeln!(
-            out,
-            "  ⋯ the server's receive queue, app and send queue are out of sight"
-        )?;
-        row(
-            out,
-            "↓ client receive queue",
-            Stage {
-                bytes: q.inq_bytes,
-                capacity_bytes: Some(q.rcvbuf_bytes),
-            },
-            "",
-        )?;
-        row(
-            out,
-            "↓ client app read",
-            Stage {
-                bytes: c.client_received_bytes,
-                capacity_bytes: None,
-            },
-            "",
-        )?;
+        write_client_half(r, q, out)?;
     }
     writeln!(
         out,
@@ -247,146 +206,80 @@ fn write_deadlock(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
-fn evidence_text(e: &Evidence) -> String {
-    let kernel = |c: &Option<String>| match c {
-        Some(c) => format!(" (the kernel shows the thread in {c}())"),
-        None => String::new(),
+/// The client's half of the ledger, for `tcplab client` (the server is in its own process).
+fn write_client_half(
+    r: &RunResult,
+    q: &crate::result::KernelQueues,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let c = &r.counts;
+    let app = |bytes| Stage {
+        bytes,
+        capacity_bytes: None,
     };
-    match e {
-        Evidence::ClientBlockedInSend { kernel_call } => {
-            format!("the client is blocked in send(){}", kernel(kernel_call))
+    row(out, "client app sent", app(c.client_sent_bytes), "")?;
+    let unsent = format!("  ({} not yet sent)", human(q.notsent_bytes));
+    let send_queue = Stage {
+        bytes: q.outq_bytes,
+        capacity_bytes: Some(q.sndbuf_bytes),
+    };
+    row(out, "↓ client send queue", send_queue, &unsent)?;
+    writeln!(
+        out,
+        "  ⋯ the server's receive queue, app and send queue are out of sight"
+    )?;
+    let recv_queue = Stage {
+        bytes: q.inq_bytes,
+        capacity_bytes: Some(q.rcvbuf_bytes),
+    };
+    row(out, "↓ client receive queue", recv_queue, "")?;
+    row(out, "↓ client app read", app(c.client_received_bytes), "")
+}
+
+/// A run's failure in one line, with what to try next.
+pub fn failure_text(f: &Failure) -> String {
+    match f {
+        Failure::PeerText { text } => {
+            format!("the server answered with text instead of the echo: '{text}'")
         }
-        Evidence::ClientNotReading => "no client thread reads the echo".into(),
-        Evidence::ServerBlockedInSend { kernel_call } => {
+        Failure::Connection {
+            error,
+            sent_bytes,
+            total_bytes,
+            received_bytes,
+        } => {
+            let what = match error {
+                IoFailure::Reset => "the peer reset the connection".to_string(),
+                IoFailure::BrokenPipe => {
+                    "the peer closed the connection while this side was still sending".to_string()
+                }
+                IoFailure::ClosedEarly => "the peer closed the connection early".to_string(),
+                IoFailure::Other { message } => format!("the connection failed: {message}"),
+            };
+            // A connection closed before any echo came back is most often a full classroom
+            // server (--max-conns), which writes one line and closes at once.
+            let hint = if *received_bytes == 0
+                && matches!(error, IoFailure::Reset | IoFailure::BrokenPipe)
+            {
+                "is the server full (its --max-conns) or not an echo server?"
+            } else {
+                "is the other side running the same experiment?"
+            };
             format!(
-                "the server is blocked in send(), so it no longer reads{}",
-                kernel(kernel_call)
+                "{what} after {sent_bytes} of {total_bytes} bytes were sent and {received_bytes} came back; {hint}"
             )
         }
-        Evidence::ServerWaitingOnEmptyQueue => {
-            "the server waits in recv() on an empty receive queue".into()
+        Failure::EchoDiffers { at_byte } => {
+            format!("the echo differs from the uppercased input at byte {at_byte}")
         }
-        Evidence::UnreadEcho { bytes } => format!(
-            "{} of echo wait in the client's receive queue; nobody reads them",
-            human(*bytes)
-        ),
-        Evidence::WindowClosed { side } => {
-            let peer = if side == "client" { "server" } else { "client" };
-            format!("the {peer} advertises a zero receive window, so the {side} may not send")
+        Failure::EchoShort {
+            received_bytes,
+            expected_bytes,
+        } => format!("the echo is {received_bytes} bytes where {expected_bytes} were expected"),
+        Failure::TimedOut { after_ms } => {
+            format!("no end within {after_ms} ms (--timeout); both sockets were shut down")
         }
-        Evidence::Unsent { side, bytes } => format!(
-            "{} wait in the {side}'s send queue, not yet sent",
-            human(*bytes)
-        ),
-        Evidence::StillFor { ms } => format!("no counter and no kernel queue changed for {ms} ms"),
-        Evidence::SilentFor { ms } => format!("no byte moved for {ms} ms"),
     }
-}
-
-fn row(out: &mut impl Write, name: &str, st: Stage, note: &str) -> io::Result<()> {
-    let dots = ".".repeat(26usize.saturating_sub(name.chars().count()));
-    let cap = match st.capacity_bytes {
-        Some(c) if c > 0 => format!(
-            " of {} ({:.0}%)",
-            human(c),
-            100.0 * st.bytes as f64 / c as f64
-        ),
-        _ => String::new(),
-    };
-    writeln!(out, "  {name} {dots} {:>11}{cap}{note}", human(st.bytes))
-}
-
-pub fn write_ledger(l: &Ledger, out: &mut impl Write) -> io::Result<()> {
-    let unsent = |b: u64| format!("  ({} not yet sent)", human(b));
-    row(out, "client app sent", l.client_app_sent, "")?;
-    row(
-        out,
-        "↓ client send queue",
-        l.client_send_queue,
-        &unsent(l.client_send_queue_unsent_bytes),
-    )?;
-    row(out, "↓ server receive queue", l.server_recv_queue, "")?;
-    row(out, "↓ server app read", l.server_app_read, "")?;
-    row(
-        out,
-        "  server app wrote",
-        l.server_app_written,
-        "  (uppercased)",
-    )?;
-    row(
-        out,
-        "↓ server send queue",
-        l.server_send_queue,
-        &unsent(l.server_send_queue_unsent_bytes),
-    )?;
-    row(out, "↓ client receive queue", l.client_recv_queue, "")?;
-    row(out, "↓ client app read", l.client_app_read, "")?;
-    let over = |st: Stage| st.capacity_bytes.is_some_and(|c| st.bytes > c);
-    if over(l.client_send_queue) || over(l.server_send_queue) {
-        writeln!(
-            out,
-            "  (A send queue can pass SO_SNDBUF: the limit is checked when a new packet buffer starts, and small writes are appended to the last one.)"
-        )?;
-    }
-    writeln!(out)?;
-    let fwd = [
-        l.client_send_queue_unsent_bytes,
-        l.server_recv_queue.bytes,
-        l.server_app_read.bytes,
-    ];
-    balance_line(
-        out,
-        "client → server",
-        &l.forward,
-        fwd,
-        ["client unsent", "server queue", "server read"],
-    )?;
-    let bwd = [
-        l.server_send_queue_unsent_bytes,
-        l.client_recv_queue.bytes,
-        l.client_app_read.bytes,
-    ];
-    balance_line(
-        out,
-        "server → client",
-        &l.backward,
-        bwd,
-        ["server unsent", "client queue", "client read"],
-    )
-}
-
-fn balance_line(
-    out: &mut impl Write,
-    dir: &str,
-    b: &Balance,
-    parts: [u64; 3],
-    names: [&str; 3],
-) -> io::Result<()> {
-    let sum = names
-        .iter()
-        .zip(parts)
-        .map(|(n, p)| format!("{n} {}", human(p)))
-        .collect::<Vec<_>>()
-        .join(" + ");
-    writeln!(out, "  {dir}: sent {} = {sum}", human(b.sent_bytes))?;
-    let verdict = match (b.holds, b.residual_bytes) {
-        (true, 0) => "adds up exactly".to_string(),
-        (true, r) if r < 0 => format!(
-            "adds up within {}: the blocked send() had already copied that much of its write",
-            human(r.unsigned_abs())
-        ),
-        (true, r) => format!(
-            "adds up within {}: bytes in flight, sent but not yet queued at the peer",
-            human(r as u64)
-        ),
-        (false, r) => format!(
-            "does NOT add up: off by {} (allowed {} to {})",
-            human_signed(r),
-            human_signed(b.tolerance_low_bytes),
-            human_signed(b.tolerance_high_bytes)
-        ),
-    };
-    writeln!(out, "    {verdict}")
 }
 
 fn write_counts(r: &RunResult, out: &mut impl Write) -> io::Result<()> {

@@ -11,15 +11,14 @@ mod linux;
 mod other;
 
 #[cfg(target_os = "linux")]
-pub use linux::{AVAILABLE as PROBES_AVAILABLE, current_tid, queues, thread_syscall};
+pub use linux::{AVAILABLE as PROBES_AVAILABLE, current_tid, queues, thread_call};
 #[cfg(not(target_os = "linux"))]
-pub use other::{AVAILABLE as PROBES_AVAILABLE, current_tid, queues, thread_syscall};
+pub use other::{AVAILABLE as PROBES_AVAILABLE, current_tid, queues, thread_call};
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::result::BufferSize;
@@ -123,57 +122,102 @@ fn size_of(req: BufSize, effective: u64, max: Option<u64>) -> BufferSize {
     }
 }
 
+/// A socket could not be set up. The variants carry the facts; `report::errors` adds what to try.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("cannot resolve '{host}': not an IP address or a known host name")]
+    Resolve { host: String },
+    #[error("cannot create a socket for {addr}: {cause}")]
+    Create { addr: SocketAddr, cause: io::Error },
+    #[error("cannot set the {what}: {cause}")]
+    Option {
+        what: &'static str,
+        cause: io::Error,
+    },
+    #[error("cannot listen on {addr}: {}", listen_reason(cause))]
+    Listen { addr: SocketAddr, cause: io::Error },
+    #[error("cannot connect to {addr}: {}", connect_reason(cause, *timeout))]
+    Connect {
+        addr: SocketAddr,
+        cause: io::Error,
+        timeout: Duration,
+        /// What kind of server was expected there, for the advice on how to start one.
+        expected: Peer,
+    },
+}
+
+/// The kind of server a client expects at the other end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// The uppercase-echo server (`tcplab server`).
+    Echo,
+    /// The sixteen-octet server (`tcplab sixteen server`).
+    Sixteen,
+    /// The length-prefixed blocks server (`tcplab blocks server`).
+    Blocks,
+    /// The demo's own listener, in this process.
+    Own,
+}
+
+fn listen_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => "address already in use".into(),
+        io::ErrorKind::AddrNotAvailable => "no interface of this machine has that address".into(),
+        io::ErrorKind::PermissionDenied => "permission denied (ports below 1024 need root)".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn connect_reason(e: &io::Error, timeout: Duration) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            "connection refused (no server is listening there)".into()
+        }
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            format!("no answer within {} ms", timeout.as_millis())
+        }
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+            "no route to that address".into()
+        }
+        _ => e.to_string(),
+    }
+}
+
 /// Resolves `host:port`, preferring the first address the resolver gives.
-pub fn resolve(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
+pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, NetError> {
     let host_trim = host.trim_start_matches('[').trim_end_matches(']');
     (host_trim, port)
         .to_socket_addrs()
         .ok()
         .and_then(|mut it| it.next())
-        .ok_or_else(|| anyhow!("cannot resolve '{host}': not an IP address or a known host name; try 127.0.0.1 or ::1"))
+        .ok_or_else(|| NetError::Resolve {
+            host: host.to_string(),
+        })
 }
 
-fn new_tcp(addr: &SocketAddr) -> io::Result<Socket> {
+fn new_tcp(addr: &SocketAddr) -> Result<Socket, NetError> {
     Socket::new(
         Domain::for_address(*addr),
         Type::STREAM,
         Some(Protocol::TCP),
     )
+    .map_err(|cause| NetError::Create { addr: *addr, cause })
 }
 
 /// A listening socket with its buffers set before listen(), so accepted sockets inherit them and
 /// the window scale is negotiated with them.
-pub fn listen(addr: SocketAddr, req: Option<&BufReq>, backlog: i32) -> anyhow::Result<Socket> {
-    let sock = new_tcp(&addr).with_context(|| format!("cannot create a socket for {addr}"))?;
-    sock.set_reuse_address(true)
-        .context("cannot set SO_REUSEADDR")?;
+pub fn listen(addr: SocketAddr, req: Option<&BufReq>, backlog: i32) -> Result<Socket, NetError> {
+    let sock = new_tcp(&addr)?;
+    let opt = |what| move |cause| NetError::Option { what, cause };
+    sock.set_reuse_address(true).map_err(opt("SO_REUSEADDR"))?;
     if let Some(req) = req {
         req.apply(&sock)
-            .context("cannot set the listening socket's buffer sizes")?;
+            .map_err(opt("listening socket's buffer sizes"))?;
     }
-    sock.bind(&SockAddr::from(addr))
-        .map_err(|e| bind_error(addr, e))?;
-    sock.listen(backlog)
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listen_err = |cause| NetError::Listen { addr, cause };
+    sock.bind(&SockAddr::from(addr)).map_err(listen_err)?;
+    sock.listen(backlog).map_err(listen_err)?;
     Ok(sock)
-}
-
-fn bind_error(addr: SocketAddr, e: io::Error) -> anyhow::Error {
-    match e.kind() {
-        io::ErrorKind::AddrInUse => anyhow!(
-            "cannot listen on {addr}: address already in use (another server holds port {}); try '--port 0' or stop the other server",
-            addr.port()
-        ),
-        io::ErrorKind::AddrNotAvailable => anyhow!(
-            "cannot listen on {addr}: no interface of this machine has that address; try 127.0.0.1 or ::1"
-        ),
-        io::ErrorKind::PermissionDenied => {
-            anyhow!(
-                "cannot listen on {addr}: permission denied (ports below 1024 need root); try '--port 0'"
-            )
-        }
-        _ => anyhow!("cannot listen on {addr}: {e}"),
-    }
 }
 
 /// A connected client socket with its buffers set before connect().
@@ -181,33 +225,35 @@ pub fn connect(
     addr: SocketAddr,
     req: Option<&BufReq>,
     timeout: Duration,
-) -> anyhow::Result<Socket> {
-    let sock = new_tcp(&addr).with_context(|| format!("cannot create a socket for {addr}"))?;
+    expected: Peer,
+) -> Result<Socket, NetError> {
+    let sock = new_tcp(&addr)?;
     if let Some(req) = req {
-        req.apply(&sock)
-            .context("cannot set the client's buffer sizes")?;
+        req.apply(&sock).map_err(|cause| NetError::Option {
+            what: "client's buffer sizes",
+            cause,
+        })?;
     }
     sock.connect_timeout(&SockAddr::from(addr), timeout)
-        .map_err(|e| connect_error(addr, e, timeout))?;
+        .map_err(|cause| NetError::Connect {
+            addr,
+            cause,
+            timeout,
+            expected,
+        })?;
     Ok(sock)
 }
 
-fn connect_error(addr: SocketAddr, e: io::Error, timeout: Duration) -> anyhow::Error {
-    let start = match addr {
-        SocketAddr::V4(_) => format!("tcplab server {} -p {}", addr.ip(), addr.port()),
-        SocketAddr::V6(_) => format!("tcplab server {} -p {}", addr.ip(), addr.port()),
-    };
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => anyhow!(
-            "cannot connect to {addr}: connection refused (no server is listening there); start one with '{start}'"
-        ),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => anyhow!(
-            "cannot connect to {addr}: no answer within {} ms; check the address and that the server's host is reachable",
-            timeout.as_millis()
-        ),
-        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
-            anyhow!("cannot connect to {addr}: no route to that address; check the address")
-        }
-        _ => anyhow!("cannot connect to {addr}: {e}"),
-    }
+/// The address a socket is bound to (or connected from).
+pub fn local(sock: &Socket) -> io::Result<SocketAddr> {
+    sock.local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("the socket has no IP address"))
+}
+
+/// The address of the other end.
+pub fn peer(sock: &Socket) -> io::Result<SocketAddr> {
+    sock.peer_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("the peer has no IP address"))
 }

@@ -3,7 +3,7 @@
 
 use std::io;
 
-use crate::result::KernelQueues;
+use crate::sample::{Call, KernelQueues};
 
 pub fn queues(_sock: &socket2::Socket) -> io::Result<KernelQueues> {
     Err(io::Error::new(
@@ -16,7 +16,7 @@ pub fn current_tid() -> i32 {
     0
 }
 
-pub fn thread_syscall(_tid: i32) -> Option<&'static str> {
+pub fn thread_call(_tid: i32) -> Option<Call> {
     None
 }
 

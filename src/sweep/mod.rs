@@ -8,19 +8,18 @@
 
 pub mod grid;
 pub mod model;
-pub mod plot;
 pub mod row;
-pub mod table;
 
 use std::time::Duration;
 
-use crate::cli::common::StrategyName;
-use crate::cmd::deadlock::DEMO_BUFFER;
-use crate::run::{self, NoObserver, PairConfig, Traffic};
+use crate::client::StrategyName;
+use crate::observe::NoObserver;
+use crate::result::{Failure, Outcome};
+use crate::run::{self, DEMO_BUFFER, MAX_CHUNK, PairConfig, SetupError, Traffic};
 use crate::sock::{BufReq, Dir, Limits};
 use crate::units::BufSize;
-use crate::watchdog::{DEFAULT_CONFIRM, WatchConfig};
-use crate::{interrupt, payload, result::Outcome};
+use crate::watchdog::DEFAULT_CONFIRM;
+use crate::{interrupt, payload};
 
 pub use row::SweepRow;
 
@@ -48,19 +47,6 @@ impl Knob {
             Knob::ClientRcvbuf => "--client-rcvbuf",
             Knob::ServerSndbuf => "--server-sndbuf",
             Knob::ServerRcvbuf => "--server-rcvbuf",
-        }
-    }
-
-    /// What a plot axis or legend calls it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Knob::Buffers => "each of the four buffers",
-            Knob::Sndbuf => "SO_SNDBUF (both peers)",
-            Knob::Rcvbuf => "SO_RCVBUF (both peers)",
-            Knob::ClientSndbuf => "client SO_SNDBUF",
-            Knob::ClientRcvbuf => "client SO_RCVBUF",
-            Knob::ServerSndbuf => "server SO_SNDBUF",
-            Knob::ServerRcvbuf => "server SO_RCVBUF",
         }
     }
 }
@@ -164,7 +150,12 @@ impl Plan {
     }
 
     /// Runs one point and turns its result into a row.
-    pub fn run_point(&self, p: &Point, limits: &Limits) -> anyhow::Result<SweepRow> {
+    pub fn run_point(
+        &self,
+        p: &Point,
+        limits: &Limits,
+        words: &dyn Fn(&Failure) -> String,
+    ) -> Result<SweepRow, SetupError> {
         let expected = model::expected(
             [
                 (p.client.snd, Dir::Send),
@@ -175,18 +166,16 @@ impl Plan {
             limits,
         );
         let bytes = self.bytes.unwrap_or_else(|| model::default_bytes(expected));
-        let chunk = self.chunk.clamp(1, 1 << 30);
+        let chunk = self.chunk.clamp(1, MAX_CHUNK);
         let cfg = PairConfig {
             traffic: Traffic {
                 strategy: p.strategy,
                 total: payload::rounded_total(bytes, chunk),
                 chunk: chunk as usize,
-                read: self.read.clamp(1, 1 << 30) as usize,
+                read: self.read.clamp(1, MAX_CHUNK) as usize,
                 nodelay: self.nodelay,
-                watch: WatchConfig {
-                    confirm: DEFAULT_CONFIRM.min(self.stall_after),
-                    stall_after: self.stall_after,
-                },
+                confirm: DEFAULT_CONFIRM,
+                stall_after: self.stall_after,
                 timeout: self.timeout.max(Duration::from_millis(1)),
                 verify_stall: None,
             },
@@ -196,18 +185,19 @@ impl Plan {
             buffers_after_connect: self.buffers_after_connect,
         };
         let result = run::run_pair(&cfg, &mut NoObserver)?;
-        Ok(SweepRow::from_result(p, &result))
+        Ok(SweepRow::from_result(p, &result, words))
     }
 
     /// Runs every point in order, handing each row to `on_row` as soon as it exists. Stops after
     /// the point during which Ctrl-C arrived.
     pub fn run(
         &self,
+        words: &dyn Fn(&Failure) -> String,
         mut on_row: impl FnMut(&Point, &SweepRow) -> anyhow::Result<()>,
     ) -> anyhow::Result<End> {
         let limits = Limits::read();
         for p in self.points() {
-            let row = self.run_point(&p, &limits)?;
+            let row = self.run_point(&p, &limits, words)?;
             on_row(&p, &row)?;
             if row.outcome == Outcome::Interrupted || interrupt::requested() {
                 return Ok(End::Interrupted);

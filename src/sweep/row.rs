@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Point;
 use super::model::{self, FourBuffers};
-use crate::result::{BufferSize, Outcome, RunResult, StallBasis};
+use crate::result::{BufferSize, Failure, Outcome, RunResult, StallBasis};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
@@ -57,12 +57,14 @@ pub struct SweepRow {
     pub predicted_capacity_bytes: u64,
     /// client_sent_bytes / predicted_capacity_bytes, for a deadlock; empty otherwise.
     pub measured_over_predicted: Option<f64>,
-    /// The error that ended a failed or timed-out run.
+    /// The failure that ended a failed or timed-out run, in words.
     pub error: Option<String>,
 }
 
 impl SweepRow {
-    pub fn from_result(p: &Point, r: &RunResult) -> SweepRow {
+    /// The row of one run; `words` says a failure in words (the views' wording, handed down so
+    /// that the row stays one flat type for CSV and JSON).
+    pub fn from_result(p: &Point, r: &RunResult, words: &dyn Fn(&Failure) -> String) -> SweepRow {
         let find = |role: &str| r.buffers.iter().find(|b| b.role == role);
         let none = BufferSize {
             requested_bytes: None,
@@ -115,7 +117,7 @@ impl SweepRow {
             predicted_capacity_bytes: predicted,
             measured_over_predicted: (stalled && predicted > 0)
                 .then(|| round3(c.client_sent_bytes as f64 / predicted as f64)),
-            error: r.error.clone(),
+            error: r.failure.as_ref().map(words),
         }
     }
 

@@ -3,9 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::SweepRow;
+use crate::report::human;
 use crate::result::Outcome;
-use crate::units::human;
+use crate::sweep::SweepRow;
 
 const HEADER: [(&str, usize); 10] = [
     ("point", 7),

@@ -1,21 +1,47 @@
 //! What the classroom load test reports: each client's end, the server's resources, the verdict
-//! of each round and of the whole run. Plain data with serde derives; `cmd::load` prints it.
+//! of each round and of the whole run. Plain data with serde derives; `report::load` words it.
 
 use serde::{Deserialize, Serialize};
 
 use crate::classroom::procstat::ProcStatus;
+use crate::result::Failure;
+
+/// What a load-test client is there to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadRole {
+    /// Sends without reading, then holds the socket until the server frees it.
+    Deadlocking,
+    /// A fixed client (reader-thread or poll) whose echo is verified.
+    Fixed,
+}
+
+/// How a load-test client ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientEnd {
+    Completed,
+    /// The server closed the stuck client.
+    Freed,
+    /// The deadline passed and the server had not closed it.
+    NotFreed,
+    /// Everything was sent (the buffers held it all): never stuck.
+    SentAll,
+    Failed,
+    Deadlock,
+    TimedOut,
+    Interrupted,
+}
 
 /// One client's end.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientOutcome {
     /// From 0, in start order.
     pub index: u32,
-    /// `deadlocking` or `fixed`.
-    pub role: String,
+    pub role: LoadRole,
     /// naive (holding), reader-thread or poll.
     pub strategy: String,
-    /// completed, freed, not-freed, sent-all, failed, deadlock, timed-out.
-    pub outcome: String,
+    pub outcome: ClientEnd,
     /// Bytes this client's send() calls accepted (bytes).
     pub sent_bytes: u64,
     /// Bytes of echo checked against the uppercased input and found equal (bytes).
@@ -25,6 +51,10 @@ pub struct ClientOutcome {
     /// Whether this client ended as it should (fixed: completed and verified; deadlocking: freed
     /// within the idle limit plus `FREE_SLACK`).
     pub ok: bool,
+    /// What ended a fixed client's run that failed.
+    #[serde(default)]
+    pub failure: Option<Failure>,
+    /// A client that could not connect or whose connection failed outside a run.
     pub error: Option<String>,
 }
 
@@ -45,21 +75,16 @@ pub struct ServerUsage {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadRun {
     pub rounds: Vec<LoadReport>,
-    /// From the server's own log, when it was started by the load test: the longest time a
+    /// From the server's own events, when it was started by the load test: the longest time a
     /// connection stood still before the server freed it (ms).
     pub server_max_freed_after_ms: Option<u64>,
-    /// The server stopped cleanly on SIGINT and printed its summary (when started here).
+    /// The server stopped cleanly on SIGINT and reported its totals (when started here).
     pub server_stopped_cleanly: Option<bool>,
+    /// The totals the server reported when it stopped (when started here).
+    #[serde(default)]
+    pub server_totals: Option<crate::classroom::event::Totals>,
     /// Every round passed (and the server, when started here, stopped cleanly).
     pub ok: bool,
-}
-
-/// The `freed after X s` figure of a server's `stuck` line, in milliseconds.
-pub fn freed_after_ms(line: &str) -> Option<u64> {
-    let rest = line.strip_prefix("stuck ")?;
-    let after = rest.split("freed after ").nth(1)?;
-    let secs: f64 = after.split_whitespace().next()?.parse().ok()?;
-    Some((secs * 1000.0).round() as u64)
 }
 
 /// One round of a load test.
@@ -78,17 +103,4 @@ pub struct LoadReport {
     pub server: Option<ServerUsage>,
     /// Every client ended as it should, and the server's threads and memory returned to baseline.
     pub ok: bool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_freed_after_figure_is_read_from_a_stuck_line() {
-        let line = "stuck #3 from 127.0.0.1:5 (SO_SNDBUF 8 KiB, SO_RCVBUF 8 KiB): 0 B processed, \
-                    0 B echoed in 1.00 s; freed after 1.1 s without movement (silent): x";
-        assert_eq!(freed_after_ms(line), Some(1100));
-        assert_eq!(freed_after_ms("closed #3 from x"), None);
-    }
 }

@@ -1,10 +1,22 @@
-//! Turns finished points into the series of the sweep plot: the x axis is the first flag that takes
+//! The sweep plot's data: finished points turned into series: the x axis is the first flag that takes
 //! several sizes, and every combination of the other flags (and strategies, when several are swept)
-//! is one line. Drawing is `report::svg::sweep`'s job.
+//! is one line. Drawing is `report::svg::sweep`'s job, and so is naming the values: a legend is a
+//! list of `(flag, value)` pairs until the view words it.
 
-use super::{Knob, Plan, Point, SweepRow};
-use crate::report::svg::Series;
-use crate::units::{BufSize, human};
+use crate::report::human;
+use crate::sweep::{Knob, Plan, Point, SweepRow};
+use crate::units::BufSize;
+
+/// One line of the sweep plot.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    /// The legend text: the values of the parameters other than the x axis.
+    pub name: String,
+    /// Each x (bytes) with the bytes sent before the stall in each run that stalled there.
+    pub measured: Vec<(u64, Vec<u64>)>,
+    /// The model's prediction at each x (bytes).
+    pub predicted: Vec<(u64, u64)>,
+}
 
 /// The x axis and the series, or `None` when no flag of the sweep takes a byte size.
 pub fn series(plan: &Plan, done: &[(Point, SweepRow)]) -> Option<(Knob, Vec<Series>)> {
@@ -58,12 +70,25 @@ pub fn series_label(p: &Point, x: Option<Knob>, several_strategies: bool) -> Str
         .values
         .iter()
         .filter(|(k, _)| Some(*k) != x)
-        .map(|(k, v)| format!("{} {}", k.label(), show(*v)))
+        .map(|(k, v)| format!("{} {}", knob_label(*k), show(*v)))
         .collect();
     if several_strategies || parts.is_empty() {
         parts.push(p.strategy.as_str().to_string());
     }
     parts.join(", ")
+}
+
+/// What a plot axis or legend calls it.
+pub fn knob_label(k: Knob) -> &'static str {
+    match k {
+        Knob::Buffers => "each of the four buffers",
+        Knob::Sndbuf => "SO_SNDBUF (both peers)",
+        Knob::Rcvbuf => "SO_RCVBUF (both peers)",
+        Knob::ClientSndbuf => "client SO_SNDBUF",
+        Knob::ClientRcvbuf => "client SO_RCVBUF",
+        Knob::ServerSndbuf => "server SO_SNDBUF",
+        Knob::ServerRcvbuf => "server SO_RCVBUF",
+    }
 }
 
 fn show(v: BufSize) -> String {
@@ -76,7 +101,7 @@ fn show(v: BufSize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::common::StrategyName;
+    use crate::client::StrategyName;
     use crate::units::ByteSize;
     use std::time::Duration;
 

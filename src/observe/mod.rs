@@ -1,0 +1,52 @@
+//! Where samples come from. A `Sampler` turns one source of facts about a connection into the one
+//! observation model (`crate::sample::Sample`); the watchdog, the narrated events, the live view
+//! and the timeline read samples and never ask where they came from.
+//!
+//! - `own`: tcplab's own sockets and threads (ioctl, getsockopt, /proc/self/task), plus the app
+//!   counters its I/O loops keep.
+//!
+//! A source for other programs' sockets (the kernel's socket diagnostics and /proc) implements
+//! the same trait.
+
+pub mod own;
+
+use std::time::Duration;
+
+use crate::sample::Sample;
+
+/// One source of samples of one connection.
+pub trait Sampler {
+    /// Looks at the connection now; `at` is the time since the traffic started.
+    fn sample(&mut self, at: Duration) -> Sample;
+}
+
+/// Receives every sample the watcher takes (the live view, the timeline recorder, the narrator).
+pub trait Observer {
+    fn sample(&mut self, s: &Sample);
+    /// The run is over; clear anything drawn.
+    fn finish(&mut self) {}
+}
+
+/// An observer that does nothing.
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn sample(&mut self, _: &Sample) {}
+}
+
+/// Hands every sample to each observer in turn.
+pub struct FanOut<'a>(pub Vec<&'a mut dyn Observer>);
+
+impl Observer for FanOut<'_> {
+    fn sample(&mut self, s: &Sample) {
+        for o in self.0.iter_mut() {
+            o.sample(s);
+        }
+    }
+
+    fn finish(&mut self) {
+        for o in self.0.iter_mut() {
+            o.finish();
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The one line a failed command prints: the cause from the error chain, then what to try next.
+//! The engine's typed errors carry the facts (which address, which call, which kind of server was
+//! expected); the advice is worded here, where the view knows what a person can do about it.
+
+use std::io;
+
+use crate::classic::halfclose::HalfcloseError;
+use crate::run::SetupError;
+use crate::sock::{NetError, Peer};
+
+/// The whole error chain in one line, with the advice that fits its cause.
+pub fn line(e: &anyhow::Error) -> String {
+    let text = format!("{e:#}");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match net_error(e).map(advice) {
+        Some(a) if !a.is_empty() => format!("{text}{a}"),
+        _ => text,
+    }
+}
+
+fn net_error(e: &anyhow::Error) -> Option<&NetError> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<NetError>()
+            .or_else(|| match c.downcast_ref::<SetupError>() {
+                Some(SetupError::Net(n)) => Some(n),
+                _ => None,
+            })
+            .or_else(|| match c.downcast_ref::<HalfcloseError>() {
+                Some(HalfcloseError::Net(n)) => Some(n),
+                _ => None,
+            })
+    })
+}
+
+/// What to try, appended to the error's own words.
+pub fn advice(e: &NetError) -> String {
+    match e {
+        NetError::Resolve { .. } => "; try 127.0.0.1 or ::1".into(),
+        NetError::Listen { addr, cause } => match cause.kind() {
+            io::ErrorKind::AddrInUse => format!(
+                " (another server holds port {}); try '--port 0' or stop the other server",
+                addr.port()
+            ),
+            io::ErrorKind::AddrNotAvailable => "; try 127.0.0.1 or ::1".into(),
+            io::ErrorKind::PermissionDenied => "; try '--port 0'".into(),
+            _ => String::new(),
+        },
+        NetError::Connect {
+            addr,
+            cause,
+            expected,
+            ..
+        } => match cause.kind() {
+            io::ErrorKind::ConnectionRefused => {
+                let start = match expected {
+                    Peer::Echo => "tcplab server",
+                    Peer::Sixteen => "tcplab sixteen server",
+                    Peer::Blocks => "tcplab blocks server",
+                    Peer::Own => return String::new(),
+                };
+                format!(
+                    "; start one with '{start} {} -p {}'",
+                    addr.ip(),
+                    addr.port()
+                )
+            }
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+                "; check the address and that the server's host is reachable".into()
+            }
+            io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+                "; check the address".into()
+            }
+            _ => String::new(),
+        },
+        NetError::Create { .. } | NetError::Option { .. } => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    #[test]
+    fn a_refused_connection_names_the_server_to_start() {
+        let addr: SocketAddr = "127.0.0.1:1060".parse().unwrap();
+        let e = anyhow::Error::new(NetError::Connect {
+            addr,
+            cause: io::ErrorKind::ConnectionRefused.into(),
+            timeout: Duration::from_secs(5),
+            expected: Peer::Sixteen,
+        });
+        assert_eq!(
+            line(&e),
+            "cannot connect to 127.0.0.1:1060: connection refused (no server is listening there); \
+             start one with 'tcplab sixteen server 127.0.0.1 -p 1060'"
+        );
+    }
+
+    #[test]
+    fn a_port_in_use_suggests_port_0_even_inside_a_setup_error() {
+        let addr: SocketAddr = "127.0.0.1:1060".parse().unwrap();
+        let e = anyhow::Error::new(SetupError::Net(NetError::Listen {
+            addr,
+            cause: io::ErrorKind::AddrInUse.into(),
+        }));
+        assert_eq!(
+            line(&e),
+            "cannot listen on 127.0.0.1:1060: address already in use (another server holds port \
+             1060); try '--port 0' or stop the other server"
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! Byte counts, rates and durations for people: humansize in binary units (`8 KiB`, `1.50 MiB`),
+//! the only place the views get them from. The data types keep raw numbers.
+
+use std::time::Duration;
+
+/// Formats a byte count for people: `8 KiB`, `1.50 MiB`, `512 B`.
+pub fn human(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::BINARY)
+}
+
+/// Formats a signed byte count (ledger residuals).
+pub fn human_signed(bytes: i64) -> String {
+    if bytes < 0 {
+        format!("-{}", human(bytes.unsigned_abs()))
+    } else {
+        human(bytes as u64)
+    }
+}
+
+/// Formats a rate for people: `4.20 MiB/s`.
+pub fn human_rate(bytes: u64, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    if secs <= 0.0 {
+        return "-".to_string();
+    }
+    format!("{}/s", human((bytes as f64 / secs) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(human(8192), "8 KiB");
+        assert_eq!(human(1536 * 1024), "1.50 MiB");
+        assert_eq!(human_signed(-15), "-15 B");
+        assert_eq!(human_rate(2048, Duration::from_secs(2)), "1 KiB/s");
+    }
+}

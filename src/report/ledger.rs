@@ -1,0 +1,170 @@
+//! The ledger as a small diagram: where every byte sits, stage by stage in the order the bytes
+//! travel, with each direction's balance; and the watchdog's evidence, one sentence per fact.
+
+use std::io::{self, Write};
+
+use crate::report::{human, human_signed};
+use crate::result::{Balance, Evidence, Ledger, Stage};
+
+pub fn evidence_text(e: &Evidence) -> String {
+    let kernel = |c: &Option<String>| match c {
+        Some(c) => format!(" (the kernel shows the thread in {c}())"),
+        None => String::new(),
+    };
+    match e {
+        Evidence::ClientBlockedInSend { kernel_call } => {
+            format!("the client is blocked in send(){}", kernel(kernel_call))
+        }
+        Evidence::ClientNotReading => "no client thread reads the echo".into(),
+        Evidence::ServerBlockedInSend { kernel_call } => {
+            format!(
+                "the server is blocked in send(), so it no longer reads{}",
+                kernel(kernel_call)
+            )
+        }
+        Evidence::ServerWaitingOnEmptyQueue => {
+            "the server waits in recv() on an empty receive queue".into()
+        }
+        Evidence::UnreadEcho { bytes } => format!(
+            "{} of echo wait in the client's receive queue; nobody reads them",
+            human(*bytes)
+        ),
+        Evidence::WindowClosed { side } => {
+            let peer = if side == "client" { "server" } else { "client" };
+            format!("the {peer} advertises a zero receive window, so the {side} may not send")
+        }
+        Evidence::Unsent { side, bytes } => format!(
+            "{} wait in the {side}'s send queue, not yet sent",
+            human(*bytes)
+        ),
+        Evidence::ZeroWindowProbing { side } => format!(
+            "the {side}'s kernel probes the peer's zero window (the persist timer is armed)"
+        ),
+        Evidence::Unread { side, bytes } => format!(
+            "{} wait in the {side}'s receive queue, unread",
+            human(*bytes)
+        ),
+        Evidence::ThreadsNotVisible { side } => format!(
+            "the {side}'s threads cannot be seen; its socket's window and queues stand in for them"
+        ),
+        Evidence::WaitingInRecv { side, kernel_call } => {
+            format!("the {side} waits in recv(){}", kernel(kernel_call))
+        }
+        Evidence::NothingInFlight => {
+            "both receive queues are empty and nothing is in flight".into()
+        }
+        Evidence::NothingSentYet => "the client sent nothing since it connected".into(),
+        Evidence::SendQueueNotDraining { bytes } => format!(
+            "the server's send queue holds {} and does not drain: the client stopped reading",
+            human(*bytes)
+        ),
+        Evidence::StillFor { ms } => format!("no counter and no kernel queue changed for {ms} ms"),
+        Evidence::SilentFor { ms } => format!("no byte moved for {ms} ms"),
+    }
+}
+
+pub fn row(out: &mut impl Write, name: &str, st: Stage, note: &str) -> io::Result<()> {
+    let dots = ".".repeat(26usize.saturating_sub(name.chars().count()));
+    let cap = match st.capacity_bytes {
+        Some(c) if c > 0 => format!(
+            " of {} ({:.0}%)",
+            human(c),
+            100.0 * st.bytes as f64 / c as f64
+        ),
+        _ => String::new(),
+    };
+    writeln!(out, "  {name} {dots} {:>11}{cap}{note}", human(st.bytes))
+}
+
+pub fn write_ledger(l: &Ledger, out: &mut impl Write) -> io::Result<()> {
+    let unsent = |b: u64| format!("  ({} not yet sent)", human(b));
+    row(out, "client app sent", l.client_app_sent, "")?;
+    row(
+        out,
+        "↓ client send queue",
+        l.client_send_queue,
+        &unsent(l.client_send_queue_unsent_bytes),
+    )?;
+    row(out, "↓ server receive queue", l.server_recv_queue, "")?;
+    row(out, "↓ server app read", l.server_app_read, "")?;
+    row(
+        out,
+        "  server app wrote",
+        l.server_app_written,
+        "  (uppercased)",
+    )?;
+    row(
+        out,
+        "↓ server send queue",
+        l.server_send_queue,
+        &unsent(l.server_send_queue_unsent_bytes),
+    )?;
+    row(out, "↓ client receive queue", l.client_recv_queue, "")?;
+    row(out, "↓ client app read", l.client_app_read, "")?;
+    let over = |st: Stage| st.capacity_bytes.is_some_and(|c| st.bytes > c);
+    if over(l.client_send_queue) || over(l.server_send_queue) {
+        writeln!(
+            out,
+            "  (A send queue can pass SO_SNDBUF: the limit is checked when a new packet buffer starts, and small writes are appended to the last one.)"
+        )?;
+    }
+    writeln!(out)?;
+    let fwd = [
+        l.client_send_queue_unsent_bytes,
+        l.server_recv_queue.bytes,
+        l.server_app_read.bytes,
+    ];
+    balance_line(
+        out,
+        "client → server",
+        &l.forward,
+        fwd,
+        ["client unsent", "server queue", "server read"],
+    )?;
+    let bwd = [
+        l.server_send_queue_unsent_bytes,
+        l.client_recv_queue.bytes,
+        l.client_app_read.bytes,
+    ];
+    balance_line(
+        out,
+        "server → client",
+        &l.backward,
+        bwd,
+        ["server unsent", "client queue", "client read"],
+    )
+}
+
+fn balance_line(
+    out: &mut impl Write,
+    dir: &str,
+    b: &Balance,
+    parts: [u64; 3],
+    names: [&str; 3],
+) -> io::Result<()> {
+    let sum = names
+        .iter()
+        .zip(parts)
+        .map(|(n, p)| format!("{n} {}", human(p)))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    writeln!(out, "  {dir}: sent {} = {sum}", human(b.sent_bytes))?;
+    let verdict = match (b.holds, b.residual_bytes) {
+        (true, 0) => "adds up exactly".to_string(),
+        (true, r) if r < 0 => format!(
+            "adds up within {}: the blocked send() had already copied that much of its write",
+            human(r.unsigned_abs())
+        ),
+        (true, r) => format!(
+            "adds up within {}: bytes in flight, sent but not yet queued at the peer",
+            human(r as u64)
+        ),
+        (false, r) => format!(
+            "does NOT add up: off by {} (allowed {} to {})",
+            human_signed(r),
+            human_signed(b.tolerance_low_bytes),
+            human_signed(b.tolerance_high_bytes)
+        ),
+    };
+    writeln!(out, "    {verdict}")
+}

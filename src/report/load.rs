@@ -1,0 +1,111 @@
+//! The load test's text view: one line per client, then each round's verdict, the server's memory
+//! and threads, and PASSED or FAILED.
+
+use std::io::{self, Write};
+
+use crate::classroom::load::{ClientEnd, FREE_SLACK, LoadReport, LoadRole, LoadRun};
+use crate::report::{human, human_signed};
+
+pub fn write_run(run: &LoadRun, out: &mut dyn Write) -> io::Result<()> {
+    for (i, r) in run.rounds.iter().enumerate() {
+        if run.rounds.len() > 1 {
+            writeln!(out, "round {}:", i + 1)?;
+        }
+        write_round(r, out)?;
+    }
+    if let Some(ms) = run.server_max_freed_after_ms {
+        writeln!(
+            out,
+            "server log: the longest a stuck connection stood still before it was freed: {ms} ms"
+        )?;
+    }
+    match (&run.server_totals, run.server_stopped_cleanly) {
+        (Some(t), _) => writeln!(out, "{}", super::server::stopped_line(t))?,
+        (None, Some(_)) => writeln!(out, "the server printed no summary on SIGINT")?,
+        (None, None) => {}
+    }
+    writeln!(out, "{}", if run.ok { "PASSED" } else { "FAILED" })
+}
+
+fn role(r: LoadRole) -> &'static str {
+    match r {
+        LoadRole::Deadlocking => "deadlocking",
+        LoadRole::Fixed => "fixed",
+    }
+}
+
+fn end(e: ClientEnd) -> &'static str {
+    match e {
+        ClientEnd::Completed => "completed",
+        ClientEnd::Freed => "freed",
+        ClientEnd::NotFreed => "not-freed",
+        ClientEnd::SentAll => "sent-all",
+        ClientEnd::Failed => "failed",
+        ClientEnd::Deadlock => "deadlock",
+        ClientEnd::TimedOut => "timed-out",
+        ClientEnd::Interrupted => "interrupted",
+    }
+}
+
+pub fn write_round(r: &LoadReport, out: &mut dyn Write) -> io::Result<()> {
+    for c in &r.clients {
+        let why = c
+            .failure
+            .as_ref()
+            .map(super::text::failure_text)
+            .or_else(|| c.error.clone());
+        let detail = match (why, c.stall_to_free_ms) {
+            (Some(e), _) => format!("; {e}"),
+            (None, Some(ms)) => format!("; freed {ms} ms after its last byte"),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "client {:>3} {:<11} {:<13} {:<9} sent {:>10}, verified {:>10}{detail}",
+            c.index,
+            role(c.role),
+            c.strategy,
+            end(c.outcome),
+            human(c.sent_bytes),
+            human(c.verified_bytes)
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "fixed clients: {} of {} completed with the echo verified",
+        r.fixed_ok, r.fixed_total
+    )?;
+    writeln!(
+        out,
+        "deadlocking clients: {} of {} freed by the server within --idle-timeout {} ms + {} ms (longest: {} ms after the last byte)",
+        r.deadlocking_ok,
+        r.deadlocking_total,
+        r.idle_timeout_ms,
+        FREE_SLACK.as_millis(),
+        r.max_stall_to_free_ms
+            .map_or("-".to_string(), |m| m.to_string())
+    )?;
+    if let Some(s) = &r.server {
+        writeln!(
+            out,
+            "server memory (VmRSS): {} before, {} at the peak, {} after ({} growth; tolerance {})",
+            human(s.before.rss_bytes),
+            human(s.peak.rss_bytes),
+            human(s.after.rss_bytes),
+            human_signed(s.rss_growth_bytes),
+            human(s.rss_tolerance_bytes)
+        )?;
+        writeln!(
+            out,
+            "server threads: {} before, {} at the peak, {} after",
+            s.before.threads, s.peak.threads, s.after.threads
+        )?;
+    }
+    writeln!(
+        out,
+        "round {} in {:.1} s",
+        if r.ok { "passed" } else { "failed" },
+        r.elapsed_ms as f64 / 1000.0
+    )
+}

@@ -1,0 +1,265 @@
+//! What the classroom server tells the instructor: one stdout line per event (with `--log`, the
+//! accepted connections too and the running totals appended), a status line on stderr when the
+//! progress factory allows, and the totals at the end; or, with `--json`, one JSON object per
+//! event. A closed or full stdout never stops the server: the sink stops writing and says so once
+//! on stderr.
+
+use std::io::{self, Write};
+
+use indicatif::ProgressBar;
+
+use super::progress::Live;
+use crate::classroom::event::{ConnClosed, ConnEnd, ServerEvent, Sink, Snapshot, Totals};
+use crate::interrupt;
+use crate::report::human;
+
+/// The text log.
+pub struct TextSink {
+    log: bool,
+    status: Option<ProgressBar>,
+    totals: Totals,
+    open: usize,
+    open_bytes: u64,
+    stdout_gone: bool,
+}
+
+impl TextSink {
+    pub fn new(log: bool, live: Live) -> TextSink {
+        TextSink {
+            log,
+            status: live.shown().then(|| live.line("{spinner} {msg}")),
+            totals: Totals::default(),
+            open: 0,
+            open_bytes: 0,
+            stdout_gone: false,
+        }
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} active, {} processed, {} freed as stuck, {} refused",
+            self.open,
+            human(self.totals.processed_bytes + self.open_bytes),
+            self.totals.stuck,
+            self.totals.refused
+        )
+    }
+
+    fn print(&mut self, line: &str, with_totals: bool) {
+        if self.stdout_gone {
+            return;
+        }
+        let text = if self.log && with_totals {
+            format!("{line} [{}]", self.summary())
+        } else {
+            line.to_string()
+        };
+        let write = || {
+            let mut out = io::stdout().lock();
+            writeln!(out, "{text}")?;
+            out.flush()
+        };
+        let r = match &self.status {
+            Some(b) => b.suspend(write),
+            None => write(),
+        };
+        if let Err(e) = r {
+            self.stdout_gone = true;
+            self.warn(&format!(
+                "tcplab: cannot write the server's log to stdout ({e}); the server goes on without it"
+            ));
+        }
+    }
+
+    fn warn(&self, line: &str) {
+        match &self.status {
+            Some(b) => b.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn tally(&mut self, c: &ConnClosed) {
+        self.totals.closed += 1;
+        self.totals.processed_bytes += c.received_bytes;
+        self.open = c.open;
+        match c.end {
+            ConnEnd::Stuck { .. } => self.totals.stuck += 1,
+            ConnEnd::Reset | ConnEnd::BrokenPipe => self.totals.reset += 1,
+            _ => {}
+        }
+    }
+}
+
+impl Sink for TextSink {
+    fn event(&mut self, e: &ServerEvent) {
+        match e {
+            ServerEvent::Listening {
+                addr,
+                reachable_from_network,
+            } => {
+                self.print(&format!("listening on {addr}"), false);
+                if *reachable_from_network {
+                    let ip = addr.rsplit_once(':').map_or(addr.as_str(), |(ip, _)| ip);
+                    self.print(
+                        &format!(
+                            "note: {ip} is reachable from the network, not only from this machine"
+                        ),
+                        false,
+                    );
+                }
+            }
+            ServerEvent::Accepted {
+                id,
+                peer,
+                sndbuf_bytes,
+                rcvbuf_bytes,
+                open,
+            } => {
+                self.totals.accepted += 1;
+                self.open = *open;
+                if self.log {
+                    let sizes = sizes(*sndbuf_bytes, *rcvbuf_bytes);
+                    self.print(&format!("accepted #{id} from {peer} ({sizes})"), true);
+                }
+            }
+            ServerEvent::Refused {
+                peer,
+                open,
+                max_conns,
+            } => {
+                self.totals.refused += 1;
+                self.print(
+                    &format!(
+                        "refused {peer}: {open} connections already open (--max-conns {max_conns})"
+                    ),
+                    true,
+                );
+            }
+            ServerEvent::Closed(c) => {
+                self.tally(c);
+                self.print(&closed_line(c), true);
+            }
+            ServerEvent::AcceptFailed { error, repeats } => {
+                let line = if *repeats > 1 || error == "the same error again" {
+                    format!("tcplab: accept() failed {repeats} more times; still listening")
+                } else {
+                    format!(
+                        "tcplab: accept failed: {error}; still listening, retrying at each tick (further failures are counted)"
+                    )
+                };
+                self.warn(&line);
+            }
+            ServerEvent::Stopped { totals, .. } => {
+                if let Some(b) = self.status.take() {
+                    b.finish_and_clear();
+                }
+                self.print(&stopped_line(totals), false);
+            }
+        }
+    }
+
+    fn tick(&mut self, now: &Snapshot) {
+        self.open = now.open;
+        self.open_bytes = now.open_bytes;
+        if let Some(b) = &self.status {
+            b.set_message(self.summary());
+            b.tick();
+        }
+    }
+}
+
+/// One JSON object per event, one per line.
+#[derive(Default)]
+pub struct JsonSink {
+    stdout_gone: bool,
+}
+
+impl Sink for JsonSink {
+    fn event(&mut self, e: &ServerEvent) {
+        if self.stdout_gone {
+            return;
+        }
+        if super::json::write_line(e, io::stdout().lock()).is_err() {
+            self.stdout_gone = true;
+        }
+    }
+}
+
+/// The server's last line: its totals.
+pub fn stopped_line(t: &Totals) -> String {
+    format!(
+        "server stopped: {} connections served ({} freed as stuck, {} reset by the client), {} refused, {} processed",
+        t.accepted,
+        t.stuck,
+        t.reset,
+        t.refused,
+        human(t.processed_bytes)
+    )
+}
+
+fn sizes(snd: Option<u64>, rcv: Option<u64>) -> String {
+    match (snd, rcv) {
+        (Some(s), Some(r)) => format!("SO_SNDBUF {}, SO_RCVBUF {}", human(s), human(r)),
+        _ => "buffer sizes unknown".into(),
+    }
+}
+
+/// A connection's end in one line: `closed #3 from …: 1 MiB processed, …; how it ended`.
+pub fn closed_line(c: &ConnClosed) -> String {
+    let (word, how) = match &c.end {
+        ConnEnd::Eof => (
+            "closed",
+            "the client closed its side; everything was echoed".to_string(),
+        ),
+        ConnEnd::Stuck {
+            kind,
+            still_ms,
+            send_queue_bytes,
+            recv_queue_bytes,
+            kernel_call,
+            ..
+        } => {
+            let q = |name: &str, v: &Option<u64>| {
+                v.map(|v| format!("; server {name} queue {}", human(v)))
+                    .unwrap_or_default()
+            };
+            (
+                "stuck",
+                format!(
+                    "freed after {:.1} s without movement ({kind}): {}{}{}; thread in {}",
+                    *still_ms as f64 / 1000.0,
+                    stuck_reason(kind),
+                    q("send", send_queue_bytes),
+                    q("receive", recv_queue_bytes),
+                    kernel_call.as_deref().unwrap_or("an unknown call")
+                ),
+            )
+        }
+        ConnEnd::Reset => ("reset", "the client reset the connection".into()),
+        ConnEnd::BrokenPipe => (
+            "reset",
+            "the client went away while the server was writing".into(),
+        ),
+        ConnEnd::Stopped => ("closed", format!("closed by {}", interrupt::signal_name())),
+        ConnEnd::Error { message } => ("failed", format!("ended by an error: {message}")),
+    };
+    format!(
+        "{word} #{} from {} ({}): {} processed, {} echoed in {:.2} s; {how}",
+        c.id,
+        c.peer,
+        sizes(c.sndbuf_bytes, c.rcvbuf_bytes),
+        human(c.received_bytes),
+        human(c.sent_bytes),
+        c.elapsed_ms as f64 / 1000.0
+    )
+}
+
+fn stuck_reason(kind: &str) -> &'static str {
+    match kind {
+        "silent" => "the client sent nothing since it connected",
+        "blocked-in-send" => {
+            "the server is blocked in send() and its send queue does not drain: the client stopped reading"
+        }
+        _ => "the server waits in recv() and the client sends nothing more",
+    }
+}

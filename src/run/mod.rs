@@ -1,0 +1,264 @@
+//! Runs one configuration of the lab end to end and returns a `RunResult`: sets the sockets up,
+//! starts the server and client threads under the supervisor (`drive`), and turns what happened
+//! into data (`outcome`). Nothing here words anything for a person.
+//!
+//! - `run_pair`: both peers in this process, all four buffers in view (`tcplab deadlock`).
+//! - `run_client`: the client against a server elsewhere, watching its own side (`tcplab client`).
+
+pub mod drive;
+mod outcome;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use socket2::Socket;
+
+use crate::client::{self, ClientJob, ClientReport, StrategyName};
+use crate::counters::Shared;
+use crate::observe::Observer;
+use crate::observe::own::OwnSampler;
+use crate::payload;
+use crate::result::{RunResult, Settings, SocketBuffers};
+use crate::sample::Phase;
+use crate::server::{self, ServeEnd};
+use crate::sock::{self, BufReq, Limits, NetError, Peer};
+use crate::units::{BufSize, ByteSize};
+use crate::watchdog::Watchdog;
+use drive::{Ended, Job, Watch};
+
+pub use drive::SAMPLE_EVERY;
+
+/// The demo's default for every buffer: stalls near 0.5 MB within a fraction of a second, while
+/// the fixes still run smoothly (tiny buffers make even healthy TCP crawl; docs/four-buffers.md).
+pub const DEMO_BUFFER: BufSize = BufSize::Bytes(ByteSize(64 * 1024));
+
+pub use crate::units::MAX_CHUNK;
+
+/// What both modes share.
+#[derive(Debug, Clone)]
+pub struct Traffic {
+    pub strategy: StrategyName,
+    /// Bytes the client sends, a whole number of chunks.
+    pub total: u64,
+    pub chunk: usize,
+    pub read: usize,
+    pub nodelay: bool,
+    /// How long counters and queues must stand still before kernel evidence becomes a verdict.
+    pub confirm: Duration,
+    /// The silence fallback of the watchdog.
+    pub stall_after: Duration,
+    pub timeout: Duration,
+    /// After a verdict, keep watching this long before shutting down (measurement aid).
+    pub verify_stall: Option<Duration>,
+}
+
+impl Traffic {
+    fn watchdog(&self) -> Watchdog {
+        Watchdog::for_deadlock(self.confirm, self.stall_after)
+    }
+}
+
+/// The one-process demo: both peers here, so all four buffers are visible.
+#[derive(Debug, Clone)]
+pub struct PairConfig {
+    pub traffic: Traffic,
+    pub host: String,
+    pub client: BufReq,
+    pub server: BufReq,
+    pub buffers_after_connect: bool,
+}
+
+/// `tcplab client`: this side only.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub traffic: Traffic,
+    pub addr: SocketAddr,
+    pub buffers: BufReq,
+    pub connect_timeout: Duration,
+}
+
+/// What a thread of a run hands back.
+pub(crate) enum Done {
+    Server(ServeEnd),
+    Client(ClientReport),
+}
+
+impl Ended for Done {
+    fn failed(&self) -> bool {
+        match self {
+            Done::Server(e) => matches!(e, ServeEnd::Error(_)),
+            Done::Client(r) => r.error.is_some(),
+        }
+    }
+}
+
+/// A run could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error("cannot {what}: {source}")]
+    Socket {
+        what: &'static str,
+        source: std::io::Error,
+    },
+}
+
+fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> SetupError {
+    move |source| SetupError::Socket { what, source }
+}
+
+/// Runs the server and the client in this process on an ephemeral loopback port.
+pub fn run_pair(cfg: &PairConfig, obs: &mut dyn Observer) -> Result<RunResult, SetupError> {
+    let limits = Limits::read();
+    // The chunk exists before any connection does: a 1 GiB one takes a while to fill.
+    let chunk = payload::chunk(cfg.traffic.chunk);
+    let addr = sock::resolve(&cfg.host, 0)?;
+    let before = |r: &BufReq| (!cfg.buffers_after_connect).then_some(*r);
+    let listener = sock::listen(addr, before(&cfg.server).as_ref(), 1)?;
+    let local = sock::local(&listener).map_err(io("read the listening socket's address"))?;
+    let client = sock::connect(
+        local,
+        before(&cfg.client).as_ref(),
+        Duration::from_secs(5),
+        Peer::Own,
+    )?;
+    let (server, _) = listener
+        .accept()
+        .map_err(io("accept the client's connection"))?;
+    drop(listener);
+    if cfg.buffers_after_connect {
+        cfg.server
+            .apply(&server)
+            .map_err(io("set the server's buffer sizes"))?;
+        cfg.client
+            .apply(&client)
+            .map_err(io("set the client's buffer sizes"))?;
+    }
+    if cfg.traffic.nodelay {
+        client
+            .set_tcp_nodelay(true)
+            .map_err(io("set TCP_NODELAY"))?;
+    }
+    let buffers = vec![
+        socket_buffers("client", &cfg.client, &client, &limits)?,
+        socket_buffers("server", &cfg.server, &server, &limits)?,
+    ];
+    let settings = settings("deadlock", &cfg.traffic, local, cfg.buffers_after_connect);
+    Ok(drive_run(
+        &cfg.traffic,
+        settings,
+        buffers,
+        &chunk,
+        &client,
+        Some(&server),
+        obs,
+    ))
+}
+
+/// Runs the client against a server elsewhere, watching its own side.
+pub fn run_client(cfg: &ClientConfig, obs: &mut dyn Observer) -> Result<RunResult, SetupError> {
+    let limits = Limits::read();
+    let chunk = payload::chunk(cfg.traffic.chunk);
+    let client = sock::connect(
+        cfg.addr,
+        Some(&cfg.buffers),
+        cfg.connect_timeout,
+        Peer::Echo,
+    )?;
+    if cfg.traffic.nodelay {
+        client
+            .set_tcp_nodelay(true)
+            .map_err(io("set TCP_NODELAY"))?;
+    }
+    let buffers = vec![socket_buffers("client", &cfg.buffers, &client, &limits)?];
+    let settings = settings("client", &cfg.traffic, cfg.addr, false);
+    Ok(drive_run(
+        &cfg.traffic,
+        settings,
+        buffers,
+        &chunk,
+        &client,
+        None,
+        obs,
+    ))
+}
+
+fn socket_buffers(
+    role: &str,
+    req: &BufReq,
+    s: &Socket,
+    limits: &Limits,
+) -> Result<SocketBuffers, SetupError> {
+    let (sndbuf, rcvbuf) = req
+        .report(s, limits)
+        .map_err(io("read the buffer sizes back"))?;
+    Ok(SocketBuffers {
+        role: role.to_string(),
+        sndbuf,
+        rcvbuf,
+    })
+}
+
+fn settings(mode: &str, t: &Traffic, addr: SocketAddr, after: bool) -> Settings {
+    Settings {
+        mode: mode.to_string(),
+        strategy: t.strategy.as_str().to_string(),
+        bytes_total: t.total,
+        chunk_bytes: t.chunk as u64,
+        read_bytes: t.read as u64,
+        server_addr: addr.to_string(),
+        buffers_after_connect: after,
+        nodelay: t.nodelay,
+        stall_after_ms: t.stall_after.as_millis() as u64,
+        timeout_ms: t.timeout.as_millis() as u64,
+    }
+}
+
+/// Starts the threads (the server's first, so its thread is in view from the start), supervises
+/// them, and turns what happened into the result.
+fn drive_run(
+    t: &Traffic,
+    settings: Settings,
+    buffers: Vec<SocketBuffers>,
+    chunk: &[u8],
+    client: &Socket,
+    server: Option<&Socket>,
+    obs: &mut dyn Observer,
+) -> RunResult {
+    let shared = Shared::default();
+    let mut jobs: Vec<Job<'_, Done>> = Vec::new();
+    let mut sockets = vec![client];
+    if let Some(server) = server {
+        sockets.push(server);
+        shared.server.claim(Phase::Receiving);
+        let (shared, read) = (&shared, t.read);
+        jobs.push(Job::new("tcplab-server", move || {
+            let mut buf = vec![0u8; read];
+            Done::Server(server::serve(server, &mut buf, &shared.serve_counters()))
+        }));
+    }
+    shared.client.claim(Phase::NotStarted);
+    let job = ClientJob {
+        sock: client,
+        total: t.total,
+        chunk,
+        read: t.read,
+        shared: &shared,
+    };
+    let strategy = client::for_name(t.strategy);
+    jobs.push(Job::new("tcplab-client", move || {
+        Done::Client(strategy.run(&job))
+    }));
+    let mut sampler =
+        OwnSampler::new(&shared, Some(client), server).client_role(t.strategy.client_role());
+    let watch = Watch {
+        shared: &shared,
+        sockets,
+        watchdog: t.watchdog(),
+        timeout: t.timeout,
+        verify_stall: t.verify_stall,
+    };
+    let run = drive::supervise(watch, &mut sampler, obs, jobs);
+    outcome::classify(t, settings, buffers, &shared, client, server, run)
+}

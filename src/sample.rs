@@ -1,0 +1,346 @@
+//! The one observation model: what tcplab knows about a connection at one moment. Every source of
+//! facts produces this same `Sample` — tcplab's own sockets (ioctl, getsockopt, /proc/self/task;
+//! `observe::own`) and, for programs tcplab did not write, the kernel's socket diagnostics and
+//! /proc — and every consumer reads only this: the watchdog's rules, the narrated events, the
+//! live view, the timeline recorder.
+//!
+//! Plain data with serde derives; this module imports nothing from the crate, so everything else
+//! may depend on it without a circle.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Which end of the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+
+    pub fn other(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+}
+
+/// What a thread is for. tcplab knows it for its own threads; for another program's it is
+/// `Unknown` and only the kernel's view of the thread says anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Sends the client's stream (and, in the naive strategy, reads the echo afterwards).
+    Sender,
+    /// Exists to read: it counts as a reader from the moment it is spawned until it is done.
+    Reader,
+    /// Reads and writes in one event loop.
+    Both,
+    /// The echo server's thread: reads, then writes back.
+    Server,
+    Unknown,
+}
+
+/// What a thread says it is doing, recorded by the thread itself at phase changes. The watcher
+/// reads it together with the kernel's view (`Call`), which is what a blocked thread really is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum Phase {
+    NotStarted = 0,
+    Sending = 1,
+    Receiving = 2,
+    Polling = 3,
+    Done = 4,
+}
+
+impl Phase {
+    pub fn from_u8(v: u8) -> Phase {
+        match v {
+            1 => Phase::Sending,
+            2 => Phase::Receiving,
+            3 => Phase::Polling,
+            4 => Phase::Done,
+            _ => Phase::NotStarted,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::NotStarted => "not started",
+            Phase::Sending => "sending",
+            Phase::Receiving => "receiving",
+            Phase::Polling => "polling",
+            Phase::Done => "done",
+        }
+    }
+}
+
+/// The system call the kernel shows a thread in (`/proc/PID/task/TID/syscall`, proc(5)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Call {
+    /// On a CPU or runnable: not blocked in any call.
+    Running,
+    /// sendto, sendmsg or write.
+    Send,
+    /// recvfrom, recvmsg or read.
+    Recv,
+    /// poll, ppoll, select, epoll_wait.
+    Poll,
+    /// nanosleep, clock_nanosleep.
+    Sleep,
+    /// futex: waiting for a lock, a condition or another thread.
+    Futex,
+    Accept,
+    Other,
+}
+
+impl Call {
+    /// The name a person reads: `send` for `blocked in send()`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Call::Running => "running",
+            Call::Send => "send",
+            Call::Recv => "recv",
+            Call::Poll => "poll",
+            Call::Sleep => "sleep",
+            Call::Futex => "futex",
+            Call::Accept => "accept",
+            Call::Other => "other",
+        }
+    }
+}
+
+/// One thread at the moment of a sample.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadView {
+    /// `tcplab-client`, `tcplab-reader`, `tcplab-server`, or a watched program's thread name.
+    pub name: Cow<'static, str>,
+    pub side: Side,
+    pub role: Role,
+    /// The thread's own record, where the program keeps one (tcplab's threads).
+    pub phase: Option<Phase>,
+    /// The kernel's view; `None` when it could not be read (or was not asked for this sample).
+    pub call: Option<Call>,
+    /// Whether the call's file descriptor is this connection's socket, when known.
+    pub on_socket: Option<bool>,
+    /// Process and kernel thread id, for threads of other programs.
+    pub pid: Option<u32>,
+    pub tid: Option<u32>,
+}
+
+impl ThreadView {
+    /// Whether this thread may read the connection now or soon. A thread that exists to read
+    /// counts until it is done (it may still be starting, or between two recv() calls); for a
+    /// thread of unknown purpose only the kernel's view decides, and an unknown view may read.
+    pub fn may_read(&self) -> bool {
+        match (self.role, self.phase) {
+            (_, Some(Phase::Done)) => false,
+            (Role::Reader | Role::Both, _) => true,
+            (Role::Sender | Role::Server, Some(p)) => {
+                matches!(p, Phase::Receiving | Phase::Polling)
+            }
+            (Role::Sender | Role::Server, None) | (Role::Unknown, _) => match self.call {
+                Some(Call::Recv | Call::Poll | Call::Running) | None => {
+                    self.on_socket != Some(false) || self.call.is_none()
+                }
+                Some(_) => false,
+            },
+        }
+    }
+
+    /// Whether the thread is blocked sending: its own record says so (where it keeps one) and the
+    /// kernel shows it in send(), or cannot be asked.
+    pub fn blocked_in_send(&self) -> bool {
+        let app = self.phase.is_none_or(|p| p == Phase::Sending);
+        let kernel = match self.call {
+            Some(Call::Send) => self.on_socket != Some(false),
+            None => self.phase.is_some(),
+            Some(_) => false,
+        };
+        app && kernel
+    }
+
+    /// Whether the thread waits in recv() (its record, confirmed by the kernel where readable).
+    pub fn waiting_in_recv(&self) -> bool {
+        let app = self.phase.is_none_or(|p| p == Phase::Receiving);
+        let kernel = match self.call {
+            Some(Call::Recv) => self.on_socket != Some(false),
+            None => self.phase.is_some(),
+            Some(_) => false,
+        };
+        app && kernel
+    }
+}
+
+/// Selected fields of the kernel's TCP_INFO for one socket; each is `None` when the kernel did
+/// not send that far into its struct.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TcpInfoView {
+    /// TCP state name (ESTABLISHED, FIN_WAIT1, …).
+    pub state: Option<String>,
+    /// Unanswered zero-window probes outstanding.
+    pub zero_window_probes: Option<u32>,
+    /// Window scale this side applies to the peer's advertised window.
+    pub snd_wscale: Option<u32>,
+    /// Window scale this side uses for its own advertisements.
+    pub rcv_wscale: Option<u32>,
+    /// Retransmitted segments over the connection's life.
+    pub total_retrans: Option<u32>,
+    /// Bytes in the send queue not yet sent (bytes).
+    pub notsent_bytes: Option<u64>,
+    /// The peer's last advertised receive window (bytes): 0 means "stop sending".
+    pub snd_wnd_bytes: Option<u64>,
+    /// This side's current receive window (bytes).
+    pub rcv_wnd_bytes: Option<u64>,
+    /// Bytes the peer acknowledged, the SYN's one included (bytes).
+    #[serde(default)]
+    pub bytes_acked: Option<u64>,
+    /// Bytes received in sequence (bytes).
+    #[serde(default)]
+    pub bytes_received: Option<u64>,
+    /// Exponential backoff of the retransmission or probe timer (doublings).
+    #[serde(default)]
+    pub backoff: Option<u32>,
+}
+
+/// The kernel's queues of one socket at one moment, with its capacities.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KernelQueues {
+    /// Bytes waiting to be read by the application (SIOCINQ).
+    pub inq_bytes: u64,
+    /// Bytes in the send queue, sent-but-unacknowledged included (SIOCOUTQ).
+    pub outq_bytes: u64,
+    /// Bytes in the send queue not yet sent (SIOCOUTQNSD).
+    pub notsent_bytes: u64,
+    /// SO_SNDBUF at that moment (bytes).
+    pub sndbuf_bytes: u64,
+    /// SO_RCVBUF at that moment (bytes).
+    pub rcvbuf_bytes: u64,
+    pub tcp_info: Option<TcpInfoView>,
+    /// Whether the zero-window probe (persist) timer is armed, when the source can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probing: Option<bool>,
+}
+
+impl KernelQueues {
+    /// The peer's advertised window as this socket last saw it (bytes).
+    pub fn peer_window(&self) -> Option<u64> {
+        self.tcp_info.as_ref().and_then(|t| t.snd_wnd_bytes)
+    }
+
+    /// The queues alone, for telling whether anything moved (the TCP_INFO fields change with
+    /// timers even while no byte moves).
+    pub fn levels(&self) -> [u64; 3] {
+        [self.inq_bytes, self.outq_bytes, self.notsent_bytes]
+    }
+}
+
+/// The application-level counters the I/O loops bump.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Bytes the client's send() calls returned as accepted (bytes).
+    pub client_sent_bytes: u64,
+    /// Bytes the server's recv() calls returned (bytes); in `client` mode, unknown and 0.
+    pub server_received_bytes: u64,
+    /// Bytes the server's send() calls returned as accepted (bytes); in `client` mode, 0.
+    pub server_sent_bytes: u64,
+    /// Bytes the client's recv() calls returned (bytes).
+    pub client_received_bytes: u64,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.client_sent_bytes
+            + self.server_received_bytes
+            + self.server_sent_bytes
+            + self.client_received_bytes
+    }
+}
+
+/// Everything the watcher saw of one connection at one moment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sample {
+    /// Time since the traffic started.
+    pub at: Duration,
+    pub counts: Counts,
+    /// The client's socket; `None` when it is out of sight (or the probe failed).
+    pub client: Option<KernelQueues>,
+    /// The server's socket; `None` when it is in another process (`tcplab client`).
+    pub server: Option<KernelQueues>,
+    pub threads: Vec<ThreadView>,
+}
+
+impl Sample {
+    pub fn socket(&self, side: Side) -> Option<&KernelQueues> {
+        match side {
+            Side::Client => self.client.as_ref(),
+            Side::Server => self.server.as_ref(),
+        }
+    }
+
+    pub fn threads_of(&self, side: Side) -> impl Iterator<Item = &ThreadView> {
+        self.threads.iter().filter(move |t| t.side == side)
+    }
+
+    /// The first thread of `side` with `role`.
+    pub fn thread(&self, side: Side, role: Role) -> Option<&ThreadView> {
+        self.threads_of(side).find(|t| t.role == role)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(role: Role, phase: Option<Phase>, call: Option<Call>) -> ThreadView {
+        ThreadView {
+            name: Cow::Borrowed("t"),
+            side: Side::Client,
+            role,
+            phase,
+            call,
+            on_socket: None,
+            pid: None,
+            tid: None,
+        }
+    }
+
+    #[test]
+    fn a_reader_reads_from_its_spawn_until_it_is_done() {
+        assert!(t(Role::Reader, Some(Phase::NotStarted), None).may_read());
+        assert!(t(Role::Reader, Some(Phase::Receiving), Some(Call::Futex)).may_read());
+        assert!(!t(Role::Reader, Some(Phase::Done), None).may_read());
+    }
+
+    #[test]
+    fn a_thread_of_unknown_purpose_reads_when_the_kernel_says_so_or_cannot_say() {
+        assert!(t(Role::Unknown, None, Some(Call::Recv)).may_read());
+        assert!(t(Role::Unknown, None, None).may_read());
+        assert!(!t(Role::Unknown, None, Some(Call::Send)).may_read());
+        let mut elsewhere = t(Role::Unknown, None, Some(Call::Recv));
+        elsewhere.on_socket = Some(false);
+        assert!(!elsewhere.may_read());
+    }
+
+    #[test]
+    fn blocked_in_send_needs_the_kernels_word_when_it_can_be_read() {
+        assert!(t(Role::Sender, Some(Phase::Sending), Some(Call::Send)).blocked_in_send());
+        assert!(t(Role::Sender, Some(Phase::Sending), None).blocked_in_send());
+        assert!(!t(Role::Sender, Some(Phase::Sending), Some(Call::Running)).blocked_in_send());
+        assert!(t(Role::Unknown, None, Some(Call::Send)).blocked_in_send());
+        assert!(!t(Role::Unknown, None, None).blocked_in_send());
+    }
+}

@@ -1,0 +1,419 @@
+//! The rules on synthetic timelines: samples built by hand, fed in order, the first verdict read.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use super::*;
+use crate::sample::{Call, Phase, Role, Side, TcpInfoView, ThreadView};
+
+pub(crate) fn thread(side: Side, role: Role, phase: Phase, call: Option<Call>) -> ThreadView {
+    let name = match (side, role) {
+        (Side::Client, Role::Reader) => "tcplab-reader",
+        (Side::Client, _) => "tcplab-client",
+        (Side::Server, _) => "tcplab-server",
+    };
+    ThreadView {
+        name: Cow::Borrowed(name),
+        side,
+        role,
+        phase: Some(phase),
+        call,
+        on_socket: None,
+        pid: None,
+        tid: None,
+    }
+}
+
+fn client_send() -> ThreadView {
+    thread(Side::Client, Role::Sender, Phase::Sending, Some(Call::Send))
+}
+fn reader(phase: Phase, call: Option<Call>) -> ThreadView {
+    thread(Side::Client, Role::Reader, phase, call)
+}
+fn server(phase: Phase, call: Call) -> ThreadView {
+    thread(Side::Server, Role::Server, phase, Some(call))
+}
+
+pub(crate) fn q(inq: u64, notsent: u64, peer_wnd: u64) -> KernelQueues {
+    KernelQueues {
+        inq_bytes: inq,
+        outq_bytes: notsent,
+        notsent_bytes: notsent,
+        tcp_info: Some(TcpInfoView {
+            snd_wnd_bytes: Some(peer_wnd),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn sample(ms: u64, sent: u64, threads: Vec<ThreadView>) -> Sample {
+    Sample {
+        at: Duration::from_millis(ms),
+        counts: Counts {
+            client_sent_bytes: sent,
+            ..Default::default()
+        },
+        client: Some(q(100_000, 50_000, 0)),
+        server: Some(q(100_000, 60_000, 0)),
+        threads,
+    }
+}
+
+fn deadlock_rules() -> Watchdog {
+    Watchdog::for_deadlock(Duration::from_millis(250), Duration::from_secs(2))
+}
+
+/// Feeds a timeline; returns the first verdict.
+fn first_verdict(w: &mut Watchdog, samples: impl IntoIterator<Item = Sample>) -> Option<Verdict> {
+    samples.into_iter().find_map(|s| w.observe(&s))
+}
+
+#[test]
+fn both_blocked_in_send_is_a_deadlock_after_the_confirm_window() {
+    let mut w = deadlock_rules();
+    let both = || vec![client_send(), server(Phase::Sending, Call::Send)];
+    let moving = (0..50).map(|i| sample(i * 10, 1000 + i * 16, both()));
+    let frozen = (50..200).map(|i| sample(i * 10, 1000 + 49 * 16, both()));
+    let v = first_verdict(&mut w, moving.chain(frozen)).expect("no verdict");
+    assert_eq!(v.kind, Kind::Deadlock);
+    assert_eq!(v.basis, StallBasis::KernelEvidence);
+    assert_eq!(v.last_progress, Duration::from_millis(490));
+    assert_eq!(v.at, Duration::from_millis(740));
+    assert!(v.evidence.contains(&Evidence::ClientNotReading));
+    assert!(v.evidence.contains(&Evidence::WindowClosed {
+        side: "server".into()
+    }));
+}
+
+#[test]
+fn a_reader_thread_prevents_a_kernel_verdict_and_only_silence_remains() {
+    let mut w = deadlock_rules();
+    let t = || {
+        vec![
+            client_send(),
+            reader(Phase::Receiving, Some(Call::Recv)),
+            server(Phase::Sending, Call::Send),
+        ]
+    };
+    // A long healthy pause: frozen for 1.5 s, then moving again.
+    let pause = (0..150).map(|i| sample(i * 10, 5000, t()));
+    let again = (150..200).map(|i| sample(i * 10, 5000 + i, t()));
+    assert_eq!(first_verdict(&mut w, pause.chain(again)), None);
+}
+
+#[test]
+fn a_reader_that_is_spawned_but_not_yet_reading_still_counts_as_a_reader() {
+    // The reader thread exists (its slot was claimed at spawn) but has not reached recv(): the
+    // kernel shows it running or in a page fault, or nothing at all yet.
+    for call in [
+        None,
+        Some(Call::Running),
+        Some(Call::Futex),
+        Some(Call::Other),
+    ] {
+        let mut w = deadlock_rules();
+        let t = || {
+            vec![
+                client_send(),
+                reader(Phase::Receiving, call),
+                server(Phase::Sending, Call::Send),
+            ]
+        };
+        let frozen = (0..150).map(|i| sample(i * 10, 5000, t()));
+        assert_eq!(first_verdict(&mut w, frozen), None, "reader in {call:?}");
+    }
+}
+
+#[test]
+fn silence_past_stall_after_is_the_fallback() {
+    let mut w = deadlock_rules();
+    let t = || {
+        vec![
+            client_send(),
+            reader(Phase::Receiving, Some(Call::Recv)),
+            server(Phase::Sending, Call::Send),
+        ]
+    };
+    let v = first_verdict(&mut w, (0..300).map(|i| sample(i * 10, 5000, t()))).expect("no verdict");
+    assert_eq!(v.basis, StallBasis::Silence);
+    assert_eq!(v.at, Duration::from_secs(2));
+}
+
+#[test]
+fn queues_still_changing_delay_the_verdict() {
+    let mut w = deadlock_rules();
+    let both = || vec![client_send(), server(Phase::Sending, Call::Send)];
+    let changing = (0..40).map(|i| {
+        let mut s = sample(i * 10, 4000, both());
+        s.client = Some(q(100_000 + i, 50_000, 0));
+        s
+    });
+    let settled = (40..100).map(|i| {
+        let mut s = sample(i * 10, 4000, both());
+        s.client = Some(q(100_039, 50_000, 0));
+        s
+    });
+    let v = first_verdict(&mut w, changing.chain(settled)).expect("no verdict");
+    assert_eq!(v.at, Duration::from_millis(390 + 250));
+}
+
+#[test]
+fn a_probe_timer_backing_off_is_not_a_queue_change() {
+    let mut w = deadlock_rules();
+    let both = || vec![client_send(), server(Phase::Sending, Call::Send)];
+    let s = (0..100).map(|i| {
+        let mut s = sample(i * 10, 4000, both());
+        if let Some(t) = s.client.as_mut().and_then(|q| q.tcp_info.as_mut()) {
+            t.backoff = Some(i as u32 / 20);
+        }
+        s
+    });
+    let v = first_verdict(&mut w, s).expect("no verdict");
+    assert_eq!(v.at, Duration::from_millis(250));
+}
+
+#[test]
+fn a_server_with_data_to_read_is_not_stuck() {
+    let mut w = deadlock_rules();
+    let busy = (0..100).map(|i| {
+        let mut s = sample(
+            i * 10,
+            4000,
+            vec![client_send(), server(Phase::Receiving, Call::Recv)],
+        );
+        s.server = Some(q(4096, 0, 65536));
+        s
+    });
+    assert_eq!(first_verdict(&mut w, busy), None);
+}
+
+#[test]
+fn the_ack_starved_state_is_a_deadlock() {
+    // Server read everything and waits in recv(); the client is stuck in send, not reading.
+    let mut w = deadlock_rules();
+    let starved = (0..100).map(|i| {
+        let mut s = sample(
+            i * 10,
+            4000,
+            vec![client_send(), server(Phase::Receiving, Call::Recv)],
+        );
+        s.server = Some(q(0, 0, 0));
+        s
+    });
+    let v = first_verdict(&mut w, starved).expect("no verdict");
+    assert!(v.evidence.contains(&Evidence::ServerWaitingOnEmptyQueue));
+}
+
+#[test]
+fn a_thread_the_kernel_sees_running_is_not_blocked() {
+    let mut w = deadlock_rules();
+    let running = thread(
+        Side::Client,
+        Role::Sender,
+        Phase::Sending,
+        Some(Call::Running),
+    );
+    let s = (0..100).map(|i| {
+        sample(
+            i * 10,
+            4000,
+            vec![running.clone(), server(Phase::Sending, Call::Send)],
+        )
+    });
+    assert_eq!(first_verdict(&mut w, s), None);
+}
+
+#[test]
+fn a_client_alone_stalls_when_its_peer_window_is_closed() {
+    let mut w = deadlock_rules();
+    let s = (0..100).map(|i| Sample {
+        at: Duration::from_millis(i * 10),
+        counts: Counts {
+            client_sent_bytes: 9000,
+            ..Default::default()
+        },
+        client: Some(q(70_000, 30_000, 0)),
+        server: None,
+        threads: vec![client_send()],
+    });
+    let v = first_verdict(&mut w, s).expect("no verdict");
+    assert_eq!(v.basis, StallBasis::KernelEvidence);
+    assert!(v.evidence.contains(&Evidence::WindowClosed {
+        side: "client".into()
+    }));
+}
+
+#[test]
+fn with_no_thread_in_sight_closed_windows_and_unread_bytes_both_ways_are_a_deadlock() {
+    let mut w = deadlock_rules();
+    let s = (0..100).map(|i| Sample {
+        at: Duration::from_millis(i * 10),
+        counts: Counts {
+            client_sent_bytes: 9000,
+            ..Default::default()
+        },
+        client: Some(q(70_000, 30_000, 0)),
+        server: Some(q(60_000, 90_000, 0)),
+        threads: Vec::new(),
+    });
+    let v = first_verdict(&mut w, s).expect("no verdict");
+    assert!(v.evidence.contains(&Evidence::ThreadsNotVisible {
+        side: "client".into()
+    }));
+    // A healthy crawl: the client's reader emptied its queue, so it is not a deadlock.
+    let mut w = deadlock_rules();
+    let crawl = (0..100).map(|i| Sample {
+        at: Duration::from_millis(i * 10),
+        client: Some(q(0, 30_000, 0)),
+        server: Some(q(60_000, 90_000, 0)),
+        ..Sample::default()
+    });
+    assert_eq!(first_verdict(&mut w, crawl), None);
+}
+
+fn halfclose_sample(ms: u64, client_call: Call, outq: u64) -> Sample {
+    let mut c = q(0, 0, 65536);
+    c.outq_bytes = outq;
+    Sample {
+        at: Duration::from_millis(ms),
+        counts: Counts {
+            client_sent_bytes: 65536,
+            server_received_bytes: 65536,
+            ..Default::default()
+        },
+        client: Some(c),
+        server: Some(q(0, 0, 65536)),
+        threads: vec![
+            thread(
+                Side::Client,
+                Role::Sender,
+                Phase::Receiving,
+                Some(client_call),
+            ),
+            thread(
+                Side::Server,
+                Role::Server,
+                Phase::Receiving,
+                Some(Call::Recv),
+            ),
+        ],
+    }
+}
+
+#[test]
+fn both_waiting_in_recv_with_nothing_in_flight_is_a_half_close_stall() {
+    let confirm = Duration::from_millis(300);
+    let mut w = Watchdog::new(&[Rule::HalfClose { confirm }]);
+    let v = first_verdict(
+        &mut w,
+        (0..100).map(|i| halfclose_sample(i * 10, Call::Recv, 0)),
+    )
+    .expect("no verdict");
+    assert_eq!(v.kind, Kind::HalfClose);
+    assert_eq!(v.at, confirm);
+    assert!(v.evidence.contains(&Evidence::NothingInFlight));
+    // Bytes still in flight, or a client thread that is running, are not a stall.
+    let mut w = Watchdog::new(&[Rule::HalfClose { confirm }]);
+    assert_eq!(
+        first_verdict(
+            &mut w,
+            (0..100).map(|i| halfclose_sample(i * 10, Call::Recv, 5))
+        ),
+        None
+    );
+    let mut w = Watchdog::new(&[Rule::HalfClose { confirm }]);
+    assert_eq!(
+        first_verdict(
+            &mut w,
+            (0..100).map(|i| halfclose_sample(i * 10, Call::Running, 0))
+        ),
+        None
+    );
+}
+
+fn conn_sample(ms: u64, received: u64, sent: u64, server_q: KernelQueues, call: Call) -> Sample {
+    let phase = if call == Call::Send {
+        Phase::Sending
+    } else {
+        Phase::Receiving
+    };
+    Sample {
+        at: Duration::from_millis(ms),
+        counts: Counts {
+            server_received_bytes: received,
+            server_sent_bytes: sent,
+            ..Default::default()
+        },
+        client: None,
+        server: Some(server_q),
+        threads: vec![thread(Side::Server, Role::Server, phase, Some(call))],
+    }
+}
+
+fn stuck_rules() -> Watchdog {
+    Watchdog::new(&[Rule::Stuck {
+        limit: Duration::from_secs(1),
+    }])
+}
+
+#[test]
+fn a_connection_that_keeps_moving_is_never_stuck() {
+    let mut w = stuck_rules();
+    let s = (1..100).map(|i| conn_sample(i * 100, i * 10, i * 10, q(0, 0, 65536), Call::Recv));
+    assert_eq!(first_verdict(&mut w, s), None);
+}
+
+#[test]
+fn a_draining_send_queue_counts_as_progress() {
+    let mut w = stuck_rules();
+    // Counters frozen (the server is blocked in one send) but its queue shrinks each step.
+    let s =
+        (1..40).map(|i| conn_sample(i * 100, 4096, 2048, q(0, 10_000 - i * 100, 0), Call::Send));
+    assert_eq!(first_verdict(&mut w, s), None);
+}
+
+#[test]
+fn a_trickle_into_the_receive_queue_does_not_hide_a_server_blocked_in_send() {
+    // The client never reads but sends one byte now and then: the server's receive queue grows,
+    // its send queue does not drain.
+    let mut w = stuck_rules();
+    let s = (1..40).map(|i| {
+        conn_sample(
+            i * 100,
+            4096,
+            2048,
+            q(20_000 + i / 10, 30_000, 0),
+            Call::Send,
+        )
+    });
+    let v = first_verdict(&mut w, s).expect("no verdict");
+    assert_eq!(v.kind, Kind::Stuck(StuckKind::BlockedInSend));
+    assert_eq!(v.at, Duration::from_secs(1));
+    assert!(
+        v.evidence
+            .contains(&Evidence::SendQueueNotDraining { bytes: 30_000 })
+    );
+}
+
+#[test]
+fn a_client_that_never_sends_is_silent_and_one_that_stops_is_idle() {
+    let mut w = stuck_rules();
+    let s = (0..20).map(|i| conn_sample(i * 100, 0, 0, q(0, 0, 65536), Call::Recv));
+    let v = first_verdict(&mut w, s).expect("no verdict");
+    assert_eq!(v.kind, Kind::Stuck(StuckKind::Silent));
+    assert_eq!(v.at, Duration::from_secs(1));
+    let mut w = stuck_rules();
+    let s = (0..30).map(|i| {
+        conn_sample(
+            i * 100,
+            160.min(i * 16),
+            160.min(i * 16),
+            q(0, 0, 65536),
+            Call::Recv,
+        )
+    });
+    let v = first_verdict(&mut w, s).expect("no verdict");
+    assert_eq!(v.kind, Kind::Stuck(StuckKind::Idle));
+    assert_eq!(v.at, Duration::from_millis(1000 + 1000));
+}
