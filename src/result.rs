@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::sample::{Counts, KernelQueues, TcpInfoView};
+use crate::sample::Role;
+pub use crate::sample::{Counts, KernelQueues, Side, TcpInfoView};
 
 /// Version of the JSON document; bumped when a field changes meaning.
 pub const FORMAT_VERSION: u32 = 1;
@@ -37,13 +38,69 @@ impl Outcome {
     }
 }
 
+/// How the client sends and reads.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyName {
+    /// The classic client: send everything (a write-all loop), shut down the write half, then read.
+    /// Deadlocks once the data exceeds what the four buffers can hold.
+    Naive,
+    /// Fix: a second thread reads the replies while the main thread sends.
+    ReaderThread,
+    /// Fix: one thread, a non-blocking socket, an event loop that writes when writable and reads
+    /// when readable.
+    Poll,
+    /// The bug that a write-all loop fixes: one send() per chunk on a non-blocking socket, its
+    /// return value ignored. Shows the short sends and counts the bytes silently never sent.
+    SendOnce,
+}
+
+impl StrategyName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyName::Naive => "naive",
+            StrategyName::ReaderThread => "reader-thread",
+            StrategyName::Poll => "poll",
+            StrategyName::SendOnce => "send-once",
+        }
+    }
+
+    /// The role of the client's own thread: an event loop both reads and writes.
+    pub fn client_role(self) -> Role {
+        match self {
+            StrategyName::Poll => Role::Both,
+            _ => Role::Sender,
+        }
+    }
+}
+
+/// Where the run's peers were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Both peers in one process, all four buffers in view (`tcplab deadlock`).
+    Deadlock,
+    /// The client alone; the server is in another process (`tcplab client`).
+    Client,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Deadlock => "deadlock",
+            Mode::Client => "client",
+        }
+    }
+}
+
 /// The settings a run used.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
-    /// `deadlock` (both peers in one process) or `client` (this side only).
-    pub mode: String,
+    pub mode: Mode,
     /// Client strategy: naive, reader-thread, poll or send-once.
-    pub strategy: String,
+    pub strategy: StrategyName,
     /// Bytes the client was asked to send, rounded up to whole chunks (bytes).
     pub bytes_total: u64,
     /// Size of each client write (bytes).
@@ -79,7 +136,7 @@ pub struct BufferSize {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SocketBuffers {
     /// `client` or `server` (the server's accepted socket, which inherits the listener's sizes).
-    pub role: String,
+    pub role: Side,
     pub sndbuf: BufferSize,
     pub rcvbuf: BufferSize,
 }
@@ -120,19 +177,19 @@ pub enum Evidence {
     /// Bytes of echo wait in the client's receive queue with nobody to read them.
     UnreadEcho { bytes: u64 },
     /// The peer of `side` advertises a zero window: `side` may not send.
-    WindowClosed { side: String },
+    WindowClosed { side: Side },
     /// Bytes wait in `side`'s send queue, not yet sent.
-    Unsent { side: String, bytes: u64 },
+    Unsent { side: Side, bytes: u64 },
     /// `side`'s kernel probes the peer's zero window (the persist timer is armed).
-    ZeroWindowProbing { side: String },
+    ZeroWindowProbing { side: Side },
     /// Bytes wait in `side`'s receive queue, unread.
-    Unread { side: String, bytes: u64 },
+    Unread { side: Side, bytes: u64 },
     /// The threads of `side` could not be seen; the verdict rests on the kernel's queues and
     /// windows alone.
-    ThreadsNotVisible { side: String },
+    ThreadsNotVisible { side: Side },
     /// A thread of `side` waits in recv() (`kernel_call` as /proc showed it).
     WaitingInRecv {
-        side: String,
+        side: Side,
         kernel_call: Option<String>,
     },
     /// Both receive queues are empty and nothing is in flight.

@@ -5,7 +5,7 @@ mod support;
 use std::net::TcpListener;
 
 use support::*;
-use tcplab::result::{Failure, IoFailure, Outcome, RunResult, StallBasis};
+use tcplab::result::{Failure, IoFailure, Outcome, RunResult, Side, StallBasis};
 use tcplab::sock::{KERNEL_DOUBLES, Limits};
 
 /// Small enough to stall after about 100 KiB.
@@ -172,14 +172,14 @@ fn linux_reports_twice_the_requested_size_on_each_socket() {
         "64K",
     ]);
     assert_eq!(r.outcome, Outcome::Completed, "{}", out.dump());
-    let find = |role: &str| {
+    let find = |role: Side| {
         r.buffers
             .iter()
             .find(|b| b.role == role)
-            .expect(role)
+            .expect("both sockets are reported")
             .clone()
     };
-    let (c, s) = (find("client"), find("server"));
+    let (c, s) = (find(Side::Client), find(Side::Server));
     for (b, req) in [
         (c.sndbuf, 8192),
         (c.rcvbuf, 16384),
@@ -221,7 +221,7 @@ fn a_request_above_wmem_max_is_clamped_and_the_sysctl_named() {
     let c = r
         .buffers
         .iter()
-        .find(|b| b.role == "client")
+        .find(|b| b.role == Side::Client)
         .expect("client")
         .sndbuf;
     assert_eq!(c.clamped_to_bytes, Some(wmem_max), "{}", out.dump());

@@ -34,9 +34,10 @@ pub enum ServerEvent {
     },
     /// A connection ended; `end` says how.
     Closed(ConnClosed),
-    /// accept() failed (EMFILE and friends); the server goes on. `repeats` counts the failures
-    /// since the last such event, which is emitted at most once a second.
-    AcceptFailed { error: String, repeats: u64 },
+    /// accept() failed (EMFILE and friends); the server goes on. The first failure carries the
+    /// error; later ones are counted and reported together (`error` then `None`) when accept()
+    /// works again, or at most every ten seconds while it keeps failing.
+    AcceptFailed { error: Option<String>, repeats: u64 },
     /// The server stopped; its last event.
     Stopped { totals: Totals, interrupted: bool },
 }

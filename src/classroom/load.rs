@@ -18,7 +18,6 @@ use crate::observe::NoObserver;
 use crate::result::Outcome;
 use crate::run::{self, ClientConfig, Traffic};
 use crate::sock::BufReq;
-use crate::watchdog::DEFAULT_CONFIRM;
 
 /// A freed client is "freed within the idle limit" when the server closed it at most this long
 /// after `--idle-timeout` had passed since its last byte: one supervisor tick (100 ms), one send
@@ -200,17 +199,11 @@ fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
     };
     let c = ClientConfig {
         traffic: Traffic {
-            strategy,
-            total: crate::payload::rounded_total(cfg.bytes, cfg.chunk as u64),
-            chunk: cfg.chunk,
-            read: 1024,
-            nodelay: false,
             // Two hundred clients on two cores pause far longer than one does; only kernel
             // evidence of a real deadlock, not silence, should end a fixed client.
-            confirm: DEFAULT_CONFIRM,
             stall_after: cfg.timeout,
             timeout: cfg.timeout,
-            verify_stall: None,
+            ..Traffic::new(strategy, cfg.bytes, cfg.chunk as u64)
         },
         addr: cfg.addr,
         buffers: cfg.buffers,

@@ -277,7 +277,7 @@ impl Server<'_> {
         self.accept_failures += 1;
         if self.accept_failures == 1 {
             self.sink.event(&ServerEvent::AcceptFailed {
-                error: e.to_string(),
+                error: Some(e.to_string()),
                 repeats: 1,
             });
             self.accept_failures = 0;
@@ -294,7 +294,7 @@ impl Server<'_> {
         if self.accept_failures > 0 && (settled || due) {
             let repeats = std::mem::take(&mut self.accept_failures);
             self.sink.event(&ServerEvent::AcceptFailed {
-                error: "the same error again".into(),
+                error: None,
                 repeats,
             });
             self.last_warning = Some(Instant::now());

@@ -14,44 +14,9 @@ use socket2::Socket;
 
 use crate::counters::{Shared, ThreadSlot};
 use crate::payload::Verifier;
+pub use crate::result::StrategyName;
 use crate::result::{ShortSends, Verification};
-use crate::sample::{Phase, Role};
-
-/// How the client sends and reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StrategyName {
-    /// The classic client: send everything (a write-all loop), shut down the write half, then read.
-    /// Deadlocks once the data exceeds what the four buffers can hold.
-    Naive,
-    /// Fix: a second thread reads the replies while the main thread sends.
-    ReaderThread,
-    /// Fix: one thread, a non-blocking socket, an event loop that writes when writable and reads
-    /// when readable.
-    Poll,
-    /// The bug that a write-all loop fixes: one send() per chunk on a non-blocking socket, its
-    /// return value ignored. Shows the short sends and counts the bytes silently never sent.
-    SendOnce,
-}
-
-impl StrategyName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StrategyName::Naive => "naive",
-            StrategyName::ReaderThread => "reader-thread",
-            StrategyName::Poll => "poll",
-            StrategyName::SendOnce => "send-once",
-        }
-    }
-
-    /// The role of the client's own thread: an event loop both reads and writes.
-    pub fn client_role(self) -> Role {
-        match self {
-            StrategyName::Poll => Role::Both,
-            _ => Role::Sender,
-        }
-    }
-}
+use crate::sample::Phase;
 
 /// What a strategy works with.
 pub struct ClientJob<'a> {

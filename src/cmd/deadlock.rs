@@ -10,8 +10,7 @@ use crate::report::{self, live::LiveView, progress::Live};
 use crate::run::{self, DEMO_BUFFER, PairConfig, Traffic};
 use crate::sock::BufReq;
 use crate::units::{BufSize, ByteSize};
-use crate::watchdog::DEFAULT_CONFIRM;
-use crate::{cmd, payload, timeline};
+use crate::{cmd, timeline};
 
 pub fn config(a: &DeadlockArgs) -> PairConfig {
     let b = &a.buffers;
@@ -33,17 +32,13 @@ pub fn config(a: &DeadlockArgs) -> PairConfig {
 
 /// The traffic both `deadlock` and `client` send, from their flags.
 pub fn traffic(t: &TrafficArgs, bytes: ByteSize, w: &WaitArgs) -> Traffic {
-    let chunk = t.chunk.bytes();
     Traffic {
-        strategy: t.strategy,
-        total: payload::rounded_total(bytes.bytes(), chunk),
-        chunk: chunk as usize,
         read: t.read.bytes() as usize,
         nodelay: t.nodelay,
-        confirm: DEFAULT_CONFIRM,
         stall_after: w.stall_after.0,
         timeout: w.timeout.0.max(Duration::from_millis(1)),
         verify_stall: w.verify_stall.map(|m| m.0),
+        ..Traffic::new(t.strategy, bytes.bytes(), t.chunk.bytes())
     }
 }
 

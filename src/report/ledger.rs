@@ -29,26 +29,31 @@ pub fn evidence_text(e: &Evidence) -> String {
             "{} of echo wait in the client's receive queue; nobody reads them",
             human(*bytes)
         ),
-        Evidence::WindowClosed { side } => {
-            let peer = if side == "client" { "server" } else { "client" };
-            format!("the {peer} advertises a zero receive window, so the {side} may not send")
-        }
+        Evidence::WindowClosed { side } => format!(
+            "the {} advertises a zero receive window, so the {} may not send",
+            side.other().name(),
+            side.name()
+        ),
         Evidence::Unsent { side, bytes } => format!(
-            "{} wait in the {side}'s send queue, not yet sent",
-            human(*bytes)
+            "{} wait in the {}'s send queue, not yet sent",
+            human(*bytes),
+            side.name()
         ),
         Evidence::ZeroWindowProbing { side } => format!(
-            "the {side}'s kernel probes the peer's zero window (the persist timer is armed)"
+            "the {}'s kernel probes the peer's zero window (the persist timer is armed)",
+            side.name()
         ),
         Evidence::Unread { side, bytes } => format!(
-            "{} wait in the {side}'s receive queue, unread",
-            human(*bytes)
+            "{} wait in the {}'s receive queue, unread",
+            human(*bytes),
+            side.name()
         ),
         Evidence::ThreadsNotVisible { side } => format!(
-            "the {side}'s threads cannot be seen; its socket's window and queues stand in for them"
+            "the {}'s threads cannot be seen; its socket's window and queues stand in for them",
+            side.name()
         ),
         Evidence::WaitingInRecv { side, kernel_call } => {
-            format!("the {side} waits in recv(){}", kernel(kernel_call))
+            format!("the {} waits in recv(){}", side.name(), kernel(kernel_call))
         }
         Evidence::NothingInFlight => {
             "both receive queues are empty and nothing is in flight".into()

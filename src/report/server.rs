@@ -140,12 +140,13 @@ impl Sink for TextSink {
                 self.print(&closed_line(c), true);
             }
             ServerEvent::AcceptFailed { error, repeats } => {
-                let line = if *repeats > 1 || error == "the same error again" {
-                    format!("tcplab: accept() failed {repeats} more times; still listening")
-                } else {
-                    format!(
+                let line = match error {
+                    Some(error) => format!(
                         "tcplab: accept failed: {error}; still listening, retrying at each tick (further failures are counted)"
-                    )
+                    ),
+                    None => {
+                        format!("tcplab: accept() failed {repeats} more times; still listening")
+                    }
                 };
                 self.warn(&line);
             }

@@ -6,7 +6,8 @@ use std::io::{self, Write};
 use super::ledger::{evidence_text, row, write_ledger};
 use crate::report::{human, human_rate};
 use crate::result::{
-    BufferSize, Failure, IoFailure, Outcome, RunResult, ShortSends, Stage, StallBasis,
+    BufferSize, Failure, IoFailure, Mode, Outcome, RunResult, ShortSends, Stage, StallBasis,
+    StrategyName,
 };
 
 pub fn write_run(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
@@ -14,8 +15,8 @@ pub fn write_run(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
         "tcplab {} · strategy {} · {} in {} writes · reads of up to {} · server {}",
-        s.mode,
-        s.strategy,
+        s.mode.name(),
+        s.strategy.as_str(),
         human(s.bytes_total),
         human(s.chunk_bytes),
         human(s.read_bytes),
@@ -55,7 +56,7 @@ fn write_buffers(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
             if let Some(max) = size.clamped_to_bytes {
                 clamps.push(format!(
                     "the {} {name} request of {} was clamped to {sysctl} = {}",
-                    b.role,
+                    b.role.name(),
                     human(size.requested_bytes.unwrap_or(0)),
                     human(max)
                 ));
@@ -72,7 +73,7 @@ fn write_buffers(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
         };
         let snd = cell("SO_SNDBUF", &b.sndbuf, "net.core.wmem_max");
         let rcv = cell("SO_RCVBUF", &b.rcvbuf, "net.core.rmem_max");
-        writeln!(out, "  {:<7} {snd:<34} {rcv}", b.role)?;
+        writeln!(out, "  {:<7} {snd:<34} {rcv}", b.role.name())?;
     }
     if r.buffers
         .iter()
@@ -159,7 +160,7 @@ fn write_short_sends(ss: &ShortSends, r: &RunResult, out: &mut impl Write) -> io
 
 fn write_deadlock(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     let Some(st) = &r.stall else { return Ok(()) };
-    let alone = r.settings.mode == "client";
+    let alone = r.settings.mode == Mode::Client;
     let quiet_ms = st.verdict_ms.saturating_sub(st.last_progress_ms);
     let what = if alone {
         "STALLED: this side can no longer move"
@@ -197,7 +198,7 @@ fn write_deadlock(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
         "\nThe watchdog ended it by shutting {} down; every blocked call returned and every thread was joined.",
         if alone { "the socket" } else { "both sockets" }
     )?;
-    if r.settings.strategy == "naive" {
+    if r.settings.strategy == StrategyName::Naive {
         writeln!(
             out,
             "Next: the same run with --strategy reader-thread or --strategy poll reads while it sends, and completes."
@@ -290,7 +291,7 @@ fn write_counts(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
         human(c.client_sent_bytes),
         human(c.client_received_bytes)
     )?;
-    if r.settings.mode == "deadlock" {
+    if r.settings.mode == Mode::Deadlock {
         writeln!(
             out,
             "  server received {}, server sent {}",

@@ -30,7 +30,7 @@ pub fn save(
                 result.timings.elapsed_ms
             ),
         };
-        let title = format!("{} client: {happened}", result.settings.strategy);
+        let title = format!("{} client: {happened}", result.settings.strategy.as_str());
         let svg = super::svg::timeline(rows, &title).map_err(anyhow::Error::msg)?;
         out.write_all(svg.as_bytes())?;
         out.flush()?;

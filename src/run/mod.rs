@@ -18,8 +18,8 @@ use crate::counters::Shared;
 use crate::observe::Observer;
 use crate::observe::own::OwnSampler;
 use crate::payload;
-use crate::result::{RunResult, Settings, SocketBuffers};
-use crate::sample::Phase;
+use crate::result::{Mode, RunResult, Settings, SocketBuffers};
+use crate::sample::{Phase, Side};
 use crate::server::{self, ServeEnd};
 use crate::sock::{self, BufReq, Limits, NetError, Peer};
 use crate::units::{BufSize, ByteSize};
@@ -53,6 +53,24 @@ pub struct Traffic {
 }
 
 impl Traffic {
+    /// `bytes` (rounded up to whole chunks) in writes of `chunk`, with the lab's defaults for the
+    /// rest: 1 KiB reads, Nagle on, the default confirm window, a 2 s silence fallback, 120 s in
+    /// all. Callers change what they need with struct update syntax.
+    pub fn new(strategy: StrategyName, bytes: u64, chunk: u64) -> Traffic {
+        let chunk = chunk.clamp(1, MAX_CHUNK);
+        Traffic {
+            strategy,
+            total: payload::rounded_total(bytes, chunk),
+            chunk: chunk as usize,
+            read: 1024,
+            nodelay: false,
+            confirm: crate::watchdog::DEFAULT_CONFIRM,
+            stall_after: Duration::from_secs(2),
+            timeout: Duration::from_secs(120),
+            verify_stall: None,
+        }
+    }
+
     fn watchdog(&self) -> Watchdog {
         Watchdog::for_deadlock(self.confirm, self.stall_after)
     }
@@ -141,10 +159,15 @@ pub fn run_pair(cfg: &PairConfig, obs: &mut dyn Observer) -> Result<RunResult, S
             .map_err(io("set TCP_NODELAY"))?;
     }
     let buffers = vec![
-        socket_buffers("client", &cfg.client, &client, &limits)?,
-        socket_buffers("server", &cfg.server, &server, &limits)?,
+        socket_buffers(Side::Client, &cfg.client, &client, &limits)?,
+        socket_buffers(Side::Server, &cfg.server, &server, &limits)?,
     ];
-    let settings = settings("deadlock", &cfg.traffic, local, cfg.buffers_after_connect);
+    let settings = settings(
+        Mode::Deadlock,
+        &cfg.traffic,
+        local,
+        cfg.buffers_after_connect,
+    );
     Ok(drive_run(
         &cfg.traffic,
         settings,
@@ -171,8 +194,13 @@ pub fn run_client(cfg: &ClientConfig, obs: &mut dyn Observer) -> Result<RunResul
             .set_tcp_nodelay(true)
             .map_err(io("set TCP_NODELAY"))?;
     }
-    let buffers = vec![socket_buffers("client", &cfg.buffers, &client, &limits)?];
-    let settings = settings("client", &cfg.traffic, cfg.addr, false);
+    let buffers = vec![socket_buffers(
+        Side::Client,
+        &cfg.buffers,
+        &client,
+        &limits,
+    )?];
+    let settings = settings(Mode::Client, &cfg.traffic, cfg.addr, false);
     Ok(drive_run(
         &cfg.traffic,
         settings,
@@ -185,7 +213,7 @@ pub fn run_client(cfg: &ClientConfig, obs: &mut dyn Observer) -> Result<RunResul
 }
 
 fn socket_buffers(
-    role: &str,
+    role: Side,
     req: &BufReq,
     s: &Socket,
     limits: &Limits,
@@ -194,16 +222,16 @@ fn socket_buffers(
         .report(s, limits)
         .map_err(io("read the buffer sizes back"))?;
     Ok(SocketBuffers {
-        role: role.to_string(),
+        role,
         sndbuf,
         rcvbuf,
     })
 }
 
-fn settings(mode: &str, t: &Traffic, addr: SocketAddr, after: bool) -> Settings {
+fn settings(mode: Mode, t: &Traffic, addr: SocketAddr, after: bool) -> Settings {
     Settings {
-        mode: mode.to_string(),
-        strategy: t.strategy.as_str().to_string(),
+        mode,
+        strategy: t.strategy,
         bytes_total: t.total,
         chunk_bytes: t.chunk as u64,
         read_bytes: t.read as u64,

@@ -13,7 +13,7 @@ use crate::result::{
     FORMAT_VERSION, Failure, IoFailure, KernelQueues, Outcome, RunResult, Settings, SocketBuffers,
     StallReport, ThreadReport, Timings,
 };
-use crate::sample::Sample;
+use crate::sample::{Sample, Side};
 use crate::server::ServeEnd;
 use crate::watchdog::Verdict;
 use crate::{ledger, sock};
@@ -163,7 +163,10 @@ fn set_final_sizes(
     server: Option<&KernelQueues>,
 ) {
     for b in buffers {
-        let q = if b.role == "client" { client } else { server };
+        let q = match b.role {
+            Side::Client => client,
+            Side::Server => server,
+        };
         if let Some(q) = q {
             b.sndbuf.final_bytes = q.sndbuf_bytes;
             b.rcvbuf.final_bytes = q.rcvbuf_bytes;

@@ -13,13 +13,12 @@ pub mod row;
 use std::time::Duration;
 
 use crate::client::StrategyName;
+use crate::interrupt;
 use crate::observe::NoObserver;
 use crate::result::{Failure, Outcome};
 use crate::run::{self, DEMO_BUFFER, MAX_CHUNK, PairConfig, SetupError, Traffic};
 use crate::sock::{BufReq, Dir, Limits};
 use crate::units::BufSize;
-use crate::watchdog::DEFAULT_CONFIRM;
-use crate::{interrupt, payload};
 
 pub use row::SweepRow;
 
@@ -166,18 +165,13 @@ impl Plan {
             limits,
         );
         let bytes = self.bytes.unwrap_or_else(|| model::default_bytes(expected));
-        let chunk = self.chunk.clamp(1, MAX_CHUNK);
         let cfg = PairConfig {
             traffic: Traffic {
-                strategy: p.strategy,
-                total: payload::rounded_total(bytes, chunk),
-                chunk: chunk as usize,
                 read: self.read.clamp(1, MAX_CHUNK) as usize,
                 nodelay: self.nodelay,
-                confirm: DEFAULT_CONFIRM,
                 stall_after: self.stall_after,
                 timeout: self.timeout.max(Duration::from_millis(1)),
-                verify_stall: None,
+                ..Traffic::new(p.strategy, bytes, self.chunk)
             },
             host: self.host.clone(),
             client: p.client,

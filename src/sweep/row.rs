@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Point;
 use super::model::{self, FourBuffers};
-use crate::result::{BufferSize, Failure, Outcome, RunResult, StallBasis};
+use crate::result::{BufferSize, Failure, Outcome, RunResult, Side, StallBasis};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
@@ -65,15 +65,15 @@ impl SweepRow {
     /// The row of one run; `words` says a failure in words (the views' wording, handed down so
     /// that the row stays one flat type for CSV and JSON).
     pub fn from_result(p: &Point, r: &RunResult, words: &dyn Fn(&Failure) -> String) -> SweepRow {
-        let find = |role: &str| r.buffers.iter().find(|b| b.role == role);
+        let find = |role: Side| r.buffers.iter().find(|b| b.role == role);
         let none = BufferSize {
             requested_bytes: None,
             effective_bytes: 0,
             final_bytes: 0,
             clamped_to_bytes: None,
         };
-        let (cs, cr) = find("client").map_or((none, none), |b| (b.sndbuf, b.rcvbuf));
-        let (ss, sr) = find("server").map_or((none, none), |b| (b.sndbuf, b.rcvbuf));
+        let (cs, cr) = find(Side::Client).map_or((none, none), |b| (b.sndbuf, b.rcvbuf));
+        let (ss, sr) = find(Side::Server).map_or((none, none), |b| (b.sndbuf, b.rcvbuf));
         let predicted = model::predicted_capacity(FourBuffers {
             client_snd: cs.effective_bytes,
             client_rcv: cr.effective_bytes,
@@ -90,7 +90,7 @@ impl SweepRow {
         SweepRow {
             point: p.index,
             run: p.run,
-            strategy: r.settings.strategy.clone(),
+            strategy: r.settings.strategy.as_str().to_string(),
             chunk_bytes: r.settings.chunk_bytes,
             read_bytes: r.settings.read_bytes,
             total_bytes: r.settings.bytes_total,

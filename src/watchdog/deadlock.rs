@@ -24,13 +24,11 @@ pub fn wait_for_cycle(s: &Sample) -> Option<Vec<Evidence>> {
     }
     if let Some(q) = &s.client {
         if q.peer_window() == Some(0) {
-            ev.push(Evidence::WindowClosed {
-                side: "client".into(),
-            });
+            ev.push(Evidence::WindowClosed { side: Side::Client });
         }
         if q.notsent_bytes > 0 {
             ev.push(Evidence::Unsent {
-                side: "client".into(),
+                side: Side::Client,
                 bytes: q.notsent_bytes,
             });
         }
@@ -40,9 +38,7 @@ pub fn wait_for_cycle(s: &Sample) -> Option<Vec<Evidence>> {
     }
     for side in [Side::Client, Side::Server] {
         if s.socket(side).is_some_and(|q| q.probing == Some(true)) {
-            ev.push(Evidence::ZeroWindowProbing {
-                side: side.name().into(),
-            });
+            ev.push(Evidence::ZeroWindowProbing { side });
         }
     }
     Some(ev)
@@ -54,9 +50,7 @@ fn client_side(s: &Sample) -> Option<Vec<Evidence>> {
         let q = s.client.as_ref()?;
         return closed_and_unread(q).then(|| {
             vec![
-                Evidence::ThreadsNotVisible {
-                    side: "client".into(),
-                },
+                Evidence::ThreadsNotVisible { side: Side::Client },
                 Evidence::ClientNotReading,
             ]
         });
@@ -83,11 +77,9 @@ fn server_side(s: &Sample) -> Option<Vec<Evidence>> {
         if !closed_and_unread(q) {
             return None;
         }
-        ev.push(Evidence::ThreadsNotVisible {
-            side: "server".into(),
-        });
+        ev.push(Evidence::ThreadsNotVisible { side: Side::Server });
         ev.push(Evidence::Unread {
-            side: "server".into(),
+            side: Side::Server,
             bytes: q.inq_bytes,
         });
     } else if let Some(t) = threads.iter().find(|t| t.blocked_in_send()) {
@@ -100,9 +92,7 @@ fn server_side(s: &Sample) -> Option<Vec<Evidence>> {
         return None;
     }
     if sq.is_some_and(|q| q.peer_window() == Some(0)) {
-        ev.push(Evidence::WindowClosed {
-            side: "server".into(),
-        });
+        ev.push(Evidence::WindowClosed { side: Side::Server });
     }
     Some(ev)
 }

@@ -16,7 +16,7 @@ pub fn both_wait_in_recv(s: &Sample) -> Option<Vec<Evidence>> {
             return None;
         }
         ev.push(Evidence::WaitingInRecv {
-            side: side.name().into(),
+            side,
             kernel_call: waiting.call.map(|c| c.name().to_string()),
         });
     }

@@ -54,13 +54,11 @@ pub fn stuck(h: &History, s: &Sample, limit: Duration) -> Option<(StuckKind, Vec
                 bytes: q.outq_bytes,
             });
             if q.peer_window() == Some(0) {
-                ev.push(Evidence::WindowClosed {
-                    side: "server".into(),
-                });
+                ev.push(Evidence::WindowClosed { side: Side::Server });
             }
             if q.inq_bytes > 0 {
                 ev.push(Evidence::Unread {
-                    side: "server".into(),
+                    side: Side::Server,
                     bytes: q.inq_bytes,
                 });
             }
@@ -81,7 +79,7 @@ pub fn stuck(h: &History, s: &Sample, limit: Duration) -> Option<(StuckKind, Vec
     }
     let ev = vec![
         Evidence::WaitingInRecv {
-            side: "server".into(),
+            side: Side::Server,
             kernel_call: thread.call.map(|c| c.name().to_string()),
         },
         Evidence::StillFor { ms: ms(still) },

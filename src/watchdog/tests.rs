@@ -81,9 +81,10 @@ fn both_blocked_in_send_is_a_deadlock_after_the_confirm_window() {
     assert_eq!(v.last_progress, Duration::from_millis(490));
     assert_eq!(v.at, Duration::from_millis(740));
     assert!(v.evidence.contains(&Evidence::ClientNotReading));
-    assert!(v.evidence.contains(&Evidence::WindowClosed {
-        side: "server".into()
-    }));
+    assert!(
+        v.evidence
+            .contains(&Evidence::WindowClosed { side: Side::Server })
+    );
 }
 
 #[test]
@@ -239,9 +240,10 @@ fn a_client_alone_stalls_when_its_peer_window_is_closed() {
     });
     let v = first_verdict(&mut w, s).expect("no verdict");
     assert_eq!(v.basis, StallBasis::KernelEvidence);
-    assert!(v.evidence.contains(&Evidence::WindowClosed {
-        side: "client".into()
-    }));
+    assert!(
+        v.evidence
+            .contains(&Evidence::WindowClosed { side: Side::Client })
+    );
 }
 
 #[test]
@@ -258,9 +260,10 @@ fn with_no_thread_in_sight_closed_windows_and_unread_bytes_both_ways_are_a_deadl
         threads: Vec::new(),
     });
     let v = first_verdict(&mut w, s).expect("no verdict");
-    assert!(v.evidence.contains(&Evidence::ThreadsNotVisible {
-        side: "client".into()
-    }));
+    assert!(
+        v.evidence
+            .contains(&Evidence::ThreadsNotVisible { side: Side::Client })
+    );
     // A healthy crawl: the client's reader emptied its queue, so it is not a deadlock.
     let mut w = deadlock_rules();
     let crawl = (0..100).map(|i| Sample {
