@@ -4,6 +4,7 @@ pub mod csv;
 pub mod json;
 pub mod svg;
 pub mod text;
+pub mod wrap;
 
 /// Opens an output file for writing, or stdout for `-`: the one place the views' files are opened.
 pub fn create(path: &std::path::Path) -> anyhow::Result<Box<dyn std::io::Write>> {
