@@ -6,7 +6,7 @@
 
 use std::io::IsTerminal;
 
-use textwrap::{Options, WordSeparator, WrapAlgorithm};
+use textwrap::{Options, WordSeparator, WordSplitter, WrapAlgorithm};
 
 /// The width used when stdout is not a terminal (a pipe, a file) and `COLUMNS` is unset.
 pub const DEFAULT_WIDTH: usize = 100;
@@ -68,6 +68,8 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
             .subsequent_indent(&continuation)
             .break_words(false)
             .word_separator(WordSeparator::AsciiSpace)
+            // textwrap would otherwise also break after a hyphen inside a word.
+            .word_splitter(WordSplitter::NoHyphenation)
             .wrap_algorithm(WrapAlgorithm::FirstFit);
         for (j, piece) in textwrap::wrap(body, options).iter().enumerate() {
             if j > 0 {
@@ -131,6 +133,11 @@ mod tests {
         assert_eq!(
             wrapped,
             "try --strategy\nreader-thread with\n16-byte writes"
+        );
+        // There is room for "reader-" on the first line, but the flag stays whole.
+        assert_eq!(
+            wrap("the --strategy reader-thread", 22, ""),
+            "the --strategy\nreader-thread"
         );
     }
 
