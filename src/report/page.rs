@@ -103,3 +103,6 @@ fn sections(page: &str) -> Vec<(Option<String>, Range<usize>)> {
         .filter(|(heading, range)| heading.is_some() || !range.is_empty())
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
