@@ -40,3 +40,6 @@ pub fn create(path: &std::path::Path) -> anyhow::Result<Box<dyn std::io::Write>>
     })?;
     Ok(Box::new(std::io::BufWriter::new(f)))
 }
+
+#[cfg(test)]
+mod tests;
