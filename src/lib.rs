@@ -17,6 +17,7 @@ pub mod cmd;
 pub mod counters;
 pub mod interrupt;
 pub mod ledger;
+pub mod narrate;
 pub mod observe;
 pub mod payload;
 pub mod report;
