@@ -22,6 +22,7 @@ pub mod run;
 pub mod server;
 pub mod sock;
 pub mod sweep;
+pub mod tcpinfo;
 pub mod timeline;
 pub mod units;
 pub mod watchdog;
