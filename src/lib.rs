@@ -12,6 +12,7 @@ pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod counters;
+pub mod diag;
 pub mod interrupt;
 pub mod ledger;
 pub mod payload;
