@@ -9,6 +9,7 @@
 #![cfg(target_os = "linux")]
 
 pub mod netlink;
+pub mod procs;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
