@@ -442,3 +442,33 @@ fn one_diag_serves_many_dumps_and_an_inode_filter_narrows_them() {
         "listener, client, server"
     );
 }
+
+#[test]
+fn an_exact_lookup_finds_a_known_socket_and_nothing_else() {
+    let listener = listen("127.0.0.1:0", 4);
+    let at = listener.local_addr().expect("addr");
+    let mut client = TcpStream::connect(at).expect("connect");
+    let (_server, _) = listener.accept().expect("accept");
+    client.write_all(b"sixteen bytes!!!").expect("write");
+    let local = client.local_addr().expect("addr");
+    let mut diag = Diag::new().expect("netlink socket");
+    let dumped = find(&diag.dump(&Filter::port(at.port())).expect("dump"), local).clone();
+
+    let found = diag
+        .lookup(local, at, None)
+        .expect("lookup")
+        .expect("the client socket");
+    assert_eq!((found.inode, found.cookie), (dumped.inode, dumped.cookie));
+    assert!(found.tcp_info.is_some() && found.skmem.is_some());
+    let same = diag.lookup(local, at, Some(dumped.cookie)).expect("lookup");
+    assert_eq!(same.map(|s| s.inode), Some(dumped.inode));
+
+    let stale = diag
+        .lookup(local, at, Some(dumped.cookie ^ 1))
+        .expect("lookup");
+    assert_eq!(stale, None, "another cookie is another socket");
+    let nobody = SocketAddr::new(at.ip(), 1);
+    assert_eq!(diag.lookup(local, nobody, None).expect("lookup"), None);
+    // The socket is still usable for dumps after the refusals.
+    assert_eq!(diag.dump(&Filter::port(at.port())).expect("dump").len(), 3);
+}
