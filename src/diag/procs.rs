@@ -131,7 +131,10 @@ fn socket_inode(link: &str) -> Option<u64> {
 
 /// A cache of socket owners for a caller that asks 5–10 times a second about mostly the same
 /// sockets. `/proc` is scanned again only when an inode shows up that no scan has seen; cached
-/// owners are checked with one `readlink` each, so a closed fd or an exited process drops out.
+/// owners are checked with one `readlink` each, so a closed fd or an exited process drops out
+/// (and when none is left, the next lookup scans again: a forking server whose parent closed its
+/// copy is then found in the child). A second holder that appears while the first one keeps its
+/// fd is not noticed until the inode is scanned for again.
 #[derive(Debug, Default)]
 pub struct Owners {
     known: HashMap<u64, Vec<Owner>>,
@@ -435,11 +438,12 @@ mod tests {
     }
 
     #[test]
-    fn every_thread_of_this_process_is_listed_with_a_name() {
+    fn the_calling_thread_is_listed_with_its_name() {
         let threads = threads(std::process::id() as i32).expect("own threads are readable");
+        // Other tests' threads come and go meanwhile; only this one is sure to be there.
         let me = own_tid();
-        assert!(threads.iter().any(|t| t.tid == me), "{threads:?}");
-        assert!(threads.iter().all(|t| t.comm.is_some()), "{threads:?}");
+        let mine = threads.iter().find(|t| t.tid == me);
+        assert!(mine.is_some_and(|t| t.comm.is_some()), "{threads:?}");
     }
 
     #[test]
