@@ -12,6 +12,8 @@
 //! Where the bytes come from (a socket of ours, another process's socket through sock_diag) is
 //! left to `sock` and `diag`; what the numbers mean for a deadlock is left to the rules above.
 
+use crate::sample::TcpInfoView;
+
 /// Where one field of `struct tcp_info` lies: byte offset from the start and size in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field {
@@ -206,6 +208,59 @@ impl TcpInfo {
     /// Whether the kernel sent `f` at all (a shorter struct from an older kernel does not).
     pub fn has(&self, f: Field) -> bool {
         f.end() <= self.len
+    }
+}
+
+impl TcpInfo {
+    /// The fields the observation model keeps, each `None` when the kernel did not send it.
+    pub fn view(&self) -> TcpInfoView {
+        let opt32 = |f: Field, v: u32| self.has(f).then_some(v);
+        let opt64 = |f: Field, v: u64| self.has(f).then_some(v);
+        TcpInfoView {
+            state: self
+                .has(field::STATE)
+                .then(|| state_name(self.state).to_string()),
+            zero_window_probes: opt32(field::PROBES, u32::from(self.probes)),
+            snd_wscale: opt32(field::WSCALE, u32::from(self.snd_wscale)),
+            rcv_wscale: opt32(field::WSCALE, u32::from(self.rcv_wscale)),
+            total_retrans: opt32(field::TOTAL_RETRANS, self.total_retrans),
+            notsent_bytes: opt64(field::NOTSENT_BYTES, u64::from(self.notsent_bytes)),
+            snd_wnd_bytes: opt64(field::SND_WND, u64::from(self.snd_wnd)),
+            rcv_wnd_bytes: opt64(field::RCV_WND, u64::from(self.rcv_wnd)),
+            bytes_acked: opt64(field::BYTES_ACKED, self.bytes_acked),
+            bytes_received: opt64(field::BYTES_RECEIVED, self.bytes_received),
+            backoff: opt32(field::BACKOFF, u32::from(self.backoff)),
+        }
+    }
+
+    /// Whether the zero-window probe (persist) timer must be armed: the kernel arms it when the
+    /// peer's window is zero, data waits to be sent and nothing is in flight
+    /// (tcp_check_probe_timer, net/ipv4/tcp_output.c). `None` when a field is missing.
+    pub fn must_probe(&self) -> Option<bool> {
+        let known = [field::SND_WND, field::NOTSENT_BYTES, field::UNACKED];
+        known
+            .iter()
+            .all(|f| self.has(*f))
+            .then_some(self.snd_wnd == 0 && self.notsent_bytes > 0 && self.unacked == 0)
+    }
+}
+
+/// The name of a TCP state number (include/net/tcp_states.h).
+pub fn state_name(state: u8) -> &'static str {
+    match state {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSE",
+        8 => "CLOSE_WAIT",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        12 => "NEW_SYN_RECV",
+        _ => "UNKNOWN",
     }
 }
 

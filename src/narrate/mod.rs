@@ -114,7 +114,8 @@ impl Narrator {
         }
         let reading = s.threads_of(Side::Client).any(|t| t.may_read());
         // A window is closed when the peer advertises zero to this end.
-        let closed = |q: Option<&crate::sample::KernelQueues>| q.and_then(|q| q.peer_window()) == Some(0);
+        let closed =
+            |q: Option<&crate::sample::KernelQueues>| q.and_then(|q| q.peer_window()) == Some(0);
         if reading {
             self.fix(s, &mut say);
             return out;
@@ -146,7 +147,8 @@ impl Narrator {
             let read = s.counts.server_received_bytes;
             match self.server_blocked_since {
                 Some((t, r)) if r == read => {
-                    if s.at.saturating_sub(t) >= STOPPED_READING_AFTER && self.once("server stops") {
+                    if s.at.saturating_sub(t) >= STOPPED_READING_AFTER && self.once("server stops")
+                    {
                         say(EventKind::ServerStopsReading { read_bytes: read });
                     }
                 }

@@ -35,8 +35,18 @@ struct Step {
 
 fn sample(st: &Step, reader: Option<ThreadView>) -> Sample {
     let mut threads = vec![
-        thread(Side::Client, Role::Sender, Phase::Sending, Some(st.client_call)),
-        thread(Side::Server, Role::Server, Phase::Sending, Some(st.server_call)),
+        thread(
+            Side::Client,
+            Role::Sender,
+            Phase::Sending,
+            Some(st.client_call),
+        ),
+        thread(
+            Side::Server,
+            Role::Server,
+            Phase::Sending,
+            Some(st.server_call),
+        ),
     ];
     threads.extend(reader);
     Sample {
@@ -71,17 +81,60 @@ fn a_deadlock_is_narrated_in_the_order_the_buffers_fill() {
     let w = 65536;
     let steps = [
         // Bytes flow; no echo yet.
-        Step { ms: 10, sent: 10_000, read: 9_000, client: q(0, 1_000, w), server: q(1_000, 0, w), client_call: Running, server_call: Running },
+        Step {
+            ms: 10,
+            sent: 10_000,
+            read: 9_000,
+            client: q(0, 1_000, w),
+            server: q(1_000, 0, w),
+            client_call: Running,
+            server_call: Running,
+        },
         // The echo arrives.
-        Step { ms: 20, sent: 40_000, read: 30_000, client: q(20_000, 2_000, w), server: q(2_000, 0, w), client_call: Running, server_call: Running },
+        Step {
+            ms: 20,
+            sent: 40_000,
+            read: 30_000,
+            client: q(20_000, 2_000, w),
+            server: q(2_000, 0, w),
+            client_call: Running,
+            server_call: Running,
+        },
         // The client's receive queue is full: the server sees a zero window, and blocks.
-        Step { ms: 30, sent: 200_000, read: 150_000, client: q(125_000, 3_000, w), server: q(5_000, 20_000, 0), client_call: Running, server_call: Send },
-        Step { ms: 140, sent: 300_000, read: 150_000, client: q(125_000, 9_000, w), server: q(90_000, 130_000, 0), client_call: Running, server_call: Send },
+        Step {
+            ms: 30,
+            sent: 200_000,
+            read: 150_000,
+            client: q(125_000, 3_000, w),
+            server: q(5_000, 20_000, 0),
+            client_call: Running,
+            server_call: Send,
+        },
+        Step {
+            ms: 140,
+            sent: 300_000,
+            read: 150_000,
+            client: q(125_000, 9_000, w),
+            server: q(90_000, 130_000, 0),
+            client_call: Running,
+            server_call: Send,
+        },
         // The server's receive queue is full; the client blocks.
-        Step { ms: 200, sent: 440_000, read: 150_000, client: q(125_000, 130_000, 0), server: q(128_000, 130_000, 0), client_call: Send, server_call: Send },
+        Step {
+            ms: 200,
+            sent: 440_000,
+            read: 150_000,
+            client: q(125_000, 130_000, 0),
+            server: q(128_000, 130_000, 0),
+            client_call: Send,
+            server_call: Send,
+        },
     ];
     let mut n = Narrator::new(None);
-    let events: Vec<Event> = steps.iter().flat_map(|st| n.observe(&sample(st, None))).collect();
+    let events: Vec<Event> = steps
+        .iter()
+        .flat_map(|st| n.observe(&sample(st, None)))
+        .collect();
     assert_eq!(
         names(&events),
         [
@@ -100,7 +153,12 @@ fn a_deadlock_is_narrated_in_the_order_the_buffers_fill() {
 
 #[test]
 fn a_fix_gets_its_steady_state_and_never_a_deadlock_event() {
-    let reader = thread(Side::Client, Role::Reader, Phase::Receiving, Some(Call::Recv));
+    let reader = thread(
+        Side::Client,
+        Role::Reader,
+        Phase::Receiving,
+        Some(Call::Recv),
+    );
     let mut n = Narrator::new(None);
     let mut events = Vec::new();
     for i in 0..200u64 {
@@ -129,7 +187,12 @@ fn a_fix_gets_its_steady_state_and_never_a_deadlock_event() {
 
 #[test]
 fn a_healthy_crawl_is_told_as_a_crawl() {
-    let reader = thread(Side::Client, Role::Reader, Phase::Receiving, Some(Call::Recv));
+    let reader = thread(
+        Side::Client,
+        Role::Reader,
+        Phase::Receiving,
+        Some(Call::Recv),
+    );
     let mut n = Narrator::new(None);
     let mut events = Vec::new();
     for i in 0..300u64 {
@@ -154,12 +217,21 @@ fn a_healthy_crawl_is_told_as_a_crawl() {
         unreachable!()
     };
     assert!((8_000..10_000).contains(&bytes_per_s), "{bytes_per_s}");
-    assert!(!names(&events).iter().any(|e| e.contains("full") || e.contains("blocks")));
+    assert!(
+        !names(&events)
+            .iter()
+            .any(|e| e.contains("full") || e.contains("blocks"))
+    );
 }
 
 #[test]
 fn a_paced_run_is_not_a_crawl() {
-    let reader = thread(Side::Client, Role::Reader, Phase::Receiving, Some(Call::Recv));
+    let reader = thread(
+        Side::Client,
+        Role::Reader,
+        Phase::Receiving,
+        Some(Call::Recv),
+    );
     let mut n = Narrator::new(Some(16 * 1024));
     let mut events = Vec::new();
     for i in 0..300u64 {
@@ -175,5 +247,8 @@ fn a_paced_run_is_not_a_crawl() {
         };
         events.extend(n.observe(&sample(&st, Some(reader.clone()))));
     }
-    assert!(!names(&events).contains(&"crawling".to_string()), "{events:?}");
+    assert!(
+        !names(&events).contains(&"crawling".to_string()),
+        "{events:?}"
+    );
 }
