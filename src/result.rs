@@ -333,6 +333,39 @@ pub struct RunResult {
     /// What ended a failed or timed-out run, as data (`report` words it).
     #[serde(default)]
     pub failure: Option<Failure>,
+    /// What happened to the buffers, in the order the kernel showed it.
+    #[serde(default)]
+    pub events: Vec<crate::narrate::Event>,
+    /// The highest each kernel queue reached during the run (bytes).
+    #[serde(default)]
+    pub peaks: QueuePeaks,
+}
+
+/// The highest each of the four queues reached during a run (bytes); 0 for a queue out of sight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuePeaks {
+    /// The client's send queue (SIOCOUTQ, bytes).
+    pub client_send_queue_bytes: u64,
+    /// The server's receive queue (SIOCINQ, bytes).
+    pub server_recv_queue_bytes: u64,
+    /// The server's send queue (SIOCOUTQ, bytes).
+    pub server_send_queue_bytes: u64,
+    /// The client's receive queue (SIOCINQ, bytes).
+    pub client_recv_queue_bytes: u64,
+}
+
+impl QueuePeaks {
+    /// Raises each peak to what the sample shows.
+    pub fn take(&mut self, s: &crate::sample::Sample) {
+        if let Some(q) = &s.client {
+            self.client_send_queue_bytes = self.client_send_queue_bytes.max(q.outq_bytes);
+            self.client_recv_queue_bytes = self.client_recv_queue_bytes.max(q.inq_bytes);
+        }
+        if let Some(q) = &s.server {
+            self.server_send_queue_bytes = self.server_send_queue_bytes.max(q.outq_bytes);
+            self.server_recv_queue_bytes = self.server_recv_queue_bytes.max(q.inq_bytes);
+        }
+    }
 }
 
 /// What ended a run that failed, as data; `report::text` words it with what to try next.

@@ -74,6 +74,7 @@ pub struct Narrator {
     server_blocked_since: Option<(Duration, u64)>,
     /// A paced run's rate (bytes per second): slower than this by design is not a crawl.
     pace: Option<u64>,
+    saw_reader: bool,
 }
 
 impl Narrator {
@@ -117,6 +118,7 @@ impl Narrator {
         let closed =
             |q: Option<&crate::sample::KernelQueues>| q.and_then(|q| q.peer_window()) == Some(0);
         if reading {
+            self.saw_reader = true;
             self.fix(s, &mut say);
             return out;
         }
@@ -177,6 +179,17 @@ impl Narrator {
             say(EventKind::BothWindowsZero);
         }
         out
+    }
+
+    /// The run ended on its own at `at`: a fix that ended before its steady state was told gets it
+    /// now, from the whole run.
+    pub fn finish(&mut self, at: Duration) -> Option<Event> {
+        (self.saw_reader && self.once("steady")).then(|| Event {
+            at_ms: at.as_millis() as u64,
+            kind: EventKind::SteadyState {
+                client_recv_queue_peak_bytes: self.client_recv_peak,
+            },
+        })
     }
 
     /// A fix: the steady state once, and crawls as they come and go.
