@@ -13,45 +13,8 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::result::{Event, EventKind};
 use crate::sample::{Call, Sample, Side};
-
-/// One thing that happened, and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    /// Time since the traffic started (milliseconds).
-    pub at_ms: u64,
-    #[serde(flatten)]
-    pub kind: EventKind,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum EventKind {
-    /// The first echo reaches the client's receive queue.
-    EchoArrives,
-    /// The client's receive queue is full: it advertises a zero window (nobody reads it).
-    ClientRecvQueueFull { bytes: u64 },
-    /// The server's send() waits: its send queue is full and the client's window is closed.
-    ServerSendBlocks { queued_bytes: u64 },
-    /// The server has not read anything since it blocked: its receive queue only fills now.
-    ServerStopsReading { read_bytes: u64 },
-    /// The server's receive queue is full: it advertises a zero window.
-    ServerRecvQueueFull { bytes: u64 },
-    /// The client's send() waits: its send queue is full and the server's window is closed.
-    ClientSendBlocks { queued_bytes: u64 },
-    /// Both ends advertise a zero window: no byte can move either way.
-    BothWindowsZero,
-    /// The watchdog's verdict (`deadlock`, `halfclose` or `stuck`).
-    Verdict { kind: String },
-    /// A fix in its steady state: the reader keeps the client's receive queue under this much.
-    SteadyState { client_recv_queue_peak_bytes: u64 },
-    /// Healthy but crawling: the rate over the last second, with the windows opening and closing.
-    Crawling { bytes_per_s: u64 },
-    /// Back to full speed after a crawl.
-    FullSpeed { bytes_per_s: u64 },
-}
 
 /// How long a fix must have run before its steady state is reported.
 const STEADY_AFTER: Duration = Duration::from_secs(1);
@@ -184,10 +147,11 @@ impl Narrator {
     /// The run ended on its own at `at`: a fix that ended before its steady state was told gets it
     /// now, from the whole run.
     pub fn finish(&mut self, at: Duration) -> Option<Event> {
-        (self.saw_reader && self.once("steady")).then(|| Event {
+        let peak = self.client_recv_peak;
+        (self.saw_reader && self.once("steady")).then_some(Event {
             at_ms: at.as_millis() as u64,
             kind: EventKind::SteadyState {
-                client_recv_queue_peak_bytes: self.client_recv_peak,
+                client_recv_queue_peak_bytes: peak,
             },
         })
     }

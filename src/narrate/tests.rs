@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::*;
+use crate::sample::test_thread as thread;
 use crate::sample::{Counts, KernelQueues, Phase, Role, TcpInfoView, ThreadView};
-use crate::watchdog::tests::thread;
 
 fn q(inq: u64, notsent: u64, peer_wnd: u64) -> KernelQueues {
     KernelQueues {

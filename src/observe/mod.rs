@@ -12,7 +12,7 @@ pub mod own;
 
 use std::time::Duration;
 
-use crate::narrate::Event;
+use crate::result::Event;
 use crate::sample::Sample;
 
 /// One source of samples of one connection.

@@ -233,4 +233,4 @@ pub fn apply(rule: Rule, h: &History, s: &Sample) -> Option<(Kind, StallBasis, V
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
