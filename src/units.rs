@@ -170,6 +170,14 @@ pub fn chunk_arg(text: &str) -> Result<ByteSize, String> {
     Ok(s)
 }
 
+/// A rate typed by a person: `32KiB/s`, `32K/s` or `32K` (bytes per second; K and KiB both mean
+/// 1024), at least 1 byte per second.
+pub fn rate_arg(text: &str) -> Result<ByteSize, String> {
+    let t = text.trim();
+    let t = t.strip_suffix("/s").unwrap_or(t);
+    ByteSize::parse_nonzero(t).map_err(|e| format!("{e}, per second (e.g. 32KiB/s)"))
+}
+
 pub fn buf_arg(text: &str) -> Result<BufSize, String> {
     BufSize::parse(text).map_err(|e| format!("{e}, or 'auto'"))
 }

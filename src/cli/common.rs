@@ -4,7 +4,7 @@ use clap::Args;
 
 pub use crate::client::StrategyName;
 
-use crate::units::{BufSize, ByteSize, Millis, buf_arg, chunk_arg, duration_arg};
+use crate::units::{BufSize, ByteSize, Millis, buf_arg, chunk_arg, duration_arg, rate_arg};
 
 /// Per-socket buffer requests. `--sndbuf`/`--rcvbuf` set both peers; the per-peer flags override one.
 #[derive(Debug, Clone, Args)]
@@ -60,6 +60,27 @@ pub struct TrafficArgs {
     /// Turn Nagle's algorithm off on the client (TCP_NODELAY).
     #[arg(long)]
     pub nodelay: bool,
+    /// Slow motion: the client sends at most RATE bytes a second (e.g. 32KiB/s; K and KiB both
+    /// mean 1024), sleeping between batches of writes, so the buffers fill over seconds. The stall
+    /// comes at the same number of bytes, only later.
+    #[arg(long, value_parser = rate_arg, value_name = "RATE", conflicts_with = "slow")]
+    pub pace: Option<ByteSize>,
+    /// Slow motion for a projector: --pace 32KiB/s, at which the default demo reaches the stall
+    /// in 10 to 20 s.
+    #[arg(long)]
+    pub slow: bool,
+}
+
+/// The pace of --slow (bytes per second).
+pub const SLOW_PACE: u64 = 32 * 1024;
+
+impl TrafficArgs {
+    /// The client's rate limit, from --pace or --slow (bytes per second).
+    pub fn pace(&self) -> Option<u64> {
+        self.pace
+            .map(ByteSize::bytes)
+            .or(self.slow.then_some(SLOW_PACE))
+    }
 }
 
 /// Bounds on every wait.

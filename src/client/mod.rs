@@ -3,6 +3,7 @@
 //! The send/recv loops allocate nothing: the chunk and the read buffer exist before they start.
 
 mod naive;
+pub mod pace;
 mod poll;
 mod reader_thread;
 mod send_once;
@@ -14,6 +15,7 @@ use socket2::Socket;
 
 use crate::counters::{Shared, ThreadSlot};
 use crate::payload::Verifier;
+use pace::Pacer;
 pub use crate::result::StrategyName;
 use crate::result::{ShortSends, Verification};
 use crate::sample::Phase;
@@ -28,6 +30,8 @@ pub struct ClientJob<'a> {
     /// Largest single recv().
     pub read: usize,
     pub shared: &'a Shared,
+    /// Bytes per second, for slow motion; `None`: as fast as the socket takes them.
+    pub pace: Option<u64>,
 }
 
 /// What a strategy reports back.
@@ -65,13 +69,24 @@ impl ClientJob<'_> {
     }
 }
 
-/// Sends `total` bytes as back-to-back writes of `chunk`, each one a write-all loop.
-fn send_chunks(sock: &Socket, chunk: &[u8], total: u64, counter: &AtomicU64) -> io::Result<()> {
-    let mut left = total;
-    while left > 0 {
-        let part = &chunk[..(chunk.len() as u64).min(left) as usize];
-        crate::server::write_all_counted(sock, part, counter)?;
-        left -= part.len() as u64;
+/// Sends the job's bytes as back-to-back writes of one chunk, each one a write-all loop. Paced, it
+/// writes a batch at full speed and then waits for the schedule; unpaced, the whole stream is one
+/// batch.
+fn send_chunks(job: &ClientJob<'_>, counter: &AtomicU64) -> io::Result<()> {
+    let (sock, chunk) = (job.sock, job.chunk);
+    let pacer = job.pace.map(Pacer::new);
+    let batch = pacer.map_or(job.total, |p| p.batch(chunk.len() as u64));
+    let mut sent = 0u64;
+    while sent < job.total {
+        let end = (sent + batch).min(job.total);
+        while sent < end {
+            let part = &chunk[..(chunk.len() as u64).min(end - sent) as usize];
+            crate::server::write_all_counted(sock, part, counter)?;
+            sent += part.len() as u64;
+        }
+        if let Some(p) = &pacer {
+            p.wait(sent, || job.shared.is_stopping());
+        }
     }
     Ok(())
 }

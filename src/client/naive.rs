@@ -18,7 +18,7 @@ impl Strategy for Naive {
         let mut buf = vec![0u8; job.read];
         let mut verifier = Verifier::new(job.chunk.len(), Layout::Whole { total: job.total });
         s.client.set(Phase::Sending);
-        let result = send_chunks(job.sock, job.chunk, job.total, &s.client_sent)
+        let result = send_chunks(job, &s.client_sent)
             .and_then(|()| job.sock.shutdown(Shutdown::Write))
             .and_then(|()| job.read_echo(&mut buf, &mut verifier));
         s.client.set(Phase::Done);

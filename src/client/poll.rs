@@ -11,6 +11,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use std::net::Shutdown;
 
+use super::pace::Pacer;
 use super::{ClientJob, ClientReport, Strategy, write_nonblocking};
 use crate::payload::{Layout, Verifier};
 use crate::sample::Phase;
@@ -52,10 +53,20 @@ fn event_loop(job: &ClientJob<'_>, verifier: &mut Verifier) -> io::Result<()> {
     )?;
     let mut buf = vec![0u8; job.read];
     let chunk = job.chunk;
+    let pacer = job.pace.map(Pacer::new);
     let (mut sent, mut pos, mut write_open) = (0u64, 0usize, true);
     loop {
+        // Paced: write only what the schedule allows, and wake when more is due.
+        let mut wait = POLL_TICK;
         // Edge-triggered: drain both directions until the kernel says WouldBlock.
         while write_open && sent < job.total {
+            if let Some(p) = &pacer {
+                let ahead = p.ahead_by(sent);
+                if !ahead.is_zero() {
+                    wait = wait.min(ahead);
+                    break;
+                }
+            }
             let want = ((chunk.len() - pos) as u64).min(job.total - sent) as usize;
             match write_nonblocking(sock, &chunk[pos..pos + want]) {
                 Ok(n) => {
@@ -91,7 +102,7 @@ fn event_loop(job: &ClientJob<'_>, verifier: &mut Verifier) -> io::Result<()> {
         if s.is_stopping() {
             return Err(io::ErrorKind::Interrupted.into());
         }
-        match poll.poll(&mut events, Some(POLL_TICK)) {
+        match poll.poll(&mut events, Some(wait)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),

@@ -51,7 +51,7 @@ impl Strategy for ReaderThread {
                 }
             };
             s.client.set(Phase::Sending);
-            let sent = send_chunks(job.sock, job.chunk, job.total, &s.client_sent)
+            let sent = send_chunks(job, &s.client_sent)
                 .and_then(|()| job.sock.shutdown(Shutdown::Write));
             s.client.set(Phase::Done);
             if sent.is_err() {

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use std::net::Shutdown;
 
+use super::pace::Pacer;
 use super::{ClientJob, ClientReport, Strategy};
 use crate::payload::{Layout, Verifier};
 use crate::result::ShortSends;
@@ -56,7 +57,14 @@ fn send_each_once(
 ) -> io::Result<()> {
     job.sock.set_nonblocking(true)?;
     let calls = job.total / job.chunk.len() as u64;
-    for _ in 0..calls {
+    let pacer = job.pace.map(Pacer::new);
+    let per_batch = pacer.map_or(calls, |p| p.batch(job.chunk.len() as u64) / job.chunk.len() as u64);
+    for i in 0..calls {
+        if let Some(p) = &pacer
+            && i % per_batch == 0
+        {
+            p.wait(st.offered_bytes, || job.shared.is_stopping());
+        }
         st.calls += 1;
         st.offered_bytes += job.chunk.len() as u64;
         let n = match job.sock.send(job.chunk) {

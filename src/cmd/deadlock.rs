@@ -38,6 +38,7 @@ pub fn traffic(t: &TrafficArgs, bytes: ByteSize, w: &WaitArgs) -> Traffic {
         stall_after: w.stall_after.0,
         timeout: w.timeout.0.max(Duration::from_millis(1)),
         verify_stall: w.verify_stall.map(|m| m.0),
+        pace: t.pace(),
         ..Traffic::new(t.strategy, bytes.bytes(), t.chunk.bytes())
     }
 }

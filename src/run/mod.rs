@@ -51,6 +51,8 @@ pub struct Traffic {
     pub timeout: Duration,
     /// After a verdict, keep watching this long before shutting down (measurement aid).
     pub verify_stall: Option<Duration>,
+    /// Slow motion: the client sends at most this many bytes per second.
+    pub pace: Option<u64>,
 }
 
 impl Traffic {
@@ -69,6 +71,7 @@ impl Traffic {
             stall_after: Duration::from_secs(2),
             timeout: Duration::from_secs(120),
             verify_stall: None,
+            pace: None,
         }
     }
 
@@ -274,6 +277,7 @@ fn drive_run(
         chunk,
         read: t.read,
         shared: &shared,
+        pace: t.pace,
     };
     let strategy = client::for_name(t.strategy);
     jobs.push(Job::new("tcplab-client", move || {
@@ -287,7 +291,7 @@ fn drive_run(
         watchdog: t.watchdog(),
         timeout: t.timeout,
         verify_stall: t.verify_stall,
-        narrator: Narrator::new(None),
+        narrator: Narrator::new(t.pace),
     };
     let run = drive::supervise(watch, &mut sampler, obs, jobs);
     outcome::classify(t, settings, buffers, &shared, client, server, run)
