@@ -29,11 +29,11 @@ impl Drop for Link {
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
-    run("ip", args)
+    step("ip", args)
 }
 
 /// Runs a set-up command; a missing program or a refusal (no root, no netns) is a reason to skip.
-fn run(prog: &str, args: &[&str]) -> Result<(), String> {
+fn step(prog: &str, args: &[&str]) -> Result<(), String> {
     if !on_path(prog) {
         return Err(format!("{prog} is not on PATH"));
     }
@@ -70,7 +70,7 @@ fn set_up(id: u32) -> Result<Link, String> {
 fn slow_down(link: &Link, id: u32) -> Result<&'static str, String> {
     let ends = [(&link.a, format!("vt{id}a")), (&link.b, format!("vt{id}b"))];
     let netem = ends.iter().try_for_each(|(ns, dev)| {
-        run(
+        step(
             "tc",
             &[
                 "-n", ns, "qdisc", "replace", "dev", dev, "root", "netem", "delay", "100ms",
@@ -81,7 +81,7 @@ fn slow_down(link: &Link, id: u32) -> Result<&'static str, String> {
         return Ok("netem delay 100ms");
     }
     ends.iter().try_for_each(|(ns, dev)| {
-        run(
+        step(
             "tc",
             &[
                 "-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf", "rate", "1mbit", "burst",

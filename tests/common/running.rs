@@ -101,15 +101,12 @@ impl Running {
                 }
             }
             if !self.receive(until) {
-                let why = if self.stdout_closed {
-                    "before closing its stdout"
+                let when = if self.stdout_closed {
+                    "before the process closed its stdout".to_owned()
                 } else {
-                    "in time"
+                    format!("within {bound:?}")
                 };
-                panic!(
-                    "no matching stdout line within {bound:?} ({why})\n{}",
-                    self.dump()
-                );
+                panic!("no stdout line matched {when}\n{}", self.dump());
             }
         }
     }
