@@ -5,10 +5,10 @@
 mod common;
 
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{Output, Server, python, python_server, tcplab};
+use common::{Output, Server, python, python_server, refusing_port, tcplab};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -296,18 +296,8 @@ fn sixteen_server_reports_a_client_that_closes_after_5_bytes() {
 
 #[test]
 fn sixteen_client_without_a_server_is_refused_with_exit_1() {
-    // A bound socket that never listens: nobody else can take the port, and a SYN gets a RST.
-    let holder = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    holder
-        .bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
-        .unwrap();
-    let port = holder
-        .local_addr()
-        .unwrap()
-        .as_socket()
-        .unwrap()
-        .port()
-        .to_string();
+    let closed = refusing_port();
+    let port = closed.port.to_string();
     let out = tcplab(&["sixteen", "client", "-p", &port])
         .deadline(DEADLINE)
         .run();

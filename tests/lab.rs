@@ -100,6 +100,15 @@ fn a_naive_client_stalls_with_16k_buffers() {
     );
 }
 
+/// `tcplab client` with the reader-thread fix against the server on `port`, printing JSON.
+fn reader_thread_client(port: &str, bytes: &str) -> Cmd {
+    tcplab(&["client", "-p", port, "--bytes", bytes]).args([
+        "--strategy",
+        "reader-thread",
+        "--json",
+    ])
+}
+
 /// A fix moves 2 MiB through 64 KiB buffers, where the naive client stalls near 0.5 MB.
 fn fix_completes(strategy: &str) {
     let args = [
@@ -308,41 +317,15 @@ fn the_server_serves_the_next_client_after_a_stuck_one() {
     // The first connection's summary.
     let line = srv.next_line(LINE);
     assert!(line.contains("#1 from"), "{line}");
-    let ok = tcplab(&[
-        "client",
-        "-p",
-        &port,
-        "--bytes",
-        "1MiB",
-        "--strategy",
-        "reader-thread",
-        "--json",
-    ])
-    .run();
+    let ok = reader_thread_client(&port, "1MiB").run();
     let r = ok.result();
     assert_completed_and_verified(&ok, &r);
 }
 
 #[test]
 fn a_refused_connection_names_the_address_and_how_to_start_a_server() {
-    // A port nobody listens on: bound by this test, never listening.
-    let holder =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    holder
-        .bind(
-            &"127.0.0.1:0"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-        )
-        .expect("bind");
-    let port = holder
-        .local_addr()
-        .unwrap()
-        .as_socket()
-        .unwrap()
-        .port()
-        .to_string();
+    let closed = refusing_port();
+    let port = closed.port.to_string();
     let out = tcplab(&["client", "-p", &port]).run();
     assert_eq!(out.code(), 1, "{}", out.dump());
     let line = out.stderr.trim();
@@ -394,17 +377,7 @@ fn bad_arguments_get_one_line_and_exit_2() {
 fn a_peer_that_resets_mid_stream_ends_the_run_with_counts_and_no_panic() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().unwrap().port().to_string();
-    let client = tcplab(&[
-        "client",
-        "-p",
-        &port,
-        "--bytes",
-        "64MiB",
-        "--strategy",
-        "reader-thread",
-        "--json",
-    ])
-    .spawn();
+    let client = reader_thread_client(&port, "64MiB").spawn();
     let (conn, _) = listener.accept().expect("accept");
     // Wait (bounded by the client's own timeout) for data, then reset: SO_LINGER 0 + close sends RST.
     let mut first = [0u8; 16];
@@ -450,17 +423,7 @@ fn ctrl_c_stops_a_run_and_prints_what_had_moved() {
 fn ctrl_c_stops_the_server_cleanly_while_a_client_is_connected() {
     let mut srv = tcplab_server(&["--sndbuf", SMALL, "--rcvbuf", SMALL]);
     let port = srv.port().to_string();
-    let client = tcplab(&[
-        "client",
-        "-p",
-        &port,
-        "--bytes",
-        "8GiB",
-        "--strategy",
-        "reader-thread",
-        "--json",
-    ])
-    .spawn();
+    let client = reader_thread_client(&port, "8GiB").spawn();
     srv.wait_for(
         Duration::from_secs(20),
         "the server's connection thread starting",
@@ -483,17 +446,7 @@ fn a_client_turned_away_by_a_full_server_quotes_the_refusal() {
     let line = srv.next_line(LINE);
     assert!(line.starts_with("accepted #1"), "{line}");
     let port = srv.port().to_string();
-    let out = tcplab(&[
-        "client",
-        "-p",
-        &port,
-        "--bytes",
-        "1MiB",
-        "--strategy",
-        "reader-thread",
-        "--json",
-    ])
-    .run();
+    let out = reader_thread_client(&port, "1MiB").run();
     assert_eq!(out.code(), 1, "{}", out.dump());
     let r = out.result();
     assert_eq!(r.outcome, Outcome::Failed);

@@ -78,3 +78,27 @@ pub fn has_thread(pid: u32, name: &str) -> bool {
         .flatten()
         .any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
 }
+
+/// A loopback port that refuses connections: bound by this test and never listening, so no other
+/// program can take it while this value lives, and a SYN to it gets a RST.
+pub struct RefusingPort {
+    _holder: socket2::Socket,
+    pub port: u16,
+}
+
+pub fn refusing_port() -> RefusingPort {
+    use socket2::{Domain, Socket, Type};
+    let holder = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    let loopback = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
+    holder.bind(&loopback.into()).expect("bind to 127.0.0.1:0");
+    let port = holder
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .expect("a bound address")
+        .port();
+    RefusingPort {
+        _holder: holder,
+        port,
+    }
+}
