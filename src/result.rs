@@ -333,6 +333,75 @@ pub struct RunResult {
     /// What ended a failed or timed-out run, as data (`report` words it).
     #[serde(default)]
     pub failure: Option<Failure>,
+    /// What happened to the buffers, in the order the kernel showed it.
+    #[serde(default)]
+    pub events: Vec<Event>,
+    /// The highest each kernel queue reached during the run (bytes).
+    #[serde(default)]
+    pub peaks: QueuePeaks,
+}
+
+/// One thing that happened, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Time since the traffic started (milliseconds).
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The first echo reaches the client's receive queue.
+    EchoArrives,
+    /// The client's receive queue is full: it advertises a zero window (nobody reads it).
+    ClientRecvQueueFull { bytes: u64 },
+    /// The server's send() waits: its send queue is full and the client's window is closed.
+    ServerSendBlocks { queued_bytes: u64 },
+    /// The server has not read anything since it blocked: its receive queue only fills now.
+    ServerStopsReading { read_bytes: u64 },
+    /// The server's receive queue is full: it advertises a zero window.
+    ServerRecvQueueFull { bytes: u64 },
+    /// The client's send() waits: its send queue is full and the server's window is closed.
+    ClientSendBlocks { queued_bytes: u64 },
+    /// Both ends advertise a zero window: no byte can move either way.
+    BothWindowsZero,
+    /// The watchdog's verdict (`deadlock`, `halfclose` or `stuck`).
+    Verdict { kind: String },
+    /// A fix in its steady state: the reader keeps the client's receive queue under this much.
+    SteadyState { client_recv_queue_peak_bytes: u64 },
+    /// Healthy but crawling: the rate over the last second, with the windows opening and closing.
+    Crawling { bytes_per_s: u64 },
+    /// Back to full speed after a crawl.
+    FullSpeed { bytes_per_s: u64 },
+}
+
+/// The highest each of the four queues reached during a run (bytes); 0 for a queue out of sight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuePeaks {
+    /// The client's send queue (SIOCOUTQ, bytes).
+    pub client_send_queue_bytes: u64,
+    /// The server's receive queue (SIOCINQ, bytes).
+    pub server_recv_queue_bytes: u64,
+    /// The server's send queue (SIOCOUTQ, bytes).
+    pub server_send_queue_bytes: u64,
+    /// The client's receive queue (SIOCINQ, bytes).
+    pub client_recv_queue_bytes: u64,
+}
+
+impl QueuePeaks {
+    /// Raises each peak to what the sample shows.
+    pub fn take(&mut self, s: &crate::sample::Sample) {
+        if let Some(q) = &s.client {
+            self.client_send_queue_bytes = self.client_send_queue_bytes.max(q.outq_bytes);
+            self.client_recv_queue_bytes = self.client_recv_queue_bytes.max(q.inq_bytes);
+        }
+        if let Some(q) = &s.server {
+            self.server_send_queue_bytes = self.server_send_queue_bytes.max(q.outq_bytes);
+            self.server_recv_queue_bytes = self.server_recv_queue_bytes.max(q.inq_bytes);
+        }
+    }
 }
 
 /// What ended a run that failed, as data; `report::text` words it with what to try next.

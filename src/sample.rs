@@ -301,6 +301,27 @@ impl Sample {
     }
 }
 
+/// A thread of tcplab's own, named as the sampler names it, for the rules' and the narrator's
+/// synthetic timelines.
+#[cfg(test)]
+pub(crate) fn test_thread(side: Side, role: Role, phase: Phase, call: Option<Call>) -> ThreadView {
+    let name = match (side, role) {
+        (Side::Client, Role::Reader) => "tcplab-reader",
+        (Side::Client, _) => "tcplab-client",
+        (Side::Server, _) => "tcplab-server",
+    };
+    ThreadView {
+        name: Cow::Borrowed(name),
+        side,
+        role,
+        phase: Some(phase),
+        call,
+        on_socket: None,
+        pid: None,
+        tid: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ use socket2::Socket;
 
 use super::{DEMO_WAIT, Outcome};
 use crate::counters::Shared;
+use crate::narrate::Narrator;
 use crate::observe::NoObserver;
 use crate::observe::own::OwnSampler;
 use crate::result::Evidence;
@@ -236,6 +237,7 @@ pub fn run(a: &HalfcloseConfig) -> Result<HalfcloseReport, HalfcloseError> {
         watchdog: Watchdog::new(&[Rule::HalfClose { confirm }]),
         timeout: TIMEOUT,
         verify_stall: None,
+        narrator: Narrator::default(),
     };
     let mut sampler = OwnSampler::new(&shared, Some(&client), Some(&server));
     let run = drive::supervise(watch, &mut sampler, &mut NoObserver, jobs);

@@ -12,6 +12,7 @@ pub mod own;
 
 use std::time::Duration;
 
+use crate::result::Event;
 use crate::sample::Sample;
 
 /// One source of samples of one connection.
@@ -20,9 +21,12 @@ pub trait Sampler {
     fn sample(&mut self, at: Duration) -> Sample;
 }
 
-/// Receives every sample the watcher takes (the live view, the timeline recorder, the narrator).
+/// Receives every sample the watcher takes and every event the narrator tells (the live view, the
+/// timeline recorder).
 pub trait Observer {
     fn sample(&mut self, s: &Sample);
+    /// Something happened; it is also in the run's result.
+    fn event(&mut self, _e: &Event) {}
     /// The run is over; clear anything drawn.
     fn finish(&mut self) {}
 }
@@ -41,6 +45,12 @@ impl Observer for FanOut<'_> {
     fn sample(&mut self, s: &Sample) {
         for o in self.0.iter_mut() {
             o.sample(s);
+        }
+    }
+
+    fn event(&mut self, e: &Event) {
+        for o in self.0.iter_mut() {
+            o.event(e);
         }
     }
 

@@ -15,6 +15,7 @@ pub mod json;
 pub mod ledger;
 pub mod live;
 pub mod load;
+pub mod page;
 pub mod progress;
 pub mod server;
 pub mod svg;
@@ -22,6 +23,7 @@ pub mod sweep_plot;
 pub mod sweep_table;
 pub mod text;
 pub mod timeline;
+pub mod wrap;
 
 pub use human::{human, human_rate, human_signed};
 
@@ -38,3 +40,6 @@ pub fn create(path: &std::path::Path) -> anyhow::Result<Box<dyn std::io::Write>>
     })?;
     Ok(Box::new(std::io::BufWriter::new(f)))
 }
+
+#[cfg(test)]
+mod tests;

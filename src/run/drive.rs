@@ -14,7 +14,9 @@ use socket2::Socket;
 
 use crate::counters::Shared;
 use crate::interrupt;
+use crate::narrate::{Event, EventKind, Narrator};
 use crate::observe::{Observer, Sampler};
+use crate::result::QueuePeaks;
 use crate::sample::{Counts, Sample};
 use crate::watchdog::{Verdict, Watchdog};
 
@@ -65,6 +67,8 @@ pub struct Watch<'a> {
     pub timeout: Duration,
     /// After a verdict, keep watching this long before stopping (a measurement aid).
     pub verify_stall: Option<Duration>,
+    /// Tells what happens as it happens.
+    pub narrator: Narrator,
 }
 
 /// What the supervisor saw.
@@ -79,6 +83,10 @@ pub struct Supervised<R> {
     /// With `verify_stall`: bytes the counters moved after the verdict.
     pub moved_after: Option<u64>,
     pub elapsed: Duration,
+    /// What the narrator told, the verdict last.
+    pub events: Vec<Event>,
+    /// The highest each queue reached.
+    pub peaks: QueuePeaks,
 }
 
 /// Runs `jobs` on named threads under the watch of `w`, sampling with `sampler`.
@@ -112,11 +120,36 @@ pub fn supervise<'env, R: Ended>(
         }
         drop(tx);
         let mut results = Vec::new();
+        let mut seen = Seen::default();
         let end = if spawn_error.is_some() {
             WatchEnd::Failed
         } else {
-            watch(&mut w, sampler, obs, &rx, expected, &mut results, started)
+            watch(
+                &mut w,
+                sampler,
+                obs,
+                &rx,
+                expected,
+                &mut results,
+                started,
+                &mut seen,
+            )
         };
+        let at = started.elapsed();
+        let last = match &end {
+            WatchEnd::Verdict(v) => Some(Event {
+                at_ms: v.0.at.as_millis() as u64,
+                kind: EventKind::Verdict {
+                    kind: v.0.kind.name().to_string(),
+                },
+            }),
+            WatchEnd::Finished => w.narrator.finish(at),
+            _ => None,
+        };
+        if let Some(e) = last {
+            obs.event(&e);
+            seen.events.push(e);
+        }
         let moved_after = match (&end, w.verify_stall) {
             (WatchEnd::Verdict(v), Some(d)) => {
                 Some(moved_within(shared, &rx, &mut results, v.1.counts, d))
@@ -142,6 +175,8 @@ pub fn supervise<'env, R: Ended>(
             last_progress: w.watchdog.last_progress(),
             moved_after,
             elapsed: Duration::ZERO,
+            events: seen.events,
+            peaks: seen.peaks,
         }
     });
     obs.finish();
@@ -149,6 +184,14 @@ pub fn supervise<'env, R: Ended>(
     out
 }
 
+/// What the watch collected besides its end.
+#[derive(Default)]
+struct Seen {
+    events: Vec<Event>,
+    peaks: QueuePeaks,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn watch<R: Ended>(
     w: &mut Watch<'_>,
     sampler: &mut dyn Sampler,
@@ -157,6 +200,7 @@ fn watch<R: Ended>(
     expected: usize,
     results: &mut Vec<R>,
     started: Instant,
+    seen: &mut Seen,
 ) -> WatchEnd {
     loop {
         match rx.recv_timeout(SAMPLE_EVERY) {
@@ -174,7 +218,12 @@ fn watch<R: Ended>(
             Err(mpsc::RecvTimeoutError::Disconnected) => return WatchEnd::Finished,
         }
         let s = sampler.sample(started.elapsed());
+        seen.peaks.take(&s);
         obs.sample(&s);
+        for e in w.narrator.observe(&s) {
+            obs.event(&e);
+            seen.events.push(e);
+        }
         if let Some(v) = w.watchdog.observe(&s) {
             return WatchEnd::Verdict(Box::new((v, s)));
         }

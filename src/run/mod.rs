@@ -15,6 +15,7 @@ use socket2::Socket;
 
 use crate::client::{self, ClientJob, ClientReport, StrategyName};
 use crate::counters::Shared;
+use crate::narrate::Narrator;
 use crate::observe::Observer;
 use crate::observe::own::OwnSampler;
 use crate::payload;
@@ -286,6 +287,7 @@ fn drive_run(
         watchdog: t.watchdog(),
         timeout: t.timeout,
         verify_stall: t.verify_stall,
+        narrator: Narrator::new(None),
     };
     let run = drive::supervise(watch, &mut sampler, obs, jobs);
     outcome::classify(t, settings, buffers, &shared, client, server, run)

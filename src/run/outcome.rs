@@ -61,6 +61,8 @@ pub(super) fn classify(
             last_progress_ms: ms(run.last_progress),
         },
         failure: None,
+        events: run.events,
+        peaks: run.peaks,
     };
     let mut client_error = None;
     if let Some(r) = client_report {

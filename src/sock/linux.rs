@@ -4,32 +4,21 @@
 //! - `ioctl(FIONREAD)` (= SIOCINQ, tcp(7)): bytes in the receive queue, not yet read by the app.
 //! - `ioctl(TIOCOUTQ)` (= SIOCOUTQ): bytes in the send queue, sent-but-unacknowledged included.
 //! - `ioctl(SIOCOUTQNSD)`: bytes in the send queue not yet sent at all.
-//! - `getsockopt(TCP_INFO)`: windows, window scales, zero-window probes. The struct grows with
-//!   kernel versions, so fields are read by offset from `linux/tcp.h` after checking the length the
-//!   kernel returned.
+//! - `getsockopt(TCP_INFO)`: windows, window scales, zero-window probes, read by `tcpinfo::parse`,
+//!   which knows which fields a shorter struct from an older kernel lacks.
 //! - `/proc/self/task/TID/syscall`: the number of the system call a thread is blocked in.
 #![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::AsRawFd;
 
-use crate::sample::{Call, KernelQueues, TcpInfoView};
+use crate::sample::{Call, KernelQueues};
+use crate::tcpinfo::{self, TcpInfo};
 
 /// `SIOCOUTQNSD` from `linux/sockios.h`; not exported by the libc crate.
 const SIOCOUTQNSD: libc::Ioctl = 0x894B;
 
-// Offsets into `struct tcp_info` (linux/tcp.h).
-const TCPI_STATE: usize = 0;
-const TCPI_PROBES: usize = 3;
-const TCPI_BACKOFF: usize = 4;
-const TCPI_WSCALE: usize = 6; // snd_wscale : 4, rcv_wscale : 4
-const TCPI_UNACKED: usize = 24;
-const TCPI_TOTAL_RETRANS: usize = 100;
-const TCPI_BYTES_ACKED: usize = 120;
-const TCPI_BYTES_RECEIVED: usize = 128;
-const TCPI_NOTSENT_BYTES: usize = 144;
-const TCPI_SND_WND: usize = 228;
-const TCPI_RCV_WND: usize = 232;
+/// Room for `struct tcp_info` (280 bytes on Linux 6.18) and what later kernels add.
 const TCPI_BUF_LEN: usize = 512;
 
 fn ioctl_int(fd: i32, request: libc::Ioctl) -> io::Result<u64> {
@@ -43,18 +32,8 @@ fn ioctl_int(fd: i32, request: libc::Ioctl) -> io::Result<u64> {
     Ok(value.max(0) as u64)
 }
 
-fn u32_at(buf: &[u8], len: usize, off: usize) -> Option<u32> {
-    (off + 4 <= len).then(|| u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()))
-}
-
-fn u64_at(buf: &[u8], len: usize, off: usize) -> Option<u64> {
-    (off + 8 <= len).then(|| u64::from_ne_bytes(buf[off..off + 8].try_into().unwrap()))
-}
-
-/// TCP_INFO and whether the zero-window probe timer must be armed: the kernel arms the persist
-/// timer when the peer's window is zero, data waits to be sent and nothing is in flight
-/// (tcp_check_probe_timer in net/ipv4/tcp_output.c).
-fn tcp_info(fd: i32) -> io::Result<(TcpInfoView, Option<bool>)> {
+/// TCP_INFO of one socket, read by `tcpinfo::parse` (the parser sock_diag's replies go through).
+fn tcp_info(fd: i32) -> io::Result<TcpInfo> {
     let mut buf = [0u8; TCPI_BUF_LEN];
     let mut len = TCPI_BUF_LEN as libc::socklen_t;
     // SAFETY: the kernel writes at most `len` bytes into `buf`, which is that large, and stores the
@@ -71,55 +50,14 @@ fn tcp_info(fd: i32) -> io::Result<(TcpInfoView, Option<bool>)> {
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
-    let len = (len as usize).min(TCPI_BUF_LEN);
-    let byte = |off: usize| (off < len).then(|| buf[off]);
-    let view = TcpInfoView {
-        state: byte(TCPI_STATE).map(tcp_state_name),
-        zero_window_probes: byte(TCPI_PROBES).map(u32::from),
-        snd_wscale: byte(TCPI_WSCALE).map(|b| u32::from(b & 0x0f)),
-        rcv_wscale: byte(TCPI_WSCALE).map(|b| u32::from(b >> 4)),
-        total_retrans: u32_at(&buf, len, TCPI_TOTAL_RETRANS),
-        notsent_bytes: u32_at(&buf, len, TCPI_NOTSENT_BYTES).map(u64::from),
-        snd_wnd_bytes: u32_at(&buf, len, TCPI_SND_WND).map(u64::from),
-        rcv_wnd_bytes: u32_at(&buf, len, TCPI_RCV_WND).map(u64::from),
-        bytes_acked: u64_at(&buf, len, TCPI_BYTES_ACKED),
-        bytes_received: u64_at(&buf, len, TCPI_BYTES_RECEIVED),
-        backoff: byte(TCPI_BACKOFF).map(u32::from),
-    };
-    let probing = match (
-        view.snd_wnd_bytes,
-        view.notsent_bytes,
-        u32_at(&buf, len, TCPI_UNACKED),
-    ) {
-        (Some(w), Some(n), Some(u)) => Some(w == 0 && n > 0 && u == 0),
-        _ => None,
-    };
-    Ok((view, probing))
-}
-
-fn tcp_state_name(state: u8) -> String {
-    match state {
-        1 => "ESTABLISHED",
-        2 => "SYN_SENT",
-        3 => "SYN_RECV",
-        4 => "FIN_WAIT1",
-        5 => "FIN_WAIT2",
-        6 => "TIME_WAIT",
-        7 => "CLOSE",
-        8 => "CLOSE_WAIT",
-        9 => "LAST_ACK",
-        10 => "LISTEN",
-        11 => "CLOSING",
-        _ => "UNKNOWN",
-    }
-    .to_string()
+    Ok(tcpinfo::parse(&buf[..(len as usize).min(TCPI_BUF_LEN)]))
 }
 
 /// Reads every queue of one TCP socket. Socket sizes are read too, since autotuning moves them.
 pub fn queues(sock: &socket2::Socket) -> io::Result<KernelQueues> {
     let fd = sock.as_raw_fd();
     let (tcp_info, probing) = match tcp_info(fd) {
-        Ok((t, p)) => (Some(t), p),
+        Ok(t) => (Some(t.view()), t.must_probe()),
         Err(_) => (None, None),
     };
     Ok(KernelQueues {

@@ -54,6 +54,17 @@ pub enum Kind {
     Stuck(StuckKind),
 }
 
+impl Kind {
+    /// A machine-friendly name: `deadlock`, `halfclose`, or the stuck kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Deadlock => "deadlock",
+            Kind::HalfClose => "halfclose",
+            Kind::Stuck(k) => k.name(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub kind: Kind,
@@ -222,4 +233,4 @@ pub fn apply(rule: Rule, h: &History, s: &Sample) -> Option<(Kind, StallBasis, V
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

@@ -1,28 +1,10 @@
 //! The rules on synthetic timelines: samples built by hand, fed in order, the first verdict read.
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 use super::*;
+use crate::sample::test_thread as thread;
 use crate::sample::{Call, Phase, Role, Side, TcpInfoView, ThreadView};
-
-pub(crate) fn thread(side: Side, role: Role, phase: Phase, call: Option<Call>) -> ThreadView {
-    let name = match (side, role) {
-        (Side::Client, Role::Reader) => "tcplab-reader",
-        (Side::Client, _) => "tcplab-client",
-        (Side::Server, _) => "tcplab-server",
-    };
-    ThreadView {
-        name: Cow::Borrowed(name),
-        side,
-        role,
-        phase: Some(phase),
-        call,
-        on_socket: None,
-        pid: None,
-        tid: None,
-    }
-}
 
 fn client_send() -> ThreadView {
     thread(Side::Client, Role::Sender, Phase::Sending, Some(Call::Send))

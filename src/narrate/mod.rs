@@ -1,0 +1,204 @@
+//! The narrator: what happens to the four buffers, as events in the order the kernel shows them.
+//! A pure function of the samples, like the watchdog's rules, so it is tested on synthetic
+//! timelines and works the same for every source of samples.
+//!
+//! While no client thread reads (the naive client), it follows the deadlock as it builds: the echo
+//! arrives, the client's receive queue fills (its window closes), the server's send() blocks, the
+//! server stops reading, the server's receive queue fills, the client's send() blocks, both windows
+//! are zero. While a client thread reads (a fix), nothing of that is said, since it would read as
+//! a deadlock: instead the steady state (how low the reader keeps the client's receive queue), and
+//! a crawl when healthy traffic slows to a trickle with the windows opening and closing.
+//!
+//! `report` words the events; here they are data, with their time.
+
+use std::time::Duration;
+
+pub use crate::result::{Event, EventKind};
+use crate::sample::{Call, Sample, Side};
+
+/// How long a fix must have run before its steady state is reported.
+const STEADY_AFTER: Duration = Duration::from_secs(1);
+/// The window over which a rate is measured.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// Below this, healthy traffic is crawling (bytes per second); a paced run uses half its pace.
+const CRAWL_BELOW: u64 = 64 * 1024;
+/// The server is said to have stopped reading once it read nothing for this long while blocked.
+const STOPPED_READING_AFTER: Duration = Duration::from_millis(100);
+
+/// Follows one run's samples.
+#[derive(Debug, Clone, Default)]
+pub struct Narrator {
+    said: Vec<&'static str>,
+    /// (time, client bytes sent) over the last `RATE_WINDOW`.
+    history: std::collections::VecDeque<(Duration, u64)>,
+    window_closed_recently: Option<Duration>,
+    crawling: bool,
+    client_recv_peak: u64,
+    server_blocked_since: Option<(Duration, u64)>,
+    /// A paced run's rate (bytes per second): slower than this by design is not a crawl.
+    pace: Option<u64>,
+    saw_reader: bool,
+}
+
+impl Narrator {
+    pub fn new(pace: Option<u64>) -> Narrator {
+        Narrator {
+            pace,
+            ..Narrator::default()
+        }
+    }
+
+    /// The highest the client's receive queue has been (bytes).
+    pub fn client_recv_peak(&self) -> u64 {
+        self.client_recv_peak
+    }
+
+    fn once(&mut self, key: &'static str) -> bool {
+        if self.said.contains(&key) {
+            false
+        } else {
+            self.said.push(key);
+            true
+        }
+    }
+
+    /// Takes in one sample; the events it shows for the first time.
+    pub fn observe(&mut self, s: &Sample) -> Vec<Event> {
+        let mut out = Vec::new();
+        let at_ms = s.at.as_millis() as u64;
+        let mut say = |kind| out.push(Event { at_ms, kind });
+        let cq = s.client.as_ref();
+        let sq = s.server.as_ref();
+        if let Some(q) = cq {
+            self.client_recv_peak = self.client_recv_peak.max(q.inq_bytes);
+        }
+        let echo = cq.is_some_and(|q| q.inq_bytes > 0) || s.counts.client_received_bytes > 0;
+        if echo && self.once("echo") {
+            say(EventKind::EchoArrives);
+        }
+        let reading = s.threads_of(Side::Client).any(|t| t.may_read());
+        // A window is closed when the peer advertises zero to this end.
+        let closed =
+            |q: Option<&crate::sample::KernelQueues>| q.and_then(|q| q.peer_window()) == Some(0);
+        if reading {
+            self.saw_reader = true;
+            self.fix(s, &mut say);
+            return out;
+        }
+        // The client's receive window: seen from the server (its peer window), or, with the
+        // server out of sight, from the client's own advertised window.
+        let client_full = match sq {
+            Some(_) => closed(sq),
+            None => cq.and_then(|q| q.tcp_info.as_ref()?.rcv_wnd_bytes) == Some(0),
+        };
+        if client_full && self.once("client full") {
+            say(EventKind::ClientRecvQueueFull {
+                bytes: cq.map_or(0, |q| q.inq_bytes),
+            });
+        }
+        let server_in_send = s
+            .threads_of(Side::Server)
+            .any(|t| t.call == Some(Call::Send) || (t.call.is_none() && t.blocked_in_send()));
+        if let Some(q) = sq
+            && server_in_send
+            && closed(sq)
+            && q.notsent_bytes > 0
+        {
+            if self.once("server blocks") {
+                say(EventKind::ServerSendBlocks {
+                    queued_bytes: q.outq_bytes,
+                });
+            }
+            let read = s.counts.server_received_bytes;
+            match self.server_blocked_since {
+                Some((t, r)) if r == read => {
+                    if s.at.saturating_sub(t) >= STOPPED_READING_AFTER && self.once("server stops")
+                    {
+                        say(EventKind::ServerStopsReading { read_bytes: read });
+                    }
+                }
+                _ => self.server_blocked_since = Some((s.at, read)),
+            }
+        }
+        if closed(cq) && self.once("server full") {
+            say(EventKind::ServerRecvQueueFull {
+                bytes: sq.map_or(0, |q| q.inq_bytes),
+            });
+        }
+        let client_in_send = s
+            .threads_of(Side::Client)
+            .any(|t| t.call == Some(Call::Send));
+        if let Some(q) = cq
+            && client_in_send
+            && closed(cq)
+            && q.notsent_bytes > 0
+            && self.once("client blocks")
+        {
+            say(EventKind::ClientSendBlocks {
+                queued_bytes: q.outq_bytes,
+            });
+        }
+        if sq.is_some() && closed(cq) && closed(sq) && self.once("both zero") {
+            say(EventKind::BothWindowsZero);
+        }
+        out
+    }
+
+    /// The run ended on its own at `at`: a fix that ended before its steady state was told gets it
+    /// now, from the whole run.
+    pub fn finish(&mut self, at: Duration) -> Option<Event> {
+        let peak = self.client_recv_peak;
+        (self.saw_reader && self.once("steady")).then_some(Event {
+            at_ms: at.as_millis() as u64,
+            kind: EventKind::SteadyState {
+                client_recv_queue_peak_bytes: peak,
+            },
+        })
+    }
+
+    /// A fix: the steady state once, and crawls as they come and go.
+    fn fix(&mut self, s: &Sample, say: &mut impl FnMut(EventKind)) {
+        let closed_now = [s.client.as_ref(), s.server.as_ref()]
+            .iter()
+            .any(|q| q.and_then(|q| q.peer_window()) == Some(0));
+        if closed_now {
+            self.window_closed_recently = Some(s.at);
+        }
+        self.history.push_back((s.at, s.counts.client_sent_bytes));
+        while self
+            .history
+            .front()
+            .is_some_and(|(t, _)| s.at.saturating_sub(*t) > RATE_WINDOW)
+        {
+            self.history.pop_front();
+        }
+        if s.at >= STEADY_AFTER && self.once("steady") {
+            say(EventKind::SteadyState {
+                client_recv_queue_peak_bytes: self.client_recv_peak,
+            });
+        }
+        let Some(&(t0, b0)) = self.history.front() else {
+            return;
+        };
+        let span = s.at.saturating_sub(t0);
+        if span < RATE_WINDOW * 9 / 10 {
+            return;
+        }
+        let moved = s.counts.client_sent_bytes.saturating_sub(b0);
+        let rate = (moved as f64 / span.as_secs_f64()) as u64;
+        let threshold = self.pace.map_or(CRAWL_BELOW, |p| CRAWL_BELOW.min(p / 2));
+        let windows_flapping = self
+            .window_closed_recently
+            .is_some_and(|t| s.at.saturating_sub(t) <= RATE_WINDOW);
+        if !self.crawling && moved > 0 && rate < threshold && windows_flapping {
+            self.crawling = true;
+            say(EventKind::Crawling { bytes_per_s: rate });
+        } else if self.crawling && rate >= threshold * 4 {
+            self.crawling = false;
+            say(EventKind::FullSpeed { bytes_per_s: rate });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,254 @@
+//! The narrator on synthetic timelines: a deadlock building up in the order the kernel shows it,
+//! a fix in its steady state, and a crawl.
+
+use std::time::Duration;
+
+use super::*;
+use crate::sample::test_thread as thread;
+use crate::sample::{Counts, KernelQueues, Phase, Role, TcpInfoView, ThreadView};
+
+fn q(inq: u64, notsent: u64, peer_wnd: u64) -> KernelQueues {
+    KernelQueues {
+        inq_bytes: inq,
+        outq_bytes: notsent,
+        notsent_bytes: notsent,
+        sndbuf_bytes: 131072,
+        rcvbuf_bytes: 131072,
+        tcp_info: Some(TcpInfoView {
+            snd_wnd_bytes: Some(peer_wnd),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// One step of a timeline: the client's and the server's queues and calls.
+struct Step {
+    ms: u64,
+    sent: u64,
+    read: u64,
+    client: KernelQueues,
+    server: KernelQueues,
+    client_call: Call,
+    server_call: Call,
+}
+
+fn sample(st: &Step, reader: Option<ThreadView>) -> Sample {
+    let mut threads = vec![
+        thread(
+            Side::Client,
+            Role::Sender,
+            Phase::Sending,
+            Some(st.client_call),
+        ),
+        thread(
+            Side::Server,
+            Role::Server,
+            Phase::Sending,
+            Some(st.server_call),
+        ),
+    ];
+    threads.extend(reader);
+    Sample {
+        at: Duration::from_millis(st.ms),
+        counts: Counts {
+            client_sent_bytes: st.sent,
+            server_received_bytes: st.read,
+            server_sent_bytes: st.read,
+            ..Default::default()
+        },
+        client: Some(st.client.clone()),
+        server: Some(st.server.clone()),
+        threads,
+    }
+}
+
+fn names(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            serde_json::to_value(e).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_deadlock_is_narrated_in_the_order_the_buffers_fill() {
+    use Call::{Running, Send};
+    let w = 65536;
+    let steps = [
+        // Bytes flow; no echo yet.
+        Step {
+            ms: 10,
+            sent: 10_000,
+            read: 9_000,
+            client: q(0, 1_000, w),
+            server: q(1_000, 0, w),
+            client_call: Running,
+            server_call: Running,
+        },
+        // The echo arrives.
+        Step {
+            ms: 20,
+            sent: 40_000,
+            read: 30_000,
+            client: q(20_000, 2_000, w),
+            server: q(2_000, 0, w),
+            client_call: Running,
+            server_call: Running,
+        },
+        // The client's receive queue is full: the server sees a zero window, and blocks.
+        Step {
+            ms: 30,
+            sent: 200_000,
+            read: 150_000,
+            client: q(125_000, 3_000, w),
+            server: q(5_000, 20_000, 0),
+            client_call: Running,
+            server_call: Send,
+        },
+        Step {
+            ms: 140,
+            sent: 300_000,
+            read: 150_000,
+            client: q(125_000, 9_000, w),
+            server: q(90_000, 130_000, 0),
+            client_call: Running,
+            server_call: Send,
+        },
+        // The server's receive queue is full; the client blocks.
+        Step {
+            ms: 200,
+            sent: 440_000,
+            read: 150_000,
+            client: q(125_000, 130_000, 0),
+            server: q(128_000, 130_000, 0),
+            client_call: Send,
+            server_call: Send,
+        },
+    ];
+    let mut n = Narrator::new(None);
+    let events: Vec<Event> = steps
+        .iter()
+        .flat_map(|st| n.observe(&sample(st, None)))
+        .collect();
+    assert_eq!(
+        names(&events),
+        [
+            "echo_arrives",
+            "client_recv_queue_full",
+            "server_send_blocks",
+            "server_stops_reading",
+            "server_recv_queue_full",
+            "client_send_blocks",
+            "both_windows_zero"
+        ]
+    );
+    let times: Vec<u64> = events.iter().map(|e| e.at_ms).collect();
+    assert_eq!(times, [20, 30, 30, 140, 200, 200, 200]);
+}
+
+#[test]
+fn a_fix_gets_its_steady_state_and_never_a_deadlock_event() {
+    let reader = thread(
+        Side::Client,
+        Role::Reader,
+        Phase::Receiving,
+        Some(Call::Recv),
+    );
+    let mut n = Narrator::new(None);
+    let mut events = Vec::new();
+    for i in 0..200u64 {
+        // Fast and healthy: 1 MB/s, the receive queue below 12 KiB. Once the window closes for
+        // a moment (a burst), which must not be told as "full".
+        let peer = if i == 50 { 0 } else { 65536 };
+        let st = Step {
+            ms: i * 10,
+            sent: i * 10_000,
+            read: i * 9_000,
+            client: q(i % 12 * 1000, 1000, 65536),
+            server: q(500, 500, peer),
+            client_call: Call::Send,
+            server_call: Call::Send,
+        };
+        events.extend(n.observe(&sample(&st, Some(reader.clone()))));
+    }
+    assert_eq!(names(&events), ["echo_arrives", "steady_state"]);
+    assert_eq!(
+        events[1].kind,
+        EventKind::SteadyState {
+            client_recv_queue_peak_bytes: 11_000
+        }
+    );
+}
+
+#[test]
+fn a_healthy_crawl_is_told_as_a_crawl() {
+    let reader = thread(
+        Side::Client,
+        Role::Reader,
+        Phase::Receiving,
+        Some(Call::Recv),
+    );
+    let mut n = Narrator::new(None);
+    let mut events = Vec::new();
+    for i in 0..300u64 {
+        // 9 KB/s, the server's window closing every 200 ms.
+        let peer = if i % 20 < 10 { 0 } else { 8192 };
+        let st = Step {
+            ms: i * 10,
+            sent: i * 90,
+            read: i * 90,
+            client: q(0, 4000, peer),
+            server: q(0, 4000, 8192),
+            client_call: Call::Send,
+            server_call: Call::Send,
+        };
+        events.extend(n.observe(&sample(&st, Some(reader.clone()))));
+    }
+    let crawl = events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::Crawling { .. }))
+        .expect("no crawl told");
+    let EventKind::Crawling { bytes_per_s } = crawl.kind else {
+        unreachable!()
+    };
+    assert!((8_000..10_000).contains(&bytes_per_s), "{bytes_per_s}");
+    assert!(
+        !names(&events)
+            .iter()
+            .any(|e| e.contains("full") || e.contains("blocks"))
+    );
+}
+
+#[test]
+fn a_paced_run_is_not_a_crawl() {
+    let reader = thread(
+        Side::Client,
+        Role::Reader,
+        Phase::Receiving,
+        Some(Call::Recv),
+    );
+    let mut n = Narrator::new(Some(16 * 1024));
+    let mut events = Vec::new();
+    for i in 0..300u64 {
+        let peer = if i % 20 < 2 { 0 } else { 65536 };
+        let st = Step {
+            ms: i * 10,
+            sent: i * 160,
+            read: i * 160,
+            client: q(0, 0, peer),
+            server: q(0, 0, 65536),
+            client_call: Call::Sleep,
+            server_call: Call::Recv,
+        };
+        events.extend(n.observe(&sample(&st, Some(reader.clone()))));
+    }
+    assert!(
+        !names(&events).contains(&"crawling".to_string()),
+        "{events:?}"
+    );
+}

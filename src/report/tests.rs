@@ -1,0 +1,75 @@
+//! Snapshots of what students read: the views of real results, recorded once from the binary
+//! (`testdata/`), so that any change to the wording, the layout or the numbers' form shows up in
+//! review as a changed `.snap` file.
+
+use serde_json::Value;
+
+use crate::catalogue::child::ChildRun;
+use crate::catalogue::verdict;
+use crate::classroom::load::LoadRun;
+use crate::result::RunResult;
+use crate::sweep::SweepRow;
+
+fn run(json: &str) -> RunResult {
+    serde_json::from_str(json).expect("a RunResult recorded from the binary")
+}
+
+fn text(r: &RunResult) -> String {
+    let mut out = Vec::new();
+    super::text::write_run(r, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("UTF-8")
+}
+
+#[test]
+fn the_deadlock_summary_and_ledger() {
+    insta::assert_snapshot!(text(&run(include_str!("testdata/deadlock.json"))));
+}
+
+#[test]
+fn a_fix_summary() {
+    insta::assert_snapshot!(text(&run(include_str!("testdata/reader-thread.json"))));
+}
+
+#[test]
+fn the_send_once_summary_counts_the_lost_bytes() {
+    insta::assert_snapshot!(text(&run(include_str!("testdata/send-once.json"))));
+}
+
+#[test]
+fn the_sweep_table() {
+    let mut out = Vec::new();
+    super::sweep_table::write_header(&mut out).unwrap();
+    for line in include_str!("testdata/sweep.jsonl").lines() {
+        let row: SweepRow = serde_json::from_str(line).expect("a sweep row");
+        super::sweep_table::write_row(&row, &mut out).unwrap();
+    }
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn the_load_report() {
+    let run: LoadRun = serde_json::from_str(include_str!("testdata/load.json")).unwrap();
+    let mut out = Vec::new();
+    super::load::write_run(&run, &mut out).unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn the_pass_block_of_run_5() {
+    let list = crate::catalogue::load().expect("the catalogue");
+    let exp = list.iter().find(|e| e.number == 5).expect("experiment 5");
+    let doc: Value = serde_json::from_str(include_str!("testdata/deadlock-16k.json")).unwrap();
+    let ran = ChildRun {
+        exit_code: Some(3),
+        stdout: String::new(),
+        killed_after: None,
+    };
+    let rep = verdict::judge_command(exp, 0, Some(&doc), &ran);
+    let comparisons = verdict::compare(exp, &[Some(doc.clone())]);
+    let mut out = Vec::new();
+    super::catalogue::write_command(&rep, Some(&doc), false, &mut out).unwrap();
+    let passed = rep.held;
+    super::catalogue::write_verdict(exp, &[rep], &comparisons, passed, false, false, &mut out)
+        .unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
