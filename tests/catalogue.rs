@@ -2,78 +2,18 @@
 //! does what its page says when run through `tcplab run N --quiet --json`, and an unknown number or
 //! name gets its one-line error and exit code 2.
 
-use std::io::Read;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
+mod common;
+
 use std::time::Duration;
 
+use common::tcplab;
 use serde_json::Value;
 use tcplab::catalogue;
-
-const BIN: &str = env!("CARGO_BIN_EXE_tcplab");
 
 /// Bound on one `tcplab run N` (its own children are bounded by their --timeout, at most 30 s).
 const RUN_DEADLINE: Duration = Duration::from_secs(180);
 /// Bound on the quick commands (list, show, errors).
 const QUICK_DEADLINE: Duration = Duration::from_secs(30);
-
-/// Kills the child if the test gives up on it.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Runs `tcplab ARGS` and waits for it, at most `deadline`.
-fn tcplab(args: &[&str], deadline: Duration) -> Output {
-    let child = Command::new(BIN)
-        .args(args)
-        .env_remove("TCPLAB_LIVE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the tcplab binary starts");
-    let mut guard = Guard(child);
-    let (tx, rx) = mpsc::channel();
-    let pipes: [(usize, Box<dyn Read + Send>); 2] = [
-        (0, Box::new(guard.0.stdout.take().expect("stdout is piped"))),
-        (1, Box::new(guard.0.stderr.take().expect("stderr is piped"))),
-    ];
-    for (which, mut pipe) in pipes {
-        let tx = tx.clone();
-        thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            let _ = tx.send((which, buf));
-        });
-    }
-    let mut out = [Vec::new(), Vec::new()];
-    for _ in 0..2 {
-        let (which, buf) = rx.recv_timeout(deadline).unwrap_or_else(|_| {
-            panic!(
-                "'tcplab {}' did not finish within {deadline:?}",
-                args.join(" ")
-            )
-        });
-        out[which] = buf;
-    }
-    let status = guard.0.wait().expect("the child can be waited for");
-    let [stdout, stderr] = out;
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn every_experiment_parses_with_watch_text_a_hint_an_expectation_and_a_page() {
@@ -123,9 +63,9 @@ fn every_experiment_file_on_disk_is_built_into_the_binary() {
 
 #[test]
 fn list_prints_number_name_and_title_one_line_each() {
-    let out = tcplab(&["list"], QUICK_DEADLINE);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
+    let out = tcplab(&["list"]).deadline(QUICK_DEADLINE).run();
+    out.assert_code(0);
+    let stdout = &out.stdout;
     let list = catalogue::load().expect("the catalogue loads");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), list.len() + 2, "{stdout}");
@@ -150,11 +90,11 @@ fn list_prints_number_name_and_title_one_line_each() {
 
 #[test]
 fn show_by_number_and_by_name_prints_the_same_page() {
-    let by_number = tcplab(&["show", "5"], QUICK_DEADLINE);
-    let by_name = tcplab(&["show", "deadlock"], QUICK_DEADLINE);
-    assert!(by_number.status.success(), "{}", text(&by_number.stderr));
-    assert_eq!(by_number.stdout, by_name.stdout);
-    let page = text(&by_number.stdout);
+    let by_number = tcplab(&["show", "5"]).deadline(QUICK_DEADLINE).run();
+    let by_name = tcplab(&["show", "deadlock"]).deadline(QUICK_DEADLINE).run();
+    by_number.assert_code(0);
+    assert_eq!(by_number.stdout, by_name.stdout, "{}", by_name.dump());
+    let page = &by_number.stdout;
     assert!(page.starts_with("# 5. The deadlock"), "{page}");
     assert!(page.contains("tcplab deadlock --sndbuf 16K"), "{page}");
 }
@@ -172,14 +112,10 @@ fn an_unknown_number_or_name_gets_one_line_and_exit_code_2() {
         ),
     ];
     for (args, want) in cases {
-        let out = tcplab(&args, QUICK_DEADLINE);
-        assert_eq!(out.status.code(), Some(2), "tcplab {}", args.join(" "));
-        assert_eq!(text(&out.stderr), want);
-        assert!(
-            out.stdout.is_empty(),
-            "nothing on stdout: {}",
-            text(&out.stdout)
-        );
+        let out = tcplab(&args).deadline(QUICK_DEADLINE).run();
+        out.assert_code(2);
+        assert_eq!(out.stderr, want, "{}", out.dump());
+        assert!(out.stdout.is_empty(), "nothing on stdout\n{}", out.dump());
     }
 }
 
@@ -189,23 +125,28 @@ fn every_experiment_does_what_its_page_says() {
     let mut failures = Vec::new();
     for e in &list {
         let n = e.number.to_string();
-        let out = tcplab(&["run", &n, "--quiet", "--json"], RUN_DEADLINE);
-        let stdout = text(&out.stdout);
-        let stderr = text(&out.stderr);
-        let doc: Value = match serde_json::from_str(&stdout) {
+        let out = tcplab(&["run", &n, "--quiet", "--json"])
+            .deadline(RUN_DEADLINE)
+            .run();
+        let doc: Value = match serde_json::from_str(&out.stdout) {
             Ok(d) => d,
             Err(err) => {
-                failures.push(format!("run {n}: no JSON ({err}); stderr:\n{stderr}"));
+                failures.push(format!("run {n}: no JSON ({err})\n{}", out.dump()));
                 continue;
             }
         };
-        assert_eq!(doc["experiment"], e.number);
+        assert_eq!(doc["experiment"], e.number, "{}", out.dump());
         if doc["passed"] == true {
-            assert_eq!(out.status.code(), Some(0), "run {n} passed, so exit 0");
+            assert_eq!(out.code(), 0, "run {n} passed, so exit 0\n{}", out.dump());
             continue;
         }
-        assert_eq!(out.status.code(), Some(1), "a failed expectation exits 1");
-        failures.push(format!("run {n} failed:\n{stdout}\nstderr:\n{stderr}"));
+        assert_eq!(
+            out.code(),
+            1,
+            "a failed expectation exits 1\n{}",
+            out.dump()
+        );
+        failures.push(format!("run {n} failed\n{}", out.dump()));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -1,15 +1,14 @@
 //! The classroom server with many connections: refusals beyond --max-conns, healthy clients served
 //! while others are stuck, stuck ones freed with the kernel's reason, Ctrl-C closing everything.
 
-mod classroom_support;
+mod common;
 
 use std::io::Read;
 use std::net::{Shutdown, TcpStream};
-use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use classroom_support::{BIN, Server, run_bounded};
+use common::{Server, tcplab, tcplab_server};
 use tcplab::classroom::holder::{self, HolderConfig, HolderEnd};
 use tcplab::classroom::refusal;
 use tcplab::result::{Outcome, RunResult};
@@ -34,27 +33,19 @@ fn holder_cfg(server: &Server) -> HolderConfig {
 }
 
 fn reader_thread_client(server: &Server) -> RunResult {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["client", &server.addr.ip().to_string(), "-p"])
-        .arg(server.addr.port().to_string())
+    tcplab(&["client", &server.addr.ip().to_string(), "-p"])
+        .arg(server.port().to_string())
         .args(["--bytes", "512K", "--strategy", "reader-thread"])
-        .args([
-            "--sndbuf",
-            "64K",
-            "--rcvbuf",
-            "64K",
-            "--timeout",
-            "20s",
-            "--json",
-        ]);
-    let (st, out, err) = run_bounded(cmd, Duration::from_secs(30));
-    serde_json::from_str(&out)
-        .unwrap_or_else(|e| panic!("client JSON ({e}); status {st}, stdout {out}, stderr {err}"))
+        .args(["--sndbuf", "64K", "--rcvbuf", "64K", "--timeout", "20s"])
+        .arg("--json")
+        .deadline(Duration::from_secs(30))
+        .run()
+        .result()
 }
 
 #[test]
 fn a_connection_beyond_max_conns_gets_a_one_line_refusal() {
-    let mut s = Server::start("127.0.0.1", &["--max-conns", "2", "--log"]);
+    let mut s = tcplab_server(&["--max-conns", "2", "--log"]);
     let a = TcpStream::connect(s.addr).unwrap();
     let b = TcpStream::connect(s.addr).unwrap();
     s.wait_line(|l| l.starts_with("accepted #2"), BOUND);
@@ -74,17 +65,14 @@ fn a_connection_beyond_max_conns_gets_a_one_line_refusal() {
 
 #[test]
 fn a_healthy_client_is_served_at_once_while_others_are_stuck() {
-    let s = Server::start(
-        "127.0.0.1",
-        &[
-            "--sndbuf",
-            "64K",
-            "--rcvbuf",
-            "64K",
-            "--idle-timeout",
-            "60s",
-        ],
-    );
+    let s = tcplab_server(&[
+        "--sndbuf",
+        "64K",
+        "--rcvbuf",
+        "64K",
+        "--idle-timeout",
+        "60s",
+    ]);
     let cfg = holder_cfg(&s);
     let holders: Vec<_> = (0..3)
         .map(|_| {
@@ -96,25 +84,27 @@ fn a_healthy_client_is_served_at_once_while_others_are_stuck() {
     assert_eq!(r.outcome, Outcome::Completed, "{r:?}");
     assert!(r.verification.is_some_and(|v| v.matched));
     // Ending the server frees the holders (their send() fails), which bounds their threads.
-    let (st, lines, _) = s.interrupt(BOUND);
-    assert_eq!(st.code(), Some(130), "Ctrl-C exits 130, as documented");
+    let out = s.interrupt(BOUND);
+    assert_eq!(
+        out.code(),
+        130,
+        "Ctrl-C exits 130, as documented\n{}",
+        out.dump()
+    );
     for h in holders {
         let h = h.join().unwrap();
         assert_eq!(
             h.end,
             HolderEnd::Freed,
-            "{h:?}\nserver said:\n{}",
-            lines.join("\n")
+            "{h:?}\nthe server:\n{}",
+            out.dump()
         );
     }
 }
 
 #[test]
 fn a_client_that_stops_reading_is_freed_as_blocked_in_send() {
-    let mut s = Server::start(
-        "127.0.0.1",
-        &["--sndbuf", "64K", "--rcvbuf", "64K", "--idle-timeout", "1s"],
-    );
+    let mut s = tcplab_server(&["--sndbuf", "64K", "--rcvbuf", "64K", "--idle-timeout", "1s"]);
     let h = holder::hold(&holder_cfg(&s));
     assert_eq!(h.end, HolderEnd::Freed, "{h:?}");
     assert!(h.sent_bytes > 16 * 1024, "{h:?}");
@@ -127,27 +117,29 @@ fn a_client_that_stops_reading_is_freed_as_blocked_in_send() {
 
 #[test]
 fn ctrl_c_closes_every_connection_and_joins_every_thread() {
-    let mut s = Server::start("127.0.0.1", &["--log", "--idle-timeout", "60s"]);
+    let mut s = tcplab_server(&["--log", "--idle-timeout", "60s"]);
     let conns: Vec<TcpStream> = (0..3)
         .map(|_| TcpStream::connect(s.addr).unwrap())
         .collect();
     s.wait_line(|l| l.starts_with("accepted #3"), BOUND);
-    let (st, lines, err) = s.interrupt(BOUND);
-    assert_eq!(st.code(), Some(130), "exit {st}; stderr {err}");
+    let out = s.interrupt(BOUND);
+    out.assert_code(130);
     for n in 1..=3 {
         let tag = format!("closed #{n} ");
         assert!(
-            lines
-                .iter()
+            out.stdout
+                .lines()
                 .any(|l| l.starts_with(&tag) && l.contains("Ctrl-C")),
-            "no '{tag}… Ctrl-C' line in:\n{}",
-            lines.join("\n")
+            "no '{tag}… Ctrl-C' line\n{}",
+            out.dump()
         );
     }
     assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("server stopped: 3 connections"))
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("server stopped: 3 connections")),
+        "{}",
+        out.dump()
     );
     for mut c in conns {
         c.set_read_timeout(Some(BOUND)).unwrap();
@@ -160,7 +152,7 @@ fn ctrl_c_closes_every_connection_and_joins_every_thread() {
 
 #[test]
 fn the_sequential_mode_serves_one_connection_after_another() {
-    let s = Server::start("127.0.0.1", &["--sequential", "--connections", "2"]);
+    let s = tcplab_server(&["--sequential", "--connections", "2"]);
     for _ in 0..2 {
         let r = reader_thread_client(&s);
         assert_eq!(r.outcome, Outcome::Completed, "{r:?}");
@@ -169,9 +161,9 @@ fn the_sequential_mode_serves_one_connection_after_another() {
 
 #[test]
 fn sequential_and_max_conns_cannot_be_combined() {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["server", "--sequential", "--max-conns", "3"]);
-    let (st, _, err) = run_bounded(cmd, BOUND);
-    assert_eq!(st.code(), Some(2), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let out = tcplab(&["server", "--sequential", "--max-conns", "3"])
+        .deadline(BOUND)
+        .run();
+    out.assert_code(2);
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.dump());
 }

@@ -2,17 +2,16 @@
 //! port already in use; IPv6 loopback; arbitrary bytes to the server and arbitrary text to every
 //! parser of a size, duration, fraction or port (proptest).
 
-mod classroom_support;
+mod common;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use classroom_support::{BIN, Server, run_bounded};
+use common::{Server, tcplab, tcplab_server};
 use proptest::prelude::*;
 use socket2::{Domain, SockAddr, Socket, Type};
 use tcplab::cli::Cli;
@@ -43,7 +42,7 @@ fn echo(addr: SocketAddr, data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_client_reset_mid_stream_is_logged_and_the_next_client_is_served() {
-    let mut s = Server::start("127.0.0.1", &["--sndbuf", "16K", "--rcvbuf", "16K"]);
+    let mut s = tcplab_server(&["--sndbuf", "16K", "--rcvbuf", "16K"]);
     let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     sock.connect(&SockAddr::from(s.addr)).unwrap();
     // Enough that the server is busy echoing when the reset arrives, not finished.
@@ -68,7 +67,7 @@ fn a_client_reset_mid_stream_is_logged_and_the_next_client_is_served() {
 
 #[test]
 fn a_client_that_sends_nothing_is_freed_by_the_idle_timeout() {
-    let mut s = Server::start("127.0.0.1", &["--idle-timeout", "1s"]);
+    let mut s = tcplab_server(&["--idle-timeout", "1s"]);
     let mut c = TcpStream::connect(s.addr).unwrap();
     let line = s.wait_line(|l| l.contains("#1 "), BOUND);
     assert!(
@@ -86,7 +85,7 @@ fn a_client_that_sends_nothing_is_freed_by_the_idle_timeout() {
 
 #[test]
 fn a_client_that_half_closes_at_once_gets_eof_and_a_clean_close() {
-    let mut s = Server::start("127.0.0.1", &[]);
+    let mut s = tcplab_server(&[]);
     let c = TcpStream::connect(s.addr).unwrap();
     c.shutdown(Shutdown::Write).unwrap();
     c.set_read_timeout(Some(BOUND)).unwrap();
@@ -107,10 +106,7 @@ fn a_slow_reader_whose_queue_still_drains_is_not_declared_stuck() {
     // buffers reopens the window several times per second (a 1-byte-a-second reader would not:
     // receive-side silly-window avoidance keeps the window shut until half the buffer is free;
     // docs/classroom.md).
-    let mut s = Server::start(
-        "127.0.0.1",
-        &["--sndbuf", "4K", "--rcvbuf", "4K", "--idle-timeout", "1s"],
-    );
+    let mut s = tcplab_server(&["--sndbuf", "4K", "--rcvbuf", "4K", "--idle-timeout", "1s"]);
     const TOTAL: usize = 24 * 1024;
     let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     sock.set_recv_buffer_size(4096).unwrap();
@@ -146,14 +142,15 @@ fn a_slow_reader_whose_queue_still_drains_is_not_declared_stuck() {
 fn a_port_already_in_use_is_a_one_line_error_naming_the_port() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let mut cmd = Command::new(BIN);
-    cmd.args(["server", "127.0.0.1", "--port", &port]);
-    let (st, _, err) = run_bounded(cmd, BOUND);
-    assert_eq!(st.code(), Some(1), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let out = tcplab(&["server", "127.0.0.1", "--port", &port])
+        .deadline(BOUND)
+        .run();
+    out.assert_code(1);
+    let err = out.one_error_line();
     assert!(
-        err.starts_with("tcplab: ") && err.contains(&port) && err.contains("already in use"),
-        "{err}"
+        err.contains(&port) && err.contains("already in use"),
+        "{}",
+        out.dump()
     );
 }
 
@@ -238,7 +235,7 @@ proptest! {
 /// One server for every fuzz case: it must echo each arbitrary payload uppercased and still be up.
 #[test]
 fn the_server_echoes_arbitrary_bytes_and_stays_up() {
-    let mut s = Server::start("127.0.0.1", &["--read", "7"]);
+    let mut s = tcplab_server(&["--read", "7"]);
     let addr = s.addr;
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: 48,

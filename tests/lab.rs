@@ -1,10 +1,11 @@
 //! The core lab end to end: the real binary on loopback with ephemeral ports.
 
-mod support;
+mod common;
 
 use std::net::TcpListener;
+use std::time::Duration;
 
-use support::*;
+use common::*;
 use tcplab::result::{Failure, IoFailure, Outcome, RunResult, Side, StallBasis};
 use tcplab::sock::{KERNEL_DOUBLES, Limits};
 
@@ -13,11 +14,13 @@ const SMALL: &str = "16K";
 /// For the fixes: naive stalls near 0.5 MB here, while healthy TCP does not fall into the crawl
 /// phases (200 ms retransmission timers) that 4–16 KiB buffers show on a busy machine.
 const FIX: &str = "64K";
+/// Bound on one line from a running server.
+const LINE: Duration = Duration::from_secs(30);
 
 fn deadlock(extra: &[&str]) -> (Output, RunResult) {
     let mut args = vec!["deadlock", "--json", "--quiet"];
     args.extend_from_slice(extra);
-    let out = tcplab(&args);
+    let out = tcplab(&args).run();
     let r = out.result();
     (out, r)
 }
@@ -67,7 +70,7 @@ fn the_default_demo_deadlocks_on_kernel_evidence_and_its_ledger_adds_up() {
 
 #[test]
 fn the_default_demo_prints_its_settings_verdict_and_ledger_as_text() {
-    let out = tcplab(&["deadlock"]);
+    let out = tcplab(&["deadlock"]).run();
     assert_eq!(out.code(), 3, "{}", out.dump());
     for needle in [
         "strategy naive",
@@ -95,6 +98,15 @@ fn a_naive_client_stalls_with_16k_buffers() {
         "{}",
         out.dump()
     );
+}
+
+/// `tcplab client` with the reader-thread fix against the server on `port`, printing JSON.
+fn reader_thread_client(port: &str, bytes: &str) -> Cmd {
+    tcplab(&["client", "-p", port, "--bytes", bytes]).args([
+        "--strategy",
+        "reader-thread",
+        "--json",
+    ])
 }
 
 /// A fix moves 2 MiB through 64 KiB buffers, where the naive client stalls near 0.5 MB.
@@ -199,25 +211,19 @@ fn a_request_above_wmem_max_is_clamped_and_the_sysctl_named() {
         return eprintln!("skipped: no /proc/sys/net/core/wmem_max");
     };
     let ask = (wmem_max * 2).to_string();
-    let out = tcplab(&[
-        "deadlock",
+    let args = [
         "--sndbuf",
         &ask,
         "--strategy",
         "reader-thread",
         "--bytes",
         "64K",
-    ]);
+    ];
+    // The text view names the sysctl; the JSON one gives the figures.
+    let out = tcplab(&["deadlock"]).args(args).run();
     assert_eq!(out.code(), 0, "{}", out.dump());
     assert!(out.stdout.contains("net.core.wmem_max"), "{}", out.dump());
-    let (out, r) = deadlock(&[
-        "--sndbuf",
-        &ask,
-        "--strategy",
-        "reader-thread",
-        "--bytes",
-        "64K",
-    ]);
+    let (out, r) = deadlock(&args);
     let c = r
         .buffers
         .iter()
@@ -275,11 +281,12 @@ fn a_timeout_ends_a_long_run_with_both_sockets_shut() {
 #[test]
 fn the_client_alone_stalls_against_a_server_and_reports_its_half() {
     let srv = tcplab_server(&["--sndbuf", SMALL, "--rcvbuf", SMALL]);
-    let port = srv.port.to_string();
+    let port = srv.port().to_string();
     let out = tcplab(&[
         "client", "-p", &port, "--sndbuf", SMALL, "--rcvbuf", SMALL, "--bytes", "8MiB", "--json",
         "--quiet",
-    ]);
+    ])
+    .run();
     let r = out.result();
     assert_eq!(r.outcome, Outcome::Deadlock, "{}", out.dump());
     assert_eq!(out.code(), 3);
@@ -293,49 +300,26 @@ fn the_client_alone_stalls_against_a_server_and_reports_its_half() {
 
 #[test]
 fn the_server_serves_the_next_client_after_a_stuck_one() {
-    let srv = tcplab_server(&["--sndbuf", SMALL, "--rcvbuf", SMALL]);
-    let port = srv.port.to_string();
+    let mut srv = tcplab_server(&["--sndbuf", SMALL, "--rcvbuf", SMALL]);
+    let port = srv.port().to_string();
     let stuck = tcplab(&[
         "client", "-p", &port, "--sndbuf", SMALL, "--rcvbuf", SMALL, "--bytes", "8MiB", "--json",
-    ]);
+    ])
+    .run();
     assert_eq!(stuck.code(), 3, "{}", stuck.dump());
-    let line = next_line(&srv, "the first connection's summary");
+    // The first connection's summary.
+    let line = srv.next_line(LINE);
     assert!(line.contains("#1 from"), "{line}");
-    let ok = tcplab(&[
-        "client",
-        "-p",
-        &port,
-        "--bytes",
-        "1MiB",
-        "--strategy",
-        "reader-thread",
-        "--json",
-    ]);
+    let ok = reader_thread_client(&port, "1MiB").run();
     let r = ok.result();
     assert_completed_and_verified(&ok, &r);
 }
 
 #[test]
 fn a_refused_connection_names_the_address_and_how_to_start_a_server() {
-    // A port nobody listens on: bound by this test, never listening.
-    let holder =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    holder
-        .bind(
-            &"127.0.0.1:0"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-        )
-        .expect("bind");
-    let port = holder
-        .local_addr()
-        .unwrap()
-        .as_socket()
-        .unwrap()
-        .port()
-        .to_string();
-    let out = tcplab(&["client", "-p", &port]);
+    let closed = refusing_port();
+    let port = closed.port.to_string();
+    let out = tcplab(&["client", "-p", &port]).run();
     assert_eq!(out.code(), 1, "{}", out.dump());
     let line = out.stderr.trim();
     assert_eq!(line.lines().count(), 1, "{}", out.dump());
@@ -350,7 +334,7 @@ fn a_refused_connection_names_the_address_and_how_to_start_a_server() {
 fn a_port_in_use_is_named() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().unwrap().port().to_string();
-    let out = tcplab(&["server", "-p", &port]);
+    let out = tcplab(&["server", "-p", &port]).run();
     assert_eq!(out.code(), 1, "{}", out.dump());
     assert!(
         out.stderr.contains("address already in use") && out.stderr.contains(&port),
@@ -371,7 +355,7 @@ fn bad_arguments_get_one_line_and_exit_2() {
         (&["client", "-p", "70000"], "70000"),
     ];
     for (args, needle) in cases {
-        let out = tcplab(args);
+        let out = tcplab(args).run();
         assert_eq!(out.code(), 2, "{args:?}: {}", out.dump());
         let err = out.stderr.trim();
         assert_eq!(err.lines().count(), 1, "{args:?}: {}", out.dump());
@@ -386,28 +370,15 @@ fn bad_arguments_get_one_line_and_exit_2() {
 fn a_peer_that_resets_mid_stream_ends_the_run_with_counts_and_no_panic() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().unwrap().port().to_string();
-    let child = spawn(
-        BIN,
-        &[
-            "client",
-            "-p",
-            &port,
-            "--bytes",
-            "64MiB",
-            "--strategy",
-            "reader-thread",
-            "--json",
-        ],
-    );
+    let client = reader_thread_client(&port, "64MiB").spawn();
     let (conn, _) = listener.accept().expect("accept");
     // Wait (bounded by the client's own timeout) for data, then reset: SO_LINGER 0 + close sends RST.
     let mut first = [0u8; 16];
     std::io::Read::read_exact(&mut &conn, &mut first).expect("the client sent nothing");
     let s = socket2::Socket::from(conn);
-    s.set_linger(Some(std::time::Duration::ZERO))
-        .expect("linger");
+    s.set_linger(Some(Duration::ZERO)).expect("linger");
     drop(s);
-    let out = finish(child, DEADLINE, "client against a resetting peer");
+    let out = client.finish(DEADLINE);
     assert_eq!(out.code(), 1, "{}", out.dump());
     let r = out.result();
     assert_eq!(r.outcome, Outcome::Failed);
@@ -427,19 +398,12 @@ fn a_peer_that_resets_mid_stream_ends_the_run_with_counts_and_no_panic() {
 
 #[test]
 fn ctrl_c_stops_a_run_and_prints_what_had_moved() {
-    let child = spawn(
-        BIN,
-        &["deadlock", "--strategy", "reader-thread", "--bytes", "8GiB"],
-    );
-    let pid = child.id();
+    let mut run = tcplab(&["deadlock", "--strategy", "reader-thread", "--bytes", "8GiB"]).spawn();
     // The reader thread exists once the traffic runs (the handler is installed before).
-    wait_until(
-        std::time::Duration::from_secs(20),
-        "the reader thread starting",
-        || has_thread(pid, "tcplab-reader"),
-    );
-    interrupt(pid);
-    let out = finish(child, DEADLINE, "an interrupted run");
+    run.wait_for(Duration::from_secs(20), "the reader thread starting", |r| {
+        has_thread(r.pid(), "tcplab-reader")
+    });
+    let out = run.interrupt(DEADLINE);
     assert_eq!(out.code(), 130, "{}", out.dump());
     assert!(
         out.stdout.contains("INTERRUPTED") && out.stdout.contains("client sent"),
@@ -450,53 +414,32 @@ fn ctrl_c_stops_a_run_and_prints_what_had_moved() {
 
 #[test]
 fn ctrl_c_stops_the_server_cleanly_while_a_client_is_connected() {
-    let srv = tcplab_server(&["--sndbuf", SMALL, "--rcvbuf", SMALL]);
-    let port = srv.port.to_string();
-    let client = spawn(
-        BIN,
-        &[
-            "client",
-            "-p",
-            &port,
-            "--bytes",
-            "8GiB",
-            "--strategy",
-            "reader-thread",
-            "--json",
-        ],
-    );
-    let pid = srv.guard.0.id();
-    wait_until(
-        std::time::Duration::from_secs(20),
+    let mut srv = tcplab_server(&["--sndbuf", SMALL, "--rcvbuf", SMALL]);
+    let port = srv.port().to_string();
+    let client = reader_thread_client(&port, "8GiB").spawn();
+    srv.wait_for(
+        Duration::from_secs(20),
         "the server's connection thread starting",
-        || has_thread(pid, "tcplab-conn-1"),
+        |s| has_thread(s.pid(), "tcplab-conn-1"),
     );
-    interrupt(pid);
-    let line = next_line(&srv, "the server's summary after Ctrl-C");
+    srv.signal(SIGINT);
+    // The server's summary after Ctrl-C.
+    let line = srv.next_line(LINE);
     assert!(line.contains("closed by Ctrl-C"), "{line}");
-    let out = finish(client, DEADLINE, "the client of a server stopped by Ctrl-C");
+    let out = client.finish(DEADLINE);
     assert_eq!(out.code(), 1, "{}", out.dump());
     assert!(!out.stderr.contains("panicked"), "{}", out.dump());
 }
 
 #[test]
 fn a_client_turned_away_by_a_full_server_quotes_the_refusal() {
-    let srv = tcplab_server(&["--max-conns", "1", "--log"]);
-    let addr = format!("127.0.0.1:{}", srv.port);
-    let holder = std::net::TcpStream::connect(&addr).expect("the first connection");
-    let line = next_line(&srv, "the server accepting the first connection");
+    let mut srv = tcplab_server(&["--max-conns", "1", "--log"]);
+    let holder = std::net::TcpStream::connect(srv.addr).expect("the first connection");
+    // The server accepting the first connection.
+    let line = srv.next_line(LINE);
     assert!(line.starts_with("accepted #1"), "{line}");
-    let port = srv.port.to_string();
-    let out = tcplab(&[
-        "client",
-        "-p",
-        &port,
-        "--bytes",
-        "1MiB",
-        "--strategy",
-        "reader-thread",
-        "--json",
-    ]);
+    let port = srv.port().to_string();
+    let out = reader_thread_client(&port, "1MiB").run();
     assert_eq!(out.code(), 1, "{}", out.dump());
     let r = out.result();
     assert_eq!(r.outcome, Outcome::Failed);

@@ -4,23 +4,21 @@
 //! within the idle limit, and the server's threads return to their baseline. The full-size run
 //! (200 clients) is `scripts/load.sh`; its figures are in docs/classroom.md.
 
-mod classroom_support;
+mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
-use classroom_support::{BIN, run_bounded};
+use common::tcplab;
 use tcplab::classroom::load::{LoadRole, LoadRun};
 
 #[test]
 fn forty_clients_half_deadlocking_all_end_as_they_should() {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["load", "--clients", "40", "--deadlocking", "0.5"])
+    let out = tcplab(&["load", "--clients", "40", "--deadlocking", "0.5"])
         .args(["--sndbuf", "16K", "--rcvbuf", "16K", "--bytes", "128K"])
-        .args(["--idle-timeout", "2s", "--timeout", "40s", "--json"]);
-    let (st, out, err) = run_bounded(cmd, Duration::from_secs(90));
-    let run: LoadRun = serde_json::from_str(&out)
-        .unwrap_or_else(|e| panic!("load JSON ({e}); status {st}\nstdout {out}\nstderr {err}"));
+        .args(["--idle-timeout", "2s", "--timeout", "40s", "--json"])
+        .deadline(Duration::from_secs(90))
+        .run();
+    let run: LoadRun = out.json();
     let r = &run.rounds[0];
     let bad: Vec<_> = r.clients.iter().filter(|c| !c.ok).collect();
     assert!(
@@ -51,5 +49,5 @@ fn forty_clients_half_deadlocking_all_end_as_they_should() {
         .server_max_freed_after_ms
         .expect("the server freed connections");
     assert!((2000..3000).contains(&freed), "{freed} ms");
-    assert!(run.ok && st.success(), "status {st}; stderr {err}");
+    assert!(run.ok && out.status.success(), "{}", out.dump());
 }

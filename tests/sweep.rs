@@ -1,17 +1,17 @@
 //! `tcplab sweep` and `tcplab deadlock --timeline` end to end: the real binary on 127.0.0.1, small
 //! buffers (8–128 KiB, so every stall comes after KiB), every wait bounded.
 
-use std::fs;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::tcplab;
 use tcplab::result::Outcome;
 use tcplab::sweep::SweepRow;
 use tcplab::timeline::TimelineRow;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tcplab");
 /// A whole sweep of a few points takes a few seconds; this bound is for a machine under load.
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -24,15 +24,6 @@ server_rcvbuf_requested_bytes,server_rcvbuf_effective_bytes,\
 outcome,client_sent_bytes,server_received_bytes,server_sent_bytes,client_received_bytes,\
 last_progress_ms,stall_ms,stall_basis,elapsed_ms,throughput_bytes_per_s,\
 predicted_capacity_bytes,measured_over_predicted,error";
-
-/// Kills the child on drop, so a failing test leaves nothing running.
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A fresh folder per test, removed when the test ends.
 struct Scratch(PathBuf);
@@ -53,63 +44,6 @@ fn scratch(name: &str) -> Scratch {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("cannot create a scratch folder");
     Scratch(dir)
-}
-
-/// Runs tcplab to the end (bounded by `DEADLINE`) and returns its output.
-fn tcplab(args: &[&str]) -> Output {
-    let child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start tcplab");
-    let mut g = Guard(child);
-    // Drain both pipes on their own threads, so a chatty child never blocks on a full pipe.
-    let drain = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    let out = drain(
-        g.0.stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        g.0.stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = g.0.try_wait().expect("cannot wait for tcplab") {
-            break status;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "tcplab {args:?} did not finish within {DEADLINE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn p(path: &Path) -> &str {
@@ -145,8 +79,10 @@ fn csv_and_json_rows_carry_every_column_and_the_same_values() {
         p(&csv),
         "-o",
         p(&json),
-    ]);
-    assert!(o.status.success(), "{}", show(&o));
+    ])
+    .deadline(DEADLINE)
+    .run();
+    o.assert_code(0);
     let text = fs::read_to_string(&csv).unwrap();
     assert_eq!(
         text.lines().next(),
@@ -155,7 +91,7 @@ fn csv_and_json_rows_carry_every_column_and_the_same_values() {
     );
     let rows: Vec<SweepRow> = read_csv(&csv);
     let objects = read_jsonl(&json);
-    assert_eq!(rows.len(), 2, "{}", show(&o));
+    assert_eq!(rows.len(), 2, "{}", o.dump());
     assert_eq!(objects.len(), 2);
     let mut columns: Vec<&str> = CSV_HEADER.split(',').collect();
     columns.sort_unstable();
@@ -198,8 +134,10 @@ fn bytes_before_the_stall_grow_with_the_buffer_size() {
         "-q",
         "-o",
         p(&csv),
-    ]);
-    assert!(o.status.success(), "{}", show(&o));
+    ])
+    .deadline(DEADLINE)
+    .run();
+    o.assert_code(0);
     let rows: Vec<SweepRow> = read_csv(&csv);
     assert_eq!(rows.len(), 9);
     let mut medians = Vec::new();
@@ -263,9 +201,11 @@ fn the_sweep_plot_is_svg_with_a_line_and_a_legend_entry_per_series() {
         "csv",
         "--plot",
         p(&svg),
-    ]);
-    assert!(o.status.success(), "{}", show(&o));
-    let stdout = String::from_utf8_lossy(&o.stdout);
+    ])
+    .deadline(DEADLINE)
+    .run();
+    o.assert_code(0);
+    let stdout = &o.stdout;
     assert!(
         stdout.starts_with(CSV_HEADER),
         "--format csv prints CSV: {stdout}"
@@ -318,13 +258,10 @@ fn the_timeline_moves_forward_in_time_and_its_counters_never_decrease() {
         p(&csv),
         "--plot-timeline",
         p(&svg),
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "the naive demo deadlocks: {}",
-        show(&o)
-    );
+    ])
+    .deadline(DEADLINE)
+    .run();
+    assert_eq!(o.code(), 3, "the naive demo deadlocks\n{}", o.dump());
     let rows: Vec<TimelineRow> = read_csv(&csv);
     assert!(rows.len() >= 3, "too few samples: {rows:?}");
     for w in rows.windows(2) {
@@ -346,7 +283,7 @@ fn the_timeline_moves_forward_in_time_and_its_counters_never_decrease() {
         last.client_sent_bytes > 0 && last.client_send_queue_bytes > 0,
         "{last:?}"
     );
-    let result: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let result: serde_json::Value = o.json();
     assert_eq!(
         result["counts"]["client_sent_bytes"].as_u64(),
         Some(last.client_sent_bytes),
@@ -370,27 +307,25 @@ fn the_timeline_moves_forward_in_time_and_its_counters_never_decrease() {
 fn each_row_is_written_as_its_point_finishes() {
     let dir = scratch("stream");
     let csv = dir.join("p.csv");
-    let child = Command::new(BIN)
-        .args(["sweep", "--buffers", "8K..256K:x2", "-q", "-o", p(&csv)])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cannot start tcplab");
-    let mut g = Guard(child);
-    let start = Instant::now();
-    let seen_while_running = loop {
-        let running = g.0.try_wait().unwrap().is_none();
+    let mut sweep = tcplab(&["sweep", "--buffers", "8K..256K:x2", "-q", "-o", p(&csv)]).spawn();
+    let mut seen_while_running = false;
+    sweep.wait_for(DEADLINE, "a first row reaching the file", |sweep| {
+        let running = sweep.alive();
         let text = fs::read_to_string(&csv).unwrap_or_default();
         if text.lines().count() >= 2 && text.ends_with('\n') {
-            break running;
+            seen_while_running = running;
+            return true;
         }
-        assert!(running, "the sweep ended without writing a row");
-        assert!(start.elapsed() < DEADLINE, "no row reached the file");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+        assert!(
+            running,
+            "the sweep ended without writing a row\n{}",
+            sweep.dump()
+        );
+        false
+    });
     assert!(seen_while_running, "the first row appeared only at the end");
     // Cut the sweep short, harder than Ctrl-C: what is on disk must still be a valid CSV.
-    drop(g);
+    drop(sweep);
     let rows: Vec<SweepRow> = read_csv(&csv);
     assert!(!rows.is_empty() && rows.len() < 6, "{} rows", rows.len());
 }
@@ -405,9 +340,11 @@ fn bad_grid_specs_get_one_line_errors_and_exit_2() {
         ("--server-rcvbuf", "1..1G:+1"),
     ];
     for (flag, spec) in cases {
-        let o = tcplab(&["sweep", flag, spec, "-q"]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{flag} {spec}: {}", show(&o));
+        let o = tcplab(&["sweep", flag, spec, "-q"])
+            .deadline(DEADLINE)
+            .run();
+        let err = &o.stderr;
+        assert_eq!(o.code(), 2, "{flag} {spec}: {}", o.dump());
         assert_eq!(err.trim_end().lines().count(), 1, "{flag} {spec}: {err}");
         assert!(err.starts_with("tcplab: "), "{err}");
         assert!(
@@ -424,9 +361,11 @@ fn bad_grid_specs_get_one_line_errors_and_exit_2() {
         "--rcvbuf",
         "4K,8K,16K",
         "-q",
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    ])
+    .deadline(DEADLINE)
+    .run();
+    let err = &o.stderr;
+    o.assert_code(2);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(
         err.contains("--sndbuf") && err.contains("1500 points"),

@@ -4,13 +4,15 @@
 //! netem) the stall comes later but after about the same number of bytes. The full version is
 //! `scripts/two-hosts.sh`. Without root or `ip netns`, the test says why it skips and passes.
 
-mod classroom_support;
+mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use classroom_support::{BIN, Server, run_bounded};
+use common::{BIN, Cmd, Server, on_path};
 use tcplab::result::{Outcome, RunResult};
+
+/// Bound on one `ip` or `tc` set-up command.
+const SETUP: Duration = Duration::from_secs(20);
 
 /// Namespaces and a veth pair named after this process, removed on drop.
 struct Link {
@@ -27,23 +29,19 @@ impl Drop for Link {
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
-    run("ip", args)
+    step("ip", args)
 }
 
-fn run(prog: &str, args: &[&str]) -> Result<(), String> {
-    let out = Command::new(prog)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {prog}: {e}"))?;
+/// Runs a set-up command; a missing program or a refusal (no root, no netns) is a reason to skip.
+fn step(prog: &str, args: &[&str]) -> Result<(), String> {
+    if !on_path(prog) {
+        return Err(format!("{prog} is not on PATH"));
+    }
+    let out = Cmd::new(prog).args(args).deadline(SETUP).run();
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "'{prog} {}' failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(format!("'{}' failed: {}", out.command, out.stderr.trim()))
     }
 }
 
@@ -72,7 +70,7 @@ fn set_up(id: u32) -> Result<Link, String> {
 fn slow_down(link: &Link, id: u32) -> Result<&'static str, String> {
     let ends = [(&link.a, format!("vt{id}a")), (&link.b, format!("vt{id}b"))];
     let netem = ends.iter().try_for_each(|(ns, dev)| {
-        run(
+        step(
             "tc",
             &[
                 "-n", ns, "qdisc", "replace", "dev", dev, "root", "netem", "delay", "100ms",
@@ -83,7 +81,7 @@ fn slow_down(link: &Link, id: u32) -> Result<&'static str, String> {
         return Ok("netem delay 100ms");
     }
     ends.iter().try_for_each(|(ns, dev)| {
-        run(
+        step(
             "tc",
             &[
                 "-n", ns, "qdisc", "replace", "dev", dev, "root", "tbf", "rate", "1mbit", "burst",
@@ -95,9 +93,9 @@ fn slow_down(link: &Link, id: u32) -> Result<&'static str, String> {
 }
 
 fn client(link: &Link, server: &Server, strategy: &str) -> RunResult {
-    let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", &link.b, BIN, "client", "10.99.1.1", "-p"])
-        .arg(server.addr.port().to_string())
+    Cmd::new("ip")
+        .args(["netns", "exec", &link.b, BIN, "client", "10.99.1.1", "-p"])
+        .arg(server.port().to_string())
         .args([
             "--strategy",
             strategy,
@@ -108,10 +106,10 @@ fn client(link: &Link, server: &Server, strategy: &str) -> RunResult {
             "--rcvbuf",
             "16K",
         ])
-        .args(["--stall-after", "5s", "--timeout", "30s", "--json"]);
-    let (st, out, err) = run_bounded(cmd, Duration::from_secs(60));
-    serde_json::from_str(&out)
-        .unwrap_or_else(|e| panic!("client JSON ({e}); status {st}\nstdout {out}\nstderr {err}"))
+        .args(["--stall-after", "5s", "--timeout", "30s", "--json"])
+        .deadline(Duration::from_secs(60))
+        .run()
+        .result()
 }
 
 #[test]
@@ -126,10 +124,8 @@ fn the_deadlock_and_its_fix_work_across_two_namespaces() {
             return;
         }
     };
-    let mut server_cmd = Command::new("ip");
-    server_cmd.args(["netns", "exec", &link.a, BIN]);
     let server = Server::start_with(
-        server_cmd,
+        Cmd::new("ip").args(["netns", "exec", &link.a, BIN]),
         "10.99.1.1",
         &[
             "--sndbuf",
