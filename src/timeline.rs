@@ -335,8 +335,9 @@ mod tests {
         };
         rec.event(&e);
         // Through CSV and back, as a replay reads it.
-        let mut csv = Vec::new();
-        crate::report::csv::write_rows(&rec.rows, &mut csv).unwrap();
+        let mut w = ::csv::Writer::from_writer(Vec::new());
+        rec.rows.iter().for_each(|r| w.serialize(r).unwrap());
+        let csv = w.into_inner().unwrap();
         let row: TimelineRow = ::csv::Reader::from_reader(&csv[..])
             .deserialize()
             .next()

@@ -265,7 +265,7 @@ fn the_timeline_moves_forward_in_time_and_its_counters_never_decrease() {
     let rows: Vec<TimelineRow> = read_csv(&csv);
     assert!(rows.len() >= 3, "too few samples: {rows:?}");
     for w in rows.windows(2) {
-        let (a, b) = (w[0], w[1]);
+        let (a, b) = (&w[0], &w[1]);
         assert!(
             b.time_ms > a.time_ms,
             "time went backwards: {a:?} then {b:?}"
@@ -280,7 +280,7 @@ fn the_timeline_moves_forward_in_time_and_its_counters_never_decrease() {
     }
     let last = rows.last().unwrap();
     assert!(
-        last.client_sent_bytes > 0 && last.client_send_queue_bytes > 0,
+        last.client_sent_bytes > 0 && last.client_send_queue_bytes > Some(0),
         "{last:?}"
     );
     let result: serde_json::Value = o.json();
