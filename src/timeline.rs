@@ -131,7 +131,10 @@ impl TimelineRow {
         };
         let mut threads = Vec::new();
         let mut add = |code: &Option<String>, side: Side, reader: bool| {
-            if let Some(t) = code.as_deref().and_then(|c| thread_from_code(c, side, reader)) {
+            if let Some(t) = code
+                .as_deref()
+                .and_then(|c| thread_from_code(c, side, reader))
+            {
                 threads.push(t);
             }
         };

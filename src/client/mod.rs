@@ -15,10 +15,10 @@ use socket2::Socket;
 
 use crate::counters::{Shared, ThreadSlot};
 use crate::payload::Verifier;
-use pace::Pacer;
 pub use crate::result::StrategyName;
 use crate::result::{ShortSends, Verification};
 use crate::sample::Phase;
+use pace::Pacer;
 
 /// What a strategy works with.
 pub struct ClientJob<'a> {

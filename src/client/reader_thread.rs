@@ -51,8 +51,8 @@ impl Strategy for ReaderThread {
                 }
             };
             s.client.set(Phase::Sending);
-            let sent = send_chunks(job, &s.client_sent)
-                .and_then(|()| job.sock.shutdown(Shutdown::Write));
+            let sent =
+                send_chunks(job, &s.client_sent).and_then(|()| job.sock.shutdown(Shutdown::Write));
             s.client.set(Phase::Done);
             if sent.is_err() {
                 // The reader would otherwise wait for an EOF that a failed sender never causes.

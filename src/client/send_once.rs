@@ -58,7 +58,9 @@ fn send_each_once(
     job.sock.set_nonblocking(true)?;
     let calls = job.total / job.chunk.len() as u64;
     let pacer = job.pace.map(Pacer::new);
-    let per_batch = pacer.map_or(calls, |p| p.batch(job.chunk.len() as u64) / job.chunk.len() as u64);
+    let per_batch = pacer.map_or(calls, |p| {
+        p.batch(job.chunk.len() as u64) / job.chunk.len() as u64
+    });
     for i in 0..calls {
         if let Some(p) = &pacer
             && i % per_batch == 0

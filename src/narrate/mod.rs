@@ -24,6 +24,22 @@ const RATE_WINDOW: Duration = Duration::from_secs(1);
 const CRAWL_BELOW: u64 = 64 * 1024;
 /// The server is said to have stopped reading once it read nothing for this long while blocked.
 const STOPPED_READING_AFTER: Duration = Duration::from_millis(100);
+/// A window smaller than this is closed for the lesson's purposes: a receiver whose queue is full
+/// may still advertise the last few hundred bytes (seen: 190 bytes for 8 s with 128 KiB queued
+/// behind it), and no sender sends into it.
+pub const CLOSED_BELOW: u64 = 1024;
+/// A send queue this full (of SO_SNDBUF) is full: the next write() waits.
+const FULL_FRACTION: f64 = 0.9;
+
+/// Whether a window (bytes) is closed: zero, or too small for any sender to use.
+pub fn closed(window: Option<u64>) -> bool {
+    window.is_some_and(|w| w < CLOSED_BELOW)
+}
+
+/// Whether a socket's send queue has reached its capacity.
+fn send_queue_full(q: &crate::sample::KernelQueues) -> bool {
+    q.sndbuf_bytes > 0 && q.outq_bytes as f64 >= FULL_FRACTION * q.sndbuf_bytes as f64
+}
 
 /// Follows one run's samples.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +51,7 @@ pub struct Narrator {
     crawling: bool,
     client_recv_peak: u64,
     server_blocked_since: Option<(Duration, u64)>,
+    last_counts: Option<crate::sample::Counts>,
     /// A paced run's rate (bytes per second): slower than this by design is not a crawl.
     pace: Option<u64>,
     saw_reader: bool,
@@ -77,32 +94,39 @@ impl Narrator {
             say(EventKind::EchoArrives);
         }
         let reading = s.threads_of(Side::Client).any(|t| t.may_read());
-        // A window is closed when the peer advertises zero to this end.
-        let closed =
-            |q: Option<&crate::sample::KernelQueues>| q.and_then(|q| q.peer_window()) == Some(0);
+        let last = self.last_counts.replace(s.counts);
         if reading {
             self.saw_reader = true;
             self.fix(s, &mut say);
             return out;
         }
+        // A window is closed when the peer advertises (next to) nothing to this end.
+        let closed =
+            |q: Option<&crate::sample::KernelQueues>| closed(q.and_then(|q| q.peer_window()));
+        // A thread is blocked in send() when the kernel shows it there and its counter stood still.
+        let blocked = |side: Side, moved: bool| {
+            !moved
+                && s.threads_of(side).any(|t| {
+                    t.call == Some(Call::Send) || (t.call.is_none() && t.blocked_in_send())
+                })
+        };
+        let server_moved = last.is_none_or(|c| c.server_sent_bytes != s.counts.server_sent_bytes);
+        let client_moved = last.is_none_or(|c| c.client_sent_bytes != s.counts.client_sent_bytes);
         // The client's receive window: seen from the server (its peer window), or, with the
         // server out of sight, from the client's own advertised window.
         let client_full = match sq {
             Some(_) => closed(sq),
-            None => cq.and_then(|q| q.tcp_info.as_ref()?.rcv_wnd_bytes) == Some(0),
+            None => self::closed(cq.and_then(|q| q.tcp_info.as_ref()?.rcv_wnd_bytes)),
         };
         if client_full && self.once("client full") {
             say(EventKind::ClientRecvQueueFull {
                 bytes: cq.map_or(0, |q| q.inq_bytes),
             });
         }
-        let server_in_send = s
-            .threads_of(Side::Server)
-            .any(|t| t.call == Some(Call::Send) || (t.call.is_none() && t.blocked_in_send()));
         if let Some(q) = sq
-            && server_in_send
+            && blocked(Side::Server, server_moved)
             && closed(sq)
-            && q.notsent_bytes > 0
+            && send_queue_full(q)
         {
             if self.once("server blocks") {
                 say(EventKind::ServerSendBlocks {
@@ -125,13 +149,10 @@ impl Narrator {
                 bytes: sq.map_or(0, |q| q.inq_bytes),
             });
         }
-        let client_in_send = s
-            .threads_of(Side::Client)
-            .any(|t| t.call == Some(Call::Send));
         if let Some(q) = cq
-            && client_in_send
+            && blocked(Side::Client, client_moved)
             && closed(cq)
-            && q.notsent_bytes > 0
+            && send_queue_full(q)
             && self.once("client blocks")
         {
             say(EventKind::ClientSendBlocks {
@@ -160,7 +181,7 @@ impl Narrator {
     fn fix(&mut self, s: &Sample, say: &mut impl FnMut(EventKind)) {
         let closed_now = [s.client.as_ref(), s.server.as_ref()]
             .iter()
-            .any(|q| q.and_then(|q| q.peer_window()) == Some(0));
+            .any(|q| closed(q.and_then(|q| q.peer_window())));
         if closed_now {
             self.window_closed_recently = Some(s.at);
         }

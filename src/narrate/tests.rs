@@ -100,18 +100,39 @@ fn a_deadlock_is_narrated_in_the_order_the_buffers_fill() {
             client_call: Running,
             server_call: Running,
         },
-        // The client's receive queue is full: the server sees a zero window, and blocks.
+        // The client's receive queue is full: the server sees its window closed (190 bytes
+        // left) and still writes into its own send queue.
         Step {
             ms: 30,
             sent: 200_000,
-            read: 150_000,
+            read: 140_000,
             client: q(125_000, 3_000, w),
-            server: q(5_000, 20_000, 0),
+            server: q(5_000, 90_000, 190),
+            client_call: Running,
+            server_call: Send,
+        },
+        // The server's send queue is full and its send() no longer returns.
+        Step {
+            ms: 40,
+            sent: 220_000,
+            read: 150_000,
+            client: q(125_000, 4_000, w),
+            server: q(20_000, 130_000, 0),
             client_call: Running,
             server_call: Send,
         },
         Step {
-            ms: 140,
+            ms: 50,
+            sent: 240_000,
+            read: 150_000,
+            client: q(125_000, 5_000, w),
+            server: q(30_000, 130_000, 0),
+            client_call: Running,
+            server_call: Send,
+        },
+        // It reads nothing more.
+        Step {
+            ms: 150,
             sent: 300_000,
             read: 150_000,
             client: q(125_000, 9_000, w),
@@ -119,9 +140,28 @@ fn a_deadlock_is_narrated_in_the_order_the_buffers_fill() {
             client_call: Running,
             server_call: Send,
         },
-        // The server's receive queue is full; the client blocks.
+        // The server's receive queue is full: both windows are closed; the client still writes.
         Step {
             ms: 200,
+            sent: 430_000,
+            read: 150_000,
+            client: q(125_000, 120_000, 0),
+            server: q(128_000, 130_000, 0),
+            client_call: Running,
+            server_call: Send,
+        },
+        // The client's send queue is full and its send() no longer returns.
+        Step {
+            ms: 210,
+            sent: 440_000,
+            read: 150_000,
+            client: q(125_000, 130_000, 0),
+            server: q(128_000, 130_000, 0),
+            client_call: Send,
+            server_call: Send,
+        },
+        Step {
+            ms: 220,
             sent: 440_000,
             read: 150_000,
             client: q(125_000, 130_000, 0),
@@ -143,12 +183,12 @@ fn a_deadlock_is_narrated_in_the_order_the_buffers_fill() {
             "server_send_blocks",
             "server_stops_reading",
             "server_recv_queue_full",
-            "client_send_blocks",
-            "both_windows_zero"
+            "both_windows_zero",
+            "client_send_blocks"
         ]
     );
     let times: Vec<u64> = events.iter().map(|e| e.at_ms).collect();
-    assert_eq!(times, [20, 30, 30, 140, 200, 200, 200]);
+    assert_eq!(times, [20, 30, 50, 150, 200, 200, 220]);
 }
 
 #[test]

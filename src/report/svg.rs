@@ -140,10 +140,18 @@ const COUNTERS: [Getter; 4] = [
 
 /// The kernel queues, bottom panel, in the order a byte passes them.
 const QUEUES: [Getter; 4] = [
-    ("client send queue", |r| r.client_send_queue_bytes.unwrap_or(0)),
-    ("server receive queue", |r| r.server_recv_queue_bytes.unwrap_or(0)),
-    ("server send queue", |r| r.server_send_queue_bytes.unwrap_or(0)),
-    ("client receive queue", |r| r.client_recv_queue_bytes.unwrap_or(0)),
+    ("client send queue", |r| {
+        r.client_send_queue_bytes.unwrap_or(0)
+    }),
+    ("server receive queue", |r| {
+        r.server_recv_queue_bytes.unwrap_or(0)
+    }),
+    ("server send queue", |r| {
+        r.server_send_queue_bytes.unwrap_or(0)
+    }),
+    ("client receive queue", |r| {
+        r.client_recv_queue_bytes.unwrap_or(0)
+    }),
 ];
 
 /// The timeline plot of one run as an SVG document.
