@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use crate::cli::lab::ClientArgs;
 use crate::cmd::{self, deadlock::traffic};
 use crate::observe::{NoObserver, Observer};
-use crate::report::{live::LiveView, progress::Live};
+use crate::report::live::{self, LiveView};
+use crate::report::progress::Live;
 use crate::run::{self, ClientConfig};
 use crate::sock::{self, BufReq};
 
@@ -23,7 +24,7 @@ pub fn main(a: &ClientArgs) -> anyhow::Result<ExitCode> {
     let live = Live::decide(a.output.quiet, a.output.json);
     let mut view = live
         .shown()
-        .then(|| LiveView::new(live, cfg.traffic.total, false));
+        .then(|| LiveView::new(live, &live::title("client", &cfg.traffic)));
     let obs: &mut dyn Observer = match view.as_mut() {
         Some(v) => v,
         None => &mut NoObserver,

@@ -6,7 +6,8 @@ use std::time::Duration;
 use crate::cli::common::{TrafficArgs, WaitArgs};
 use crate::cli::lab::DeadlockArgs;
 use crate::observe::{FanOut, Observer};
-use crate::report::{self, live::LiveView, progress::Live};
+use crate::report::live::{self, LiveView};
+use crate::report::{self, progress::Live};
 use crate::run::{self, DEMO_BUFFER, PairConfig, Traffic};
 use crate::sock::BufReq;
 use crate::units::{BufSize, ByteSize};
@@ -51,7 +52,7 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
     let svg_out = a.plot_timeline.as_deref().map(report::create).transpose()?;
     let mut view = live
         .shown()
-        .then(|| LiveView::new(live, cfg.traffic.total, true));
+        .then(|| LiveView::new(live, &live::title("deadlock", &cfg.traffic)));
     let mut recorder = timeline::Recorder::for_run(cfg.traffic.timeout);
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
     if let Some(v) = view.as_mut() {

@@ -15,6 +15,7 @@ pub mod json;
 pub mod ledger;
 pub mod live;
 pub mod load;
+pub mod narration;
 pub mod page;
 pub mod progress;
 pub mod server;

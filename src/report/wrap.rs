@@ -32,6 +32,19 @@ pub fn terminal_width() -> usize {
     choose_width(columns.as_deref(), tty)
 }
 
+/// The width of stderr, where the live views draw: `COLUMNS` first, then the terminal's width,
+/// clamped like [`terminal_width`]; [`DEFAULT_WIDTH`] when stderr is not a terminal.
+pub fn stderr_width() -> usize {
+    let columns = std::env::var("COLUMNS").ok();
+    let stderr = std::io::stderr();
+    let tty = if stderr.is_terminal() {
+        terminal_size::terminal_size_of(&stderr).map(|(w, _)| usize::from(w.0))
+    } else {
+        None
+    };
+    choose_width(columns.as_deref(), tty)
+}
+
 /// The decision behind [`terminal_width`], apart from the environment so that it can be tested.
 fn choose_width(columns: Option<&str>, tty: Option<usize>) -> usize {
     let asked = columns
