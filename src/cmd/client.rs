@@ -30,6 +30,6 @@ pub fn main(a: &ClientArgs) -> anyhow::Result<ExitCode> {
         None => &mut NoObserver,
     };
     let result = run::run_client(&cfg, obs)?;
-    cmd::print_run(&result, a.output.json)?;
+    cmd::print_run(&result, a.output.json, live.shown())?;
     Ok(ExitCode::from(result.outcome.exit_code()))
 }

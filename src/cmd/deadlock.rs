@@ -63,6 +63,6 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
     }
     let result = run::run_pair(&cfg, &mut FanOut(observers))?;
     report::timeline::save(&recorder.rows, &result, csv_out, svg_out)?;
-    cmd::print_run(&result, a.output.json)?;
+    cmd::print_run(&result, a.output.json, live.shown())?;
     Ok(ExitCode::from(result.outcome.exit_code()))
 }
