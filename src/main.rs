@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::main(a),
         Command::Sweep(a) => cmd::sweep::main(a),
         Command::Load(a) => cmd::load::main(a),
+        Command::Replay(a) => cmd::replay::main(a),
     };
     match result {
         Ok(code) => code,

@@ -44,4 +44,5 @@ pub enum Command {
     Run(catalogue::RunArgs),
     Sweep(sweep::SweepArgs),
     Load(load::LoadArgs),
+    Replay(lab::ReplayArgs),
 }
