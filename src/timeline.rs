@@ -225,6 +225,7 @@ fn thread_from_code(code: &str, side: Side, reader: bool) -> Option<ThreadView> 
         on_socket: None,
         pid: None,
         tid: None,
+        syscall: None,
     })
 }
 

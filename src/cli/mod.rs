@@ -9,6 +9,7 @@ pub mod common;
 pub mod lab;
 pub mod load;
 pub mod sweep;
+pub mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -45,4 +46,5 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     Load(load::LoadArgs),
     Replay(lab::ReplayArgs),
+    Watch(watch::WatchArgs),
 }

@@ -11,6 +11,8 @@ pub mod run;
 pub mod server;
 pub mod show;
 pub mod sweep;
+#[cfg(target_os = "linux")]
+pub mod watch;
 
 use std::io::{self, Write};
 

@@ -24,6 +24,8 @@ pub mod sweep_plot;
 pub mod sweep_table;
 pub mod text;
 pub mod timeline;
+#[cfg(target_os = "linux")]
+pub mod watch;
 pub mod wrap;
 
 pub use human::{human, human_rate, human_signed};
