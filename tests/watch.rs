@@ -21,7 +21,7 @@ fn the_classic_python_pair_is_watched_to_a_deadlock_with_its_ledger_and_threads(
         .deadline(Duration::from_secs(60))
         .spawn();
     let _client = python("tcp_deadlock.py")
-        .args(&["client", "127.0.0.1", "100000000", "-p", &port])
+        .args(["client", "127.0.0.1", "100000000", "-p", &port])
         .spawn();
     let out = watch.finish(Duration::from_secs(60));
     out.assert_code(3);
