@@ -170,6 +170,9 @@ pub fn queues(s: &DiagSocket) -> KernelQueues {
     }
 }
 
+/// Which processes hold each socket: inode → (pid, fd) of each holder.
+type HolderMap = HashMap<u64, Vec<(u32, i32)>>;
+
 /// The kernel's socket diagnostics and /proc, shared by every connection being watched: one
 /// netlink socket, one cache of which process holds which socket, and each process's threads read
 /// at most once per `threads_every` (a process of hundreds of threads costs milliseconds to read).
@@ -177,7 +180,7 @@ pub struct DiagSource {
     diag: Diag,
     owners: Owners,
     /// Who held which socket at the last look, and when that was.
-    holders: Option<(Instant, HashMap<u64, Vec<(u32, i32)>>)>,
+    holders: Option<(Instant, HolderMap)>,
     threads: HashMap<u32, (Instant, Result<Vec<ThreadState>, Unreadable>)>,
     threads_every: Duration,
     unreadable: BTreeMap<u32, String>,
@@ -248,7 +251,7 @@ impl DiagSource {
         &mut self,
         sock: &DiagSocket,
         side: Side,
-        holders: &HashMap<u64, Vec<(u32, i32)>>,
+        holders: &HolderMap,
         held: &HashMap<u32, usize>,
     ) -> Vec<ThreadView> {
         let Some(h) = holders.get(&sock.inode) else {
