@@ -73,8 +73,6 @@ pub enum Shortfall {
         received_bytes: u64,
         expected_bytes: u64,
     },
-    /// The client closed with echo unread: its kernel answered the server with a reset.
-    EchoUnread { echoed_bytes: u64 },
     /// The client closed while the server was still echoing.
     ClosedEarly { echoed_bytes: u64 },
 }
@@ -370,10 +368,6 @@ fn judge_exit(run: &mut ClientRun, served: Option<&Served>) {
         || echoed < received
     {
         Some(Shortfall::ClosedEarly {
-            echoed_bytes: echoed,
-        })
-    } else if s.reset_by_client() {
-        Some(Shortfall::EchoUnread {
             echoed_bytes: echoed,
         })
     } else {

@@ -108,6 +108,9 @@ pub enum CheckError {
         /// Whether the command had a `{port}` in it.
         port_given: bool,
     },
+    /// Ctrl-C or SIGTERM came before the program was ready.
+    #[error("stopped by {0} before the server listened")]
+    Interrupted(&'static str),
     /// The server never listened on the address within the bound.
     #[error("the server never listened on {addr} within {} s", bound.as_secs())]
     NeverListened {

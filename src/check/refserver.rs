@@ -152,12 +152,6 @@ impl Served {
         })
     }
 
-    /// Whether the client reset the connection after the echo ended (it closed with bytes of
-    /// echo still unread in its receive queue, so its kernel answered with a RST).
-    pub fn reset_by_client(&self) -> bool {
-        matches!(self.sock.take_error(), Ok(Some(e)) if e.kind() == io::ErrorKind::ConnectionReset)
-    }
-
     /// Shuts the server's side down (both directions): a blocked send() or recv() returns.
     pub fn shut_down(&self) {
         self.shared.stop();

@@ -135,7 +135,11 @@ pub fn start(cfg: &ServerCheck) -> Result<Started, CheckError> {
                 port_given: cfg.template.has(PORT),
             });
         }
-        if started.elapsed() >= cfg.listen_timeout || interrupt::requested() {
+        if interrupt::requested() {
+            student.stop();
+            return Err(CheckError::Interrupted(interrupt::signal_name()));
+        }
+        if started.elapsed() >= cfg.listen_timeout {
             let listens_on = listening_ports(&mut source, student.pid());
             student.stop();
             return Err(CheckError::NeverListened {

@@ -34,6 +34,10 @@ pub fn main(a: &CheckArgs) -> anyhow::Result<ExitCode> {
             eprintln!("tcplab: {}", report::errors::line(&e));
             Ok(ExitCode::from(2))
         }
+        Err(e) if e.chain().any(|c| matches!(c.downcast_ref(), Some(CheckError::Interrupted(_)))) => {
+            eprintln!("tcplab: {}", report::errors::line(&e));
+            Ok(ExitCode::from(crate::interrupt::exit_code()))
+        }
         r => r,
     }
 }
@@ -95,8 +99,10 @@ fn open_report(path: Option<&Path>) -> anyhow::Result<Option<ReportFiles>> {
     }))
 }
 
+/// A progress line on stderr, under the one rule of `report::progress`: only for a person
+/// watching the terminal (so an error stays the only line a script sees).
 fn say(c: &CheckCommon, line: &str) {
-    if !c.quiet && (!c.json || progress::watched_by_runner()) {
+    if progress::Live::decide(c.quiet, c.json).shown() {
         eprintln!("{line}");
     }
 }

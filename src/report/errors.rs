@@ -60,7 +60,7 @@ fn check_advice(e: &CheckError) -> String {
         CheckError::Start(StartError::Other { .. }) => String::new(),
         CheckError::Net(n) => advice(n),
         CheckError::Diag(_) => "; tcplab check reads both ends from the kernel and needs Linux's sock_diag (as 'ss' does)".into(),
-        CheckError::Accept(_) => String::new(),
+        CheckError::Accept(_) | CheckError::Interrupted(_) => String::new(),
         CheckError::ExitedEarly {
             said, port_given, ..
         } => match said {
