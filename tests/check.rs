@@ -28,7 +28,10 @@ fn heavy() -> std::sync::MutexGuard<'static, ()> {
 
 fn solution(name: &str) -> String {
     require_python();
-    format!("{}/experiments/solutions/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/experiments/solutions/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn fixture(name: &str) -> String {
@@ -105,7 +108,9 @@ fn the_naive_python_client_deadlocks_blocked_in_sendto_with_a_report_and_nothing
     assert_eq!(run["counts"]["client_received_bytes"], 0, "{run}");
     let evidence = run["verdict"]["evidence"].as_array().unwrap();
     assert!(
-        evidence.iter().any(|e| e["fact"] == "client_blocked_in_send"),
+        evidence
+            .iter()
+            .any(|e| e["fact"] == "client_blocked_in_send"),
         "{run}"
     );
     let threads = run["threads"].as_array().unwrap();
@@ -123,8 +128,16 @@ fn the_naive_python_client_deadlocks_blocked_in_sendto_with_a_report_and_nothing
     assert!(!exists(client["pid"].as_u64().unwrap()), "{run}");
     // The lab report, and the timeline beside it.
     let report = std::fs::read_to_string(&md).expect("the report was written");
-    for want in ["**deadlocked**", "sendto", "```text", "![timeline](naive.svg)"] {
-        assert!(report.contains(want), "no {want:?} in the report:\n{report}");
+    for want in [
+        "**deadlocked**",
+        "sendto",
+        "```text",
+        "![timeline](naive.svg)",
+    ] {
+        assert!(
+            report.contains(want),
+            "no {want:?} in the report:\n{report}"
+        );
     }
     let svg = std::fs::read_to_string(dir.join("naive.svg")).expect("the timeline was written");
     roxmltree::Document::parse(&svg).expect("the timeline is well-formed SVG");
@@ -259,7 +272,8 @@ fn a_server_that_lowercases_fails_at_the_first_byte() {
         .run();
     text.assert_code(1);
     assert!(
-        text.stdout.contains("at byte 0 (the first wrong byte; 'C' was expected there)"),
+        text.stdout
+            .contains("at byte 0 (the first wrong byte; 'C' was expected there)"),
         "{}",
         text.dump()
     );
@@ -272,7 +286,10 @@ fn a_program_that_cannot_be_found_is_one_line_and_exit_2() {
         .run();
     out.assert_code(2);
     let line = out.one_error_line();
-    assert!(line.contains("cannot start 'no-such-program-tcplab'"), "{line}");
+    assert!(
+        line.contains("cannot start 'no-such-program-tcplab'"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -323,7 +340,9 @@ fn a_server_that_never_listens_is_one_line_within_the_bound_and_is_stopped() {
 fn a_command_without_a_port_or_a_ladder_without_bytes_is_a_usage_error() {
     for args in [
         vec!["check", "server", "--", "python3", "server.py"],
-        vec!["check", "client", "--ladder", "--", "python3", "c.py", "{port}"],
+        vec![
+            "check", "client", "--ladder", "--", "python3", "c.py", "{port}",
+        ],
     ] {
         let out = tcplab(&args).deadline(QUICK_DEADLINE).run();
         out.assert_code(2);
@@ -345,7 +364,10 @@ fn a_report_in_a_missing_folder_is_refused_before_anything_runs() {
     .deadline(QUICK_DEADLINE)
     .run();
     out.assert_code(1);
-    assert!(out.one_error_line().contains("cannot create '/no/such/folder/lab.md'"));
+    assert!(
+        out.one_error_line()
+            .contains("cannot create '/no/such/folder/lab.md'")
+    );
 }
 
 #[test]

@@ -148,9 +148,14 @@ mod tests {
 
     #[test]
     fn json_goes_before_the_double_dash_so_the_checked_program_never_sees_it() {
-        assert_eq!(with_json(&args("deadlock --bytes 1M")), args("deadlock --bytes 1M --json"));
         assert_eq!(
-            with_json(&args("check client --bytes 8M -- python3 c.py {port} --json-ish --")),
+            with_json(&args("deadlock --bytes 1M")),
+            args("deadlock --bytes 1M --json")
+        );
+        assert_eq!(
+            with_json(&args(
+                "check client --bytes 8M -- python3 c.py {port} --json-ish --"
+            )),
             args("check client --bytes 8M --json -- python3 c.py {port} --json-ish --")
         );
     }

@@ -126,7 +126,11 @@ enum End {
 }
 
 /// Runs the client once; `bytes` fills `{bytes}`. Samples go to `obs` (the timeline recorder).
-pub fn run(cfg: &ClientCheck, bytes: Option<u64>, obs: &mut dyn Observer) -> Result<ClientRun, CheckError> {
+pub fn run(
+    cfg: &ClientCheck,
+    bytes: Option<u64>,
+    obs: &mut dyn Observer,
+) -> Result<ClientRun, CheckError> {
     let server = RefServer::listen(cfg.addr)?;
     let host = server.addr.ip().to_string();
     let command = cfg.template.fill(&host, server.addr.port(), bytes);
@@ -238,7 +242,18 @@ pub fn run(cfg: &ClientCheck, bytes: Option<u64>, obs: &mut dyn Observer) -> Res
         // The sampling clock of the watcher, not a synchronisation.
         std::thread::sleep(STEP);
     };
-    finish(command, bytes, end, student, served, last, started, connected_after, events, peaks)
+    finish(
+        command,
+        bytes,
+        end,
+        student,
+        served,
+        last,
+        started,
+        connected_after,
+        events,
+        peaks,
+    )
 }
 
 /// The connection between the reference server's listening address and the client at `peer`.
@@ -309,7 +324,13 @@ fn finish(
                 _ => Outcome::Deadlocked,
             };
             if let (Some(c), Some(sv)) = (&s.client, &s.server) {
-                run.ledger = Some(ledger::build(&s.counts, c, sv, 1, super::refserver::READ as u64));
+                run.ledger = Some(ledger::build(
+                    &s.counts,
+                    c,
+                    sv,
+                    1,
+                    super::refserver::READ as u64,
+                ));
             }
             run.verdict = Some(VerdictReport {
                 kind: v.kind.name(),

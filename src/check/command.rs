@@ -72,7 +72,14 @@ mod tests {
         let cmd = t("python3 c.py {host} --port={port} {bytes} {host}:{port}");
         assert_eq!(
             cmd.fill("127.0.0.1", 4000, Some(1024)),
-            ["python3", "c.py", "127.0.0.1", "--port=4000", "1024", "127.0.0.1:4000"]
+            [
+                "python3",
+                "c.py",
+                "127.0.0.1",
+                "--port=4000",
+                "1024",
+                "127.0.0.1:4000"
+            ]
         );
         assert!(cmd.has(BYTES) && cmd.has(PORT) && cmd.has(HOST));
     }
@@ -93,7 +100,10 @@ mod tests {
             ladder(16 << 10, 4, 16 << 20),
             [16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20]
         );
-        assert_eq!(ladder(16 << 10, 4, 100 << 10), [16 << 10, 64 << 10, 100 << 10]);
+        assert_eq!(
+            ladder(16 << 10, 4, 100 << 10),
+            [16 << 10, 64 << 10, 100 << 10]
+        );
         assert_eq!(ladder(16 << 10, 4, 8 << 10), [8 << 10]);
     }
 }

@@ -136,7 +136,8 @@ pub fn how_it_ended(p: &ProcessEnd) -> String {
 pub fn shell_words(argv: &[String]) -> String {
     argv.iter()
         .map(|a| {
-            if a.is_empty() || a.contains(|c: char| c.is_whitespace() || "'\"$()\\;&|<>*?".contains(c))
+            if a.is_empty()
+                || a.contains(|c: char| c.is_whitespace() || "'\"$()\\;&|<>*?".contains(c))
             {
                 format!("'{}'", a.replace('\'', r"'\''"))
             } else {

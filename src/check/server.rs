@@ -96,7 +96,9 @@ pub struct Started {
 /// A free loopback port: bound, read, closed.
 fn free_port(addr: SocketAddr) -> Result<u16, NetError> {
     let s = sock::listen(addr, None, 1)?;
-    let port = sock::local(&s).map_err(|cause| NetError::Listen { addr, cause })?.port();
+    let port = sock::local(&s)
+        .map_err(|cause| NetError::Listen { addr, cause })?
+        .port();
     Ok(port)
 }
 

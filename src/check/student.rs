@@ -72,7 +72,11 @@ struct Tail {
 impl Tail {
     fn push(&mut self, raw: &[u8]) {
         let text = String::from_utf8_lossy(raw);
-        let line: String = text.trim_end_matches(['\n', '\r']).chars().take(LINE_CHARS).collect();
+        let line: String = text
+            .trim_end_matches(['\n', '\r'])
+            .chars()
+            .take(LINE_CHARS)
+            .collect();
         if self.lines.len() == TAIL_LINES {
             self.lines.pop_front();
         }
@@ -103,9 +107,16 @@ impl Student {
             .stderr(Stdio::piped())
             .process_group(0);
         let mut child = cmd.spawn().map_err(|cause| match cause.kind() {
-            io::ErrorKind::NotFound => StartError::NotFound { program: program.clone() },
-            io::ErrorKind::PermissionDenied => StartError::NotExecutable { program: program.clone() },
-            _ => StartError::Other { program: program.clone(), cause },
+            io::ErrorKind::NotFound => StartError::NotFound {
+                program: program.clone(),
+            },
+            io::ErrorKind::PermissionDenied => StartError::NotExecutable {
+                program: program.clone(),
+            },
+            _ => StartError::Other {
+                program: program.clone(),
+                cause,
+            },
         })?;
         let pid = Pid::from_child(&child);
         let stdout = Arc::new(Mutex::new(Tail::default()));
@@ -138,7 +149,10 @@ impl Student {
             return true;
         }
         let opts = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
-        matches!(rustix::process::waitid(WaitId::Pid(self.pid), opts), Ok(Some(_)))
+        matches!(
+            rustix::process::waitid(WaitId::Pid(self.pid), opts),
+            Ok(Some(_))
+        )
     }
 
     /// Its last lines on stderr so far.
@@ -209,7 +223,11 @@ fn lines(t: &Mutex<Tail>) -> Vec<String> {
 }
 
 /// A thread that reads a pipe to its end, keeping the last lines.
-fn read_lines(name: &str, pipe: impl Read + Send + 'static, tail: Arc<Mutex<Tail>>) -> Receiver<()> {
+fn read_lines(
+    name: &str,
+    pipe: impl Read + Send + 'static,
+    tail: Arc<Mutex<Tail>>,
+) -> Receiver<()> {
     let (done, rx) = mpsc::channel::<()>();
     let spawned = thread::Builder::new().name(name.into()).spawn(move || {
         let _done = done;

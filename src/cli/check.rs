@@ -9,8 +9,7 @@ use crate::units::{ByteSize, Millis, duration_arg, size_arg};
 /// command after `--`, tcplab replaces {host} and {port} (and, for a client, {bytes}) before it
 /// runs it.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Exit codes:
+#[command(after_help = "Exit codes:
   0    passed
   1    it crashed, hung, or echoed wrong bytes; or tcplab could not check it (a port in use, a
        program that exits before it connects or listens)
@@ -18,8 +17,7 @@ use crate::units::{ByteSize, Millis, duration_arg, size_arg};
   3    a deadlock was detected
   130  Ctrl-C (143 on SIGTERM); the program is stopped and reaped first
 
-Example: tcplab check client -- python3 experiments/solutions/threaded_client.py {host} {port} {bytes}"
-)]
+Example: tcplab check client -- python3 experiments/solutions/threaded_client.py {host} {port} {bytes}")]
 pub struct CheckArgs {
     #[command(subcommand)]
     pub what: CheckWhat,

@@ -34,7 +34,10 @@ pub fn main(a: &CheckArgs) -> anyhow::Result<ExitCode> {
             eprintln!("tcplab: {}", report::errors::line(&e));
             Ok(ExitCode::from(2))
         }
-        Err(e) if e.chain().any(|c| matches!(c.downcast_ref(), Some(CheckError::Interrupted(_)))) => {
+        Err(e)
+            if e.chain()
+                .any(|c| matches!(c.downcast_ref(), Some(CheckError::Interrupted(_)))) =>
+        {
             eprintln!("tcplab: {}", report::errors::line(&e));
             Ok(ExitCode::from(crate::interrupt::exit_code()))
         }
@@ -45,11 +48,7 @@ pub fn main(a: &CheckArgs) -> anyhow::Result<ExitCode> {
 /// Errors that mean the command line was wrong (exit 2) rather than a check that failed.
 fn bad_input(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.is::<Usage>()
-            || matches!(
-                c.downcast_ref::<CheckError>(),
-                Some(CheckError::Start(_))
-            )
+        c.is::<Usage>() || matches!(c.downcast_ref::<CheckError>(), Some(CheckError::Start(_)))
     })
 }
 

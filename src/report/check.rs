@@ -52,7 +52,11 @@ const FIX_HALFCLOSE: &str = "Fix to try: after your last send(), call shutdown(S
 /// A line for stderr as each run of a client check ends: `  1 MiB  passed  0.4 s`.
 pub fn client_run_line(r: &ClientRun) -> String {
     let what = r.bytes.map_or("the run".to_string(), human);
-    format!("  {what:>9}  {:<10}  {}", r.outcome.name(), secs(r.elapsed_ms))
+    format!(
+        "  {what:>9}  {:<10}  {}",
+        r.outcome.name(),
+        secs(r.elapsed_ms)
+    )
 }
 
 /// A line for stderr as each step of a server check ends.
@@ -122,7 +126,10 @@ fn client_blocks(doc: &ClientDoc) -> Vec<Block> {
 fn client_run_blocks(doc: &ClientDoc, r: &ClientRun) -> Vec<Block> {
     let mut b = Vec::new();
     let sent = r.counts.client_sent_bytes;
-    let of = r.bytes.map(|n| format!(" of {}", human(n))).unwrap_or_default();
+    let of = r
+        .bytes
+        .map(|n| format!(" of {}", human(n)))
+        .unwrap_or_default();
     match r.outcome {
         Outcome::Passed => b.push(Block::Para(match r.bytes {
             Some(n) => format!(
@@ -233,7 +240,10 @@ fn shortfall_text(r: &ClientRun) -> String {
 fn ended_text(r: &ClientRun) -> String {
     let how = match r.process.stopped_with {
         Some(sig) => format!("stopped the client with {sig}"),
-        None => format!("found the client already ended ({})", how_it_ended(&r.process)),
+        None => format!(
+            "found the client already ended ({})",
+            how_it_ended(&r.process)
+        ),
     };
     format!("What tcplab did: shut its server's side down and {how}; nothing is left running.")
 }
@@ -263,7 +273,10 @@ fn evidence_blocks(r: &ClientRun) -> Vec<Block> {
         let mut v = Vec::new();
         let _ = write_ledger(l, &mut v);
         b.push(Block::Pre(
-            String::from_utf8_lossy(&v).lines().map(str::to_owned).collect(),
+            String::from_utf8_lossy(&v)
+                .lines()
+                .map(str::to_owned)
+                .collect(),
         ));
     }
     b
@@ -343,7 +356,12 @@ fn step_verdict(doc: &ServerDoc, s: &ServerStep) -> String {
             let want = MESSAGE[(*at_byte % MESSAGE.len() as u64) as usize].to_ascii_uppercase();
             let quote = said
                 .as_ref()
-                .map(|t| format!(" The echo began '{}'.", t.chars().take(48).collect::<String>()))
+                .map(|t| {
+                    format!(
+                        " The echo began '{}'.",
+                        t.chars().take(48).collect::<String>()
+                    )
+                })
                 .unwrap_or_default();
             format!(
                 "the echo differs from the uppercased input at byte {at_byte} (the first wrong byte; '{}' was expected there).{quote} Every ASCII letter must come back uppercased, every other byte unchanged.",
@@ -370,7 +388,9 @@ fn step_verdict(doc: &ServerDoc, s: &ServerStep) -> String {
             human(*expected_bytes)
         ),
         Some(Problem::Connection { failure }) => super::text::failure_text(failure),
-        Some(Problem::TimedOut { ms }) => format!("the run was still going after {ms} ms (--timeout)."),
+        Some(Problem::TimedOut { ms }) => {
+            format!("the run was still going after {ms} ms (--timeout).")
+        }
         None => String::new(),
     };
     let smaller = doc.steps.len() > 1;
@@ -453,11 +473,17 @@ pub fn write_client_markdown(
     svg: Option<&str>,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let program = doc.command.get(1).or(doc.command.first()).cloned().unwrap_or_default();
+    let program = doc
+        .command
+        .get(1)
+        .or(doc.command.first())
+        .cloned()
+        .unwrap_or_default();
     writeln!(out, "# tcplab check client: {program}\n")?;
-    let mut settings = vec![
-        ("command".to_string(), format!("`{}`", shell_words(&doc.command))),
-    ];
+    let mut settings = vec![(
+        "command".to_string(),
+        format!("`{}`", shell_words(&doc.command)),
+    )];
     if let Some(r) = doc.runs.last() {
         settings.push(("run as".into(), format!("`{}`", shell_words(&r.command))));
     }
@@ -468,7 +494,11 @@ pub fn write_client_markdown(
     let sizes = if !doc.has_bytes {
         "none: the command has no {bytes}".to_string()
     } else if doc.ladder {
-        doc.sizes_bytes.iter().map(|b| human(*b)).collect::<Vec<_>>().join(", ")
+        doc.sizes_bytes
+            .iter()
+            .map(|b| human(*b))
+            .collect::<Vec<_>>()
+            .join(", ")
     } else {
         size(doc.sizes_bytes[0])
     };
@@ -493,7 +523,12 @@ pub fn write_server_markdown(
     svg: Option<&str>,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let program = doc.command.get(1).or(doc.command.first()).cloned().unwrap_or_default();
+    let program = doc
+        .command
+        .get(1)
+        .or(doc.command.first())
+        .cloned()
+        .unwrap_or_default();
     writeln!(out, "# tcplab check server: {program}\n")?;
     let settings = vec![
         ("command".to_string(), format!("`{}`", shell_words(&doc.command))),
@@ -517,7 +552,12 @@ pub fn write_server_markdown(
 fn write_settings(rows: &[(String, String)], out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "| setting | value |\n|---|---|")?;
     for (k, v) in rows {
-        writeln!(out, "| {} | {} |", k.replace('|', "\\|"), v.replace('|', "\\|"))?;
+        writeln!(
+            out,
+            "| {} | {} |",
+            k.replace('|', "\\|"),
+            v.replace('|', "\\|")
+        )?;
     }
     writeln!(out)
 }
