@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::command::Template;
 use super::refserver::{EchoEnd, RefServer, Served};
@@ -48,7 +48,7 @@ pub struct ClientCheck {
 }
 
 /// Why a client hung.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Hang {
     /// Both sides wait in recv() and nothing is in flight: the server has echoed everything and
@@ -65,7 +65,7 @@ pub enum Hang {
 }
 
 /// What was wrong with a client that exited with code 0.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Shortfall {
     /// The server received another number of bytes than `{bytes}` asked for.
@@ -78,7 +78,7 @@ pub enum Shortfall {
 }
 
 /// One run of the student's client.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientRun {
     /// The command as run, placeholders filled in.
     pub command: Vec<String>,
@@ -333,7 +333,7 @@ fn finish(
                 ));
             }
             run.verdict = Some(VerdictReport {
-                kind: v.kind.name(),
+                kind: v.kind.name().to_string(),
                 evidence: v.evidence,
                 verdict_ms: v.at.as_millis() as u64,
                 last_progress_ms: v.last_progress.as_millis() as u64,

@@ -21,7 +21,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::result::Evidence;
 use crate::sock::NetError;
@@ -31,7 +31,7 @@ pub use student::{ProcessEnd, StartError};
 pub const FORMAT_VERSION: u32 = 1;
 
 /// How a check ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The program did everything right at every size tried.
@@ -72,10 +72,10 @@ impl Outcome {
 }
 
 /// The watchdog's verdict, as data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerdictReport {
     /// `deadlock` or `halfclose` (both wait in recv()).
-    pub kind: &'static str,
+    pub kind: String,
     /// The facts it rests on.
     pub evidence: Vec<Evidence>,
     /// From the connection's accept() to the verdict (milliseconds).
@@ -149,11 +149,11 @@ pub fn shell_words(argv: &[String]) -> String {
 }
 
 /// The document of `tcplab check client` (JSON, and what the text and Markdown views read).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientDoc {
     pub format_version: u32,
     /// `client`.
-    pub check: &'static str,
+    pub check: String,
     /// The command as typed, placeholders and all.
     pub command: Vec<String>,
     /// Whether the command has `{bytes}`; without it any byte count passes.
@@ -173,11 +173,11 @@ pub struct ClientDoc {
 }
 
 /// The document of `tcplab check server`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerDoc {
     pub format_version: u32,
     /// `server`.
-    pub check: &'static str,
+    pub check: String,
     /// The command as typed, placeholders and all.
     pub command: Vec<String>,
     /// The command as run.

@@ -47,7 +47,7 @@ pub struct Served {
 }
 
 /// How the echo of the connection ended, as data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EchoEnd {
     /// The client shut down its write half and every byte was echoed.

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::command::{PORT, Template};
 use super::student::{ProcessEnd, Student};
@@ -44,7 +44,7 @@ pub struct ServerCheck {
 }
 
 /// What went wrong in one step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Problem {
     /// The echo differs from the uppercased input at this stream offset (bytes); `said` quotes
@@ -71,7 +71,7 @@ pub enum Problem {
 }
 
 /// One client run against the student's server.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerStep {
     pub strategy: StrategyName,
     /// Bytes tcplab's client sent (bytes).
@@ -285,5 +285,99 @@ pub fn judge(r: &RunResult) -> (Outcome, Option<Problem>) {
             };
             (Outcome::Failed, Some(problem))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::{Outcome as RunOutcome, StallReport, Verification};
+
+    /// A completed 2 MiB reader-thread run, recorded from the binary.
+    fn completed() -> RunResult {
+        serde_json::from_str(include_str!("../report/testdata/reader-thread.json"))
+            .expect("a recorded RunResult")
+    }
+
+    fn failed(received: u64, mismatch: Option<u64>, failure: Failure) -> RunResult {
+        let mut r = completed();
+        let total = r.settings.bytes_total;
+        r.outcome = RunOutcome::Failed;
+        r.counts.client_received_bytes = received;
+        r.verification = Some(Verification {
+            expected_bytes: total,
+            received_bytes: received,
+            first_mismatch_at: mismatch,
+            matched: false,
+            peer_said: None,
+        });
+        r.failure = Some(failure);
+        r
+    }
+
+    #[test]
+    fn a_completed_run_passes() {
+        assert_eq!(judge(&completed()), (Outcome::Passed, None));
+    }
+
+    #[test]
+    fn a_wrong_byte_is_named_by_its_offset() {
+        let r = failed(4096, Some(37), Failure::EchoDiffers { at_byte: 37 });
+        assert_eq!(
+            judge(&r),
+            (
+                Outcome::Failed,
+                Some(Problem::WrongByte {
+                    at_byte: 37,
+                    said: None
+                })
+            )
+        );
+    }
+
+    #[test]
+    fn a_short_echo_names_the_missing_bytes() {
+        let total = completed().settings.bytes_total;
+        let r = failed(
+            total - 1024,
+            Some(total - 1024),
+            Failure::EchoShort {
+                received_bytes: total - 1024,
+                expected_bytes: total,
+            },
+        );
+        assert_eq!(
+            judge(&r),
+            (
+                Outcome::Failed,
+                Some(Problem::Missing {
+                    received_bytes: total - 1024,
+                    expected_bytes: total
+                })
+            )
+        );
+    }
+
+    #[test]
+    fn silence_after_the_whole_echo_is_a_server_that_never_closes() {
+        let mut r = completed();
+        r.outcome = RunOutcome::Deadlock;
+        r.stall = Some(StallReport {
+            basis: StallBasis::Silence,
+            last_progress_ms: 1000,
+            verdict_ms: 6000,
+            evidence: Vec::new(),
+            threads: Vec::new(),
+            moved_after_verdict_bytes: None,
+        });
+        assert_eq!(
+            judge(&r),
+            (Outcome::Hung, Some(Problem::NeverCloses { ms: 5000 }))
+        );
+        r.counts.client_received_bytes = 10;
+        assert!(matches!(
+            judge(&r),
+            (Outcome::Hung, Some(Problem::Stalled { .. }))
+        ));
     }
 }

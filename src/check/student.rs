@@ -17,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Lines of stdout and of stderr kept for the report.
 pub const TAIL_LINES: usize = 12;
@@ -29,14 +29,14 @@ pub const TERM_GRACE: Duration = Duration::from_secs(2);
 const READERS_BOUND: Duration = Duration::from_secs(2);
 
 /// How the program ended.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessEnd {
     /// Its exit code, when it exited by itself.
     pub exit_code: Option<i32>,
     /// The signal that ended it, when one did.
     pub signal: Option<i32>,
     /// Which signal tcplab sent to end it (`SIGTERM`, `SIGKILL`), when tcplab stopped it.
-    pub stopped_with: Option<&'static str>,
+    pub stopped_with: Option<String>,
     /// Its last lines on stdout, oldest first.
     pub stdout_tail: Vec<String>,
     /// Its last lines on stderr, oldest first.
@@ -170,7 +170,7 @@ impl Student {
         let mut stopped_with = None;
         if !self.exited() {
             if self.signal(Signal::TERM) {
-                stopped_with = Some("SIGTERM");
+                stopped_with = Some("SIGTERM".to_string());
             }
             let until = Instant::now() + TERM_GRACE;
             while !self.exited() && Instant::now() < until {
@@ -178,7 +178,7 @@ impl Student {
                 thread::sleep(Duration::from_millis(10));
             }
             if !self.exited() && self.signal(Signal::KILL) {
-                stopped_with = Some("SIGKILL");
+                stopped_with = Some("SIGKILL".to_string());
             }
         }
         // Whatever the program left behind in its group (a shell wrapper's child). The leader is
@@ -249,4 +249,83 @@ fn read_lines(
     // the report shows, rather than blocking.
     drop(spawned);
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Student {
+        Student::spawn(&["sh".into(), "-c".into(), script.into()]).expect("sh starts")
+    }
+
+    fn wait_exit(s: &Student) {
+        let until = Instant::now() + Duration::from_secs(10);
+        while !s.exited() {
+            assert!(Instant::now() < until, "the program never exited");
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_program_that_exits_keeps_its_code_and_its_last_lines() {
+        let mut s = sh("echo out; echo err >&2; exit 3");
+        wait_exit(&s);
+        let end = s.stop();
+        assert_eq!(end.exit_code, Some(3));
+        assert_eq!(end.stopped_with, None);
+        assert_eq!(end.stdout_tail, ["out"]);
+        assert_eq!(end.stderr_tail, ["err"]);
+        assert!(!end.succeeded());
+    }
+
+    #[test]
+    fn a_program_that_ignores_sigterm_gets_sigkill_and_its_whole_group_goes() {
+        // The shell ignores SIGTERM and waits for a child of its own, in the same group.
+        let mut s = sh("trap '' TERM; sleep 30 & echo ready; wait");
+        let until = Instant::now() + Duration::from_secs(10);
+        while lines(&s.stdout).is_empty() {
+            assert!(Instant::now() < until, "the shell never got ready");
+            thread::sleep(Duration::from_millis(5));
+        }
+        let pid = s.pid;
+        let end = s.stop();
+        assert_eq!(end.stopped_with.as_deref(), Some("SIGKILL"));
+        assert_eq!(end.signal, Some(9));
+        // The background sleep got SIGKILL too; once dead it is init's to reap, so only a living
+        // member would be a failure.
+        let pgid = pid.as_raw_nonzero().get();
+        let until = Instant::now() + Duration::from_secs(5);
+        while living_members(pgid) > 0 {
+            assert!(
+                Instant::now() < until,
+                "a process of the group is still alive"
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Processes of group `pgid` that are not zombies, from /proc/*/stat (proc(5): the state is
+    /// the field after the name in parentheses, the group two fields later).
+    fn living_members(pgid: i32) -> usize {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .filter(|stat| {
+                let Some((_, rest)) = stat.rsplit_once(')') else {
+                    return false;
+                };
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                f.len() > 2 && f[0] != "Z" && f[2] == pgid.to_string()
+            })
+            .count()
+    }
+
+    #[test]
+    fn a_program_that_cannot_be_found_is_a_typed_error() {
+        let e = Student::spawn(&["tcplab-no-such-program".into()]).err();
+        assert!(matches!(e, Some(StartError::NotFound { .. })), "{e:?}");
+    }
 }

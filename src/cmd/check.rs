@@ -132,7 +132,7 @@ fn client_main(a: &CheckClientArgs) -> anyhow::Result<ExitCode> {
     };
     let mut doc = ClientDoc {
         format_version: FORMAT_VERSION,
-        check: "client",
+        check: "client".into(),
         command: a.command.clone(),
         has_bytes,
         ladder: a.ladder,
@@ -172,7 +172,7 @@ fn client_main(a: &CheckClientArgs) -> anyhow::Result<ExitCode> {
     report::check::write_client(&doc, &mut text)?;
     print(&a.common, &text, &doc)?;
     if let Some(f) = files.as_mut() {
-        let title = format!("check client: {}", doc.outcome.name());
+        let title = timeline_title(&doc.command, doc.outcome);
         write_svg(&rows, &title, &mut f.svg)?;
         report::check::write_client_markdown(&doc, Some(&f.svg_name), &mut f.md)?;
         f.md.flush()?;
@@ -241,7 +241,7 @@ fn server_main(a: &CheckServerArgs) -> anyhow::Result<ExitCode> {
     }
     let doc = ServerDoc {
         format_version: FORMAT_VERSION,
-        check: "server",
+        check: "server".into(),
         command: a.command.clone(),
         command_run: started.command.clone(),
         addr: started.addr.to_string(),
@@ -255,7 +255,7 @@ fn server_main(a: &CheckServerArgs) -> anyhow::Result<ExitCode> {
     report::check::write_server(&doc, &mut text)?;
     print(&a.common, &text, &doc)?;
     if let Some(f) = files.as_mut() {
-        let title = format!("check server: {}", doc.outcome.name());
+        let title = timeline_title(&doc.command, doc.outcome);
         write_svg(&rows, &title, &mut f.svg)?;
         report::check::write_server_markdown(&doc, Some(&f.svg_name), &mut f.md)?;
         f.md.flush()?;
@@ -273,6 +273,18 @@ fn need_port(t: &Template, c: &CheckCommon) -> anyhow::Result<()> {
         "the command has no {port}: tcplab picks a free port and puts it where {port} stands (e.g. '… {host} {port}'); if the program always uses one port, give it with --port".into(),
     )
     .into())
+}
+
+/// The plot's title: the program (its script, for an interpreter) and the verdict.
+fn timeline_title(command: &[String], outcome: Outcome) -> String {
+    let program = command
+        .iter()
+        .take(2)
+        .rfind(|a| a.contains('.') || a.contains('/'))
+        .or(command.first())
+        .map(|a| a.rsplit('/').next().unwrap_or(a))
+        .unwrap_or("the program");
+    format!("tcplab check: {program} {}", outcome.name())
 }
 
 fn write_svg(rows: &[TimelineRow], title: &str, out: &mut Box<dyn Write>) -> anyhow::Result<()> {

@@ -238,7 +238,7 @@ fn shortfall_text(r: &ClientRun) -> String {
 
 /// What tcplab did to end a run it ended.
 fn ended_text(r: &ClientRun) -> String {
-    let how = match r.process.stopped_with {
+    let how = match &r.process.stopped_with {
         Some(sig) => format!("stopped the client with {sig}"),
         None => format!(
             "found the client already ended ({})",
@@ -330,7 +330,7 @@ fn server_blocks(doc: &ServerDoc) -> Vec<Block> {
         }
         (o, None) => b.push(Block::Para(format!("{}.", o.name().to_uppercase()))),
     }
-    let end = match doc.server_process.stopped_with {
+    let end = match &doc.server_process.stopped_with {
         Some(sig) => format!("tcplab stopped the server with {sig} at the end"),
         None => format!("the server {} by itself", how_it_ended(&doc.server_process)),
     };
