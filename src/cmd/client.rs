@@ -12,13 +12,14 @@ use crate::run::{self, ClientConfig};
 use crate::sock::{self, BufReq};
 
 pub fn main(a: &ClientArgs) -> anyhow::Result<ExitCode> {
+    let buffers = BufReq {
+        snd: a.buffers.sndbuf,
+        rcv: a.buffers.rcvbuf,
+    };
     let cfg = ClientConfig {
-        traffic: traffic(&a.traffic, a.bytes, &a.wait),
+        traffic: traffic(&a.traffic, a.bytes, &a.wait, [buffers, buffers]),
         addr: sock::resolve(&a.host, a.port)?,
-        buffers: BufReq {
-            snd: a.buffers.sndbuf,
-            rcv: a.buffers.rcvbuf,
-        },
+        buffers,
         connect_timeout: a.connect_timeout.0,
     };
     let live = Live::decide(a.output.quiet, a.output.json);

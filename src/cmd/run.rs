@@ -29,7 +29,8 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut reports = Vec::new();
     let mut docs = Vec::new();
     let mut interrupted = false;
-    for (i, args) in exp.commands.iter().enumerate() {
+    for i in 0..exp.commands.len() {
+        let args = &exp.command(i, live.shown());
         if text {
             say(|o| report::catalogue::write_command_start(i, exp.commands.len(), args, o))?;
         }

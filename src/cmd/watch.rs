@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::cli::watch::WatchArgs;
 use crate::interrupt;
 use crate::report::live::{MotionTracker, render};
-use crate::report::narration::event_line;
+use crate::report::narration::event_lines;
 use crate::report::progress::Live;
 use crate::report::watch::{JsonUpdate, conn_name, table, write_verdict};
 use crate::report::{self, wrap};
@@ -72,8 +72,8 @@ pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
                             &mut out,
                         )?;
                     } else {
-                        let line = format!("{}  {}", conn_name(c.id, &c.key), event_line(event));
-                        say(&bar, &mut out, &wrap::wrap(&line, width, "             "))?;
+                        let prefix = format!("{}  ", conn_name(c.id, &c.key));
+                        say(&bar, &mut out, &event_lines(&prefix, event, width))?;
                     }
                 }
                 Update::Verdict { conn } => {

@@ -56,9 +56,29 @@ pub fn event_text(e: &EventKind) -> String {
 
 /// One event as a timed line: `  2.93 s  the client's receive queue is full …`.
 pub fn event_line(e: &Event) -> String {
-    format!(
-        "{:>7.2} s  {}",
-        e.at_ms as f64 / 1000.0,
-        event_text(&e.kind)
-    )
+    format!("{}{}", time_column(e), event_text(&e.kind))
+}
+
+fn time_column(e: &Event) -> String {
+    format!("{:>7.2} s  ", e.at_ms as f64 / 1000.0)
+}
+
+/// The same, wrapped to `width` at word boundaries, continuation lines under the text, after
+/// `prefix` (a connection's name, for `watch`).
+pub fn event_lines(prefix: &str, e: &Event, width: usize) -> String {
+    let head = format!("{prefix}{}", time_column(e));
+    let hang = head.chars().count();
+    let body = super::wrap::wrap(&event_text(&e.kind), width.saturating_sub(hang).max(20), "");
+    let pad = " ".repeat(hang);
+    body.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{head}{l}")
+            } else {
+                format!("{pad}{l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -170,12 +170,17 @@ pub fn queues(s: &DiagSocket) -> KernelQueues {
     }
 }
 
+/// Which processes hold each socket: inode → (pid, fd) of each holder.
+type HolderMap = HashMap<u64, Vec<(u32, i32)>>;
+
 /// The kernel's socket diagnostics and /proc, shared by every connection being watched: one
 /// netlink socket, one cache of which process holds which socket, and each process's threads read
 /// at most once per `threads_every` (a process of hundreds of threads costs milliseconds to read).
 pub struct DiagSource {
     diag: Diag,
     owners: Owners,
+    /// Who held which socket at the last look, and when that was.
+    holders: Option<(Instant, HolderMap)>,
     threads: HashMap<u32, (Instant, Result<Vec<ThreadState>, Unreadable>)>,
     threads_every: Duration,
     unreadable: BTreeMap<u32, String>,
@@ -186,6 +191,7 @@ impl DiagSource {
         Ok(DiagSource {
             diag: Diag::new()?,
             owners: Owners::new(),
+            holders: None,
             threads: HashMap::new(),
             threads_every: Duration::ZERO,
             unreadable: BTreeMap::new(),
@@ -225,8 +231,8 @@ impl DiagSource {
         .filter(|s| s.state != TcpState::Listen)
     }
 
-    /// A process's threads, from the cache while it is fresh enough.
-    fn threads_of_pid(&mut self, pid: u32) -> Result<Vec<ThreadState>, Unreadable> {
+    /// Reads a process's threads unless the cache holds them fresh enough.
+    fn refresh_threads(&mut self, pid: u32) {
         let fresh = self
             .threads
             .get(&pid)
@@ -235,31 +241,38 @@ impl DiagSource {
             self.threads
                 .insert(pid, (Instant::now(), procs::threads(pid as i32)));
         }
-        self.threads[&pid].1.clone()
     }
 
-    /// Every thread of the processes holding `sock`, each with the call the kernel shows it in
-    /// and whether that call is on this very socket.
+    /// The threads of the processes holding `sock`, each with the call the kernel shows it in
+    /// and whether that call is on this very socket. A process that holds many of the watched
+    /// sockets (a class's server, a load test) lends a socket only the threads whose call is on
+    /// it: a thread that runs or waits on no file belongs to none of them in particular.
     fn threads_of(
         &mut self,
         sock: &DiagSocket,
         side: Side,
-        holders: &HashMap<u64, Vec<(u32, i32)>>,
+        holders: &HolderMap,
+        held: &HashMap<u32, usize>,
     ) -> Vec<ThreadView> {
         let Some(h) = holders.get(&sock.inode) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         for &(pid, fd) in h {
-            let list = match self.threads_of_pid(pid) {
+            let shared = held.get(&pid).is_some_and(|n| *n > FEW_SOCKETS);
+            self.refresh_threads(pid);
+            let list = match &self.threads[&pid].1 {
                 Ok(l) => l,
                 Err(why) => {
-                    self.unreadable.insert(pid, unreadable_text(&why));
+                    self.unreadable.insert(pid, unreadable_text(why));
                     continue;
                 }
             };
             for t in list {
-                if let Some(v) = thread_view(&t, pid, fd, side, &mut self.unreadable) {
+                if shared && t.call.fd() != Some(fd) {
+                    continue;
+                }
+                if let Some(v) = thread_view(t, pid, fd, side, &mut self.unreadable) {
                     out.push(v);
                 }
             }
@@ -284,21 +297,43 @@ impl DiagSource {
             .map(|s| s.inode)
             .filter(|i| *i != 0)
             .collect();
-        let holders: HashMap<u64, Vec<(u32, i32)>> = self
-            .owners
-            .lookup(&inodes)
-            .iter()
-            .map(|(i, o)| (*i, o.iter().map(|o| (o.pid as u32, o.fd)).collect()))
-            .collect();
+        // The holders are checked again (one readlink each) at the threads' pace, or at once when a
+        // socket appears that the last look did not cover.
+        let stale = match &self.holders {
+            Some((t, h)) => {
+                t.elapsed() >= self.threads_every || inodes.iter().any(|i| !h.contains_key(i))
+            }
+            None => true,
+        };
+        if stale {
+            let fresh = self
+                .owners
+                .lookup(&inodes)
+                .iter()
+                .map(|(i, o)| (*i, o.iter().map(|o| (o.pid as u32, o.fd)).collect()))
+                .collect();
+            self.holders = Some((Instant::now(), fresh));
+        }
+        let holders = self
+            .holders
+            .as_ref()
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default();
+        let mut held: HashMap<u32, usize> = HashMap::new();
+        for owners in holders.values() {
+            for (pid, _) in owners {
+                *held.entry(*pid).or_default() += 1;
+            }
+        }
         keys.iter()
             .zip(ends)
             .map(|((_, at), [client, server])| {
                 let mut threads = Vec::new();
                 if let Some(c) = &client {
-                    threads.extend(self.threads_of(c, Side::Client, &holders));
+                    threads.extend(self.threads_of(c, Side::Client, &holders, &held));
                 }
                 if let Some(s) = &server {
-                    threads.extend(self.threads_of(s, Side::Server, &holders));
+                    threads.extend(self.threads_of(s, Side::Server, &holders, &held));
                 }
                 // A process holding both ends (a program talking to itself) lists its threads
                 // twice: keep each thread on the side whose socket its call is on.
@@ -365,6 +400,10 @@ fn thread_view(
         syscall: t.call.name().map(Cow::Borrowed),
     })
 }
+
+/// A process holding more of the watched sockets than this lends each socket only the threads
+/// whose call is on it.
+const FEW_SOCKETS: usize = 2;
 
 /// The Sampler of one watched connection.
 pub struct DiagSampler<'a> {

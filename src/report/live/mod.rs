@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 
-use super::narration::event_line;
+use super::narration::event_lines;
 use super::progress::Live;
 use crate::narrate::closed;
 use crate::observe::Observer;
@@ -360,8 +360,7 @@ impl Observer for LiveView {
 
     fn event(&mut self, e: &Event) {
         // Wrapped at word boundaries under the text, past the time column.
-        let line = super::wrap::wrap(&event_line(e), self.width, "           ");
-        self.bar.println(line);
+        self.bar.println(event_lines("", e, self.width));
     }
 
     fn finish(&mut self) {
