@@ -9,20 +9,19 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use super::command::Template;
 use super::refserver::{EchoEnd, RefServer, Served};
+use super::results::{ClientRun, Hang, Shortfall};
 use super::student::{ProcessEnd, Student};
-use super::{CheckError, Outcome, VerdictReport, how_it_ended, shell_words};
+use super::{CheckError, Outcome, VerdictReport, shell_words};
 use crate::diag::Filter;
 use crate::interrupt;
 use crate::ledger;
 use crate::narrate::Narrator;
 use crate::observe::Observer;
 use crate::observe::diag::{ConnKey, DiagSource, pair};
-use crate::result::{Counts, Ledger, QueuePeaks};
-use crate::sample::{Sample, ThreadView};
+use crate::result::{Counts, QueuePeaks};
+use crate::sample::Sample;
 use crate::watchdog::{Kind, Rule, Watchdog};
 
 /// How often the connection is sampled.
@@ -45,76 +44,6 @@ pub struct ClientCheck {
     pub stall_after: Duration,
     /// Counters and queues standing still this long confirm a deadlock.
     pub confirm: Duration,
-}
-
-/// Why a client hung.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Hang {
-    /// Both sides wait in recv() and nothing is in flight: the server has echoed everything and
-    /// waits for more or for end of stream; the client waits for echo that cannot come.
-    BothWaitInRecv,
-    /// Nothing moved for this long, without kernel evidence of a deadlock (milliseconds).
-    Silent { ms: u64 },
-    /// It never connected within this long (milliseconds).
-    NeverConnected { ms: u64 },
-    /// The connection was over, but the program kept running this long (milliseconds).
-    KeptRunning { ms: u64 },
-    /// Still running at --timeout (milliseconds).
-    TimedOut { ms: u64 },
-}
-
-/// What was wrong with a client that exited with code 0.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Shortfall {
-    /// The server received another number of bytes than `{bytes}` asked for.
-    WrongCount {
-        received_bytes: u64,
-        expected_bytes: u64,
-    },
-    /// The client closed while the server was still echoing.
-    ClosedEarly { echoed_bytes: u64 },
-}
-
-/// One run of the student's client.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ClientRun {
-    /// The command as run, placeholders filled in.
-    pub command: Vec<String>,
-    /// What `{bytes}` stood for (bytes); `None` when the command has none.
-    pub bytes: Option<u64>,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hang: Option<Hang>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shortfall: Option<Shortfall>,
-    /// The watchdog's verdict (a deadlock, or both waiting in recv()).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<VerdictReport>,
-    /// Every thread of both ends at the verdict or the last look: which call each one is in.
-    pub threads: Vec<ThreadView>,
-    /// Where every byte was at the verdict, from the kernel's counters and queues.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ledger: Option<Ledger>,
-    /// Bytes tcplab's server read from the client (its own counter; bytes).
-    pub server_received_bytes: u64,
-    /// Bytes tcplab's server wrote back (its own counter; bytes).
-    pub server_echoed_bytes: u64,
-    /// The four counters at the verdict or the last look, from the kernel's (bytes).
-    pub counts: Counts,
-    /// How the server's echo loop ended.
-    pub echo_end: Option<EchoEnd>,
-    /// How the client process ended.
-    pub process: ProcessEnd,
-    /// From the start of the program to its connection (milliseconds).
-    pub connected_after_ms: Option<u64>,
-    /// From the start of the program to the end of the run (milliseconds).
-    pub elapsed_ms: u64,
-    /// What happened to the buffers, in order.
-    pub events: Vec<crate::result::Event>,
-    /// The highest each queue reached (bytes).
-    pub peaks: QueuePeaks,
 }
 
 /// What the loop saw end the run.
@@ -219,7 +148,8 @@ pub fn run(
                     let p = student.stop();
                     return Err(CheckError::ExitedEarly {
                         command: shell_words(&command),
-                        how: how_it_ended(&p),
+                        exit_code: p.exit_code,
+                        signal: p.signal,
                         what: "connected to",
                         addr: server.addr,
                         said: p.stderr_tail.last().cloned(),

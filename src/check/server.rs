@@ -9,11 +9,10 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use super::command::{PORT, Template};
+use super::results::{Problem, ServerStep};
 use super::student::{ProcessEnd, Student};
-use super::{CheckError, Outcome, how_it_ended, shell_words};
+use super::{CheckError, Outcome, shell_words};
 use crate::client::StrategyName;
 use crate::diag::{Filter, TcpState};
 use crate::interrupt;
@@ -41,46 +40,6 @@ pub struct ServerCheck {
     pub timeout: Duration,
     /// A run in which nothing moves this long has stalled.
     pub stall_after: Duration,
-}
-
-/// What went wrong in one step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Problem {
-    /// The echo differs from the uppercased input at this stream offset (bytes); `said` quotes
-    /// the start of the echo when it reads as text.
-    WrongByte { at_byte: u64, said: Option<String> },
-    /// The echo ended (the server closed) after `received_bytes` of `expected_bytes`.
-    Missing {
-        received_bytes: u64,
-        expected_bytes: u64,
-    },
-    /// Every byte came back, but the server never closed its side: the client still waited for
-    /// end of stream after this long (milliseconds).
-    NeverCloses { ms: u64 },
-    /// Nothing moved for this long with `received_bytes` of `expected_bytes` back (milliseconds).
-    Stalled {
-        ms: u64,
-        received_bytes: u64,
-        expected_bytes: u64,
-    },
-    /// The connection failed (reset, closed early): the client's failure as data.
-    Connection { failure: Failure },
-    /// The run reached --timeout.
-    TimedOut { ms: u64 },
-}
-
-/// One client run against the student's server.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ServerStep {
-    pub strategy: StrategyName,
-    /// Bytes tcplab's client sent (bytes).
-    pub bytes: u64,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<Problem>,
-    /// The client's whole result (counts, verification, queues).
-    pub result: RunResult,
 }
 
 /// A student's server that listens.
@@ -130,7 +89,8 @@ pub fn start(cfg: &ServerCheck) -> Result<Started, CheckError> {
             let p = student.stop();
             return Err(CheckError::ExitedEarly {
                 command: shell_words(&command),
-                how: how_it_ended(&p),
+                exit_code: p.exit_code,
+                signal: p.signal,
                 what: "listened on",
                 addr,
                 said: p.stderr_tail.last().cloned(),

@@ -1,43 +1,17 @@
-//! What `tcplab check` says: the verdict on a student's client or server with its evidence — who
-//! waits in which call, the kernel's facts, the ledger, the last lines a crashed program wrote —
-//! and the fix to try. One wording, built as blocks, drawn two ways: text for the terminal and a
-//! Markdown lab report (`--report FILE.md`, with the timeline SVG beside it).
+//! The wording of `check client`: the verdict on each run of a student's client, with who waits
+//! where, the kernel's evidence, the ledger and the fix to try; the ladder's table.
 
 use std::io::{self, Write};
 
-use super::human;
-use super::ledger::{evidence_text, write_ledger};
-use super::watch::thread_line;
-use crate::check::client::{ClientRun, Hang, Shortfall};
-use crate::check::server::{Problem, ServerStep};
-use crate::check::{ClientDoc, Outcome, ProcessEnd, ServerDoc, how_it_ended, shell_words};
-use crate::payload::MESSAGE;
+use super::{
+    Block, how_it_ended, output_blocks, secs, size, write_markdown, write_settings, write_svg_link,
+    write_text,
+};
+use crate::check::{ClientDoc, ClientRun, Hang, Outcome, Shortfall, shell_words};
+use crate::report::human;
+use crate::report::ledger::{evidence_text, write_ledger};
+use crate::report::watch::thread_line;
 use crate::sample::Side;
-
-/// A piece of the report.
-#[derive(Debug, Clone, PartialEq)]
-enum Block {
-    Heading(String),
-    Para(String),
-    List(Vec<String>),
-    /// Preformatted lines (ledger, program output).
-    Pre(Vec<String>),
-    /// A table: header, then rows.
-    Table(Vec<String>, Vec<Vec<String>>),
-}
-
-/// A size with its exact byte count: `1 MiB (1048576 bytes)`, or `176 bytes`.
-fn size(b: u64) -> String {
-    if b < 1024 {
-        format!("{b} bytes")
-    } else {
-        format!("{} ({b} bytes)", human(b))
-    }
-}
-
-fn secs(ms: u64) -> String {
-    format!("{:.1} s", ms as f64 / 1000.0)
-}
 
 /// The advice for a client that deadlocks.
 const FIX_DEADLOCK: &str = "Fix to try: read while you send. A second thread that calls recv() \
@@ -56,17 +30,6 @@ pub fn client_run_line(r: &ClientRun) -> String {
         "  {what:>9}  {:<10}  {}",
         r.outcome.name(),
         secs(r.elapsed_ms)
-    )
-}
-
-/// A line for stderr as each step of a server check ends.
-pub fn server_step_line(s: &ServerStep) -> String {
-    format!(
-        "  {:<13} {:>9}  {:<10}  {}",
-        s.strategy.as_str(),
-        human(s.bytes),
-        s.outcome.name(),
-        secs(s.result.timings.elapsed_ms)
     )
 }
 
@@ -282,126 +245,6 @@ fn evidence_blocks(r: &ClientRun) -> Vec<Block> {
     b
 }
 
-/// The program's last lines (stderr always, stdout when asked).
-fn output_blocks(p: &ProcessEnd, stdout: bool) -> Vec<Block> {
-    let mut b = Vec::new();
-    if !p.stderr_tail.is_empty() {
-        b.push(Block::Heading("Its last lines on stderr".into()));
-        b.push(Block::Pre(p.stderr_tail.clone()));
-    }
-    if stdout && !p.stdout_tail.is_empty() {
-        b.push(Block::Heading("Its last lines on stdout".into()));
-        b.push(Block::Pre(p.stdout_tail.clone()));
-    }
-    b
-}
-
-fn server_blocks(doc: &ServerDoc) -> Vec<Block> {
-    let mut b = vec![Block::Table(
-        vec![
-            "tcplab's client".into(),
-            "bytes".into(),
-            "verdict".into(),
-            "time".into(),
-        ],
-        doc.steps
-            .iter()
-            .map(|s| {
-                vec![
-                    s.strategy.as_str().to_string(),
-                    human(s.bytes),
-                    s.outcome.name().to_string(),
-                    secs(s.result.timings.elapsed_ms),
-                ]
-            })
-            .collect(),
-    )];
-    let last = doc.steps.last();
-    match (doc.outcome, last) {
-        (Outcome::Passed, _) => b.push(Block::Para(format!(
-            "PASSED: every echo came back uppercased, byte for byte, up to {}, and the server closed each connection after its echo.",
-            size(last.map_or(0, |s| s.bytes))
-        ))),
-        (_, Some(s)) => {
-            b.push(Block::Para(step_verdict(doc, s)));
-            if doc.outcome == Outcome::Crashed {
-                b.extend(output_blocks(&doc.server_process, false));
-            }
-        }
-        (o, None) => b.push(Block::Para(format!("{}.", o.name().to_uppercase()))),
-    }
-    let end = match &doc.server_process.stopped_with {
-        Some(sig) => format!("tcplab stopped the server with {sig} at the end"),
-        None => format!("the server {} by itself", how_it_ended(&doc.server_process)),
-    };
-    b.push(Block::Para(format!("{end}; nothing is left running.")));
-    b
-}
-
-fn step_verdict(doc: &ServerDoc, s: &ServerStep) -> String {
-    let with = format!(
-        "with tcplab's {} client at {}",
-        s.strategy.as_str(),
-        human(s.bytes)
-    );
-    let word = doc.outcome.name().to_uppercase();
-    if doc.outcome == Outcome::Crashed {
-        return format!(
-            "CRASHED {with}: the server {} during the run.",
-            how_it_ended(&doc.server_process)
-        );
-    }
-    let what = match &s.problem {
-        Some(Problem::WrongByte { at_byte, said }) => {
-            let want = MESSAGE[(*at_byte % MESSAGE.len() as u64) as usize].to_ascii_uppercase();
-            let quote = said
-                .as_ref()
-                .map(|t| {
-                    format!(
-                        " The echo began '{}'.",
-                        t.chars().take(48).collect::<String>()
-                    )
-                })
-                .unwrap_or_default();
-            format!(
-                "the echo differs from the uppercased input at byte {at_byte} (the first wrong byte; '{}' was expected there).{quote} Every ASCII letter must come back uppercased, every other byte unchanged.",
-                want as char
-            )
-        }
-        Some(Problem::Missing {
-            received_bytes,
-            expected_bytes,
-        }) => format!(
-            "the echo ended after {received_bytes} of {expected_bytes} bytes: the last {} never came back before the server closed. Send every block back before you close.",
-            size(expected_bytes.saturating_sub(*received_bytes))
-        ),
-        Some(Problem::NeverCloses { ms }) => format!(
-            "every byte came back, but the server never closed the connection: tcplab's client still waited for end of stream {ms} ms later. Close the connection (or shutdown(SHUT_WR)) once recv() returns 0."
-        ),
-        Some(Problem::Stalled {
-            ms,
-            received_bytes,
-            expected_bytes,
-        }) => format!(
-            "nothing moved for {ms} ms with {} of {} echoed back. Does the server stop reading while it writes, or wait for more than it was sent?",
-            human(*received_bytes),
-            human(*expected_bytes)
-        ),
-        Some(Problem::Connection { failure }) => super::text::failure_text(failure),
-        Some(Problem::TimedOut { ms }) => {
-            format!("the run was still going after {ms} ms (--timeout).")
-        }
-        None => String::new(),
-    };
-    let smaller = doc.steps.len() > 1;
-    let note = if smaller {
-        " It passed every smaller run before this one."
-    } else {
-        ""
-    };
-    format!("{word} {with}: {what}{note}")
-}
-
 /// The text report of a client check.
 pub fn write_client(doc: &ClientDoc, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "tcplab check client: {}", shell_words(&doc.command))?;
@@ -410,61 +253,6 @@ pub fn write_client(doc: &ClientDoc, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(out)?;
     write_text(&client_blocks(doc), out)
-}
-
-/// The text report of a server check.
-pub fn write_server(doc: &ServerDoc, out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "tcplab check server: {}", shell_words(&doc.command))?;
-    writeln!(
-        out,
-        "  ran: {}\n  it listened on {} after {} ms\n",
-        shell_words(&doc.command_run),
-        doc.addr,
-        doc.listening_after_ms
-    )?;
-    write_text(&server_blocks(doc), out)
-}
-
-fn write_text(blocks: &[Block], out: &mut impl Write) -> io::Result<()> {
-    for b in blocks {
-        match b {
-            Block::Heading(h) => writeln!(out, "{h}:")?,
-            Block::Para(p) => writeln!(out, "{p}\n")?,
-            Block::List(items) => {
-                for i in items {
-                    writeln!(out, "  - {i}")?;
-                }
-                writeln!(out)?;
-            }
-            Block::Pre(lines) => {
-                for l in lines {
-                    writeln!(out, "  | {l}")?;
-                }
-                writeln!(out)?;
-            }
-            Block::Table(head, rows) => {
-                let widths: Vec<usize> = (0..head.len())
-                    .map(|i| {
-                        rows.iter()
-                            .map(|r| r[i].chars().count())
-                            .chain([head[i].chars().count()])
-                            .max()
-                            .unwrap_or(0)
-                    })
-                    .collect();
-                for row in std::iter::once(head).chain(rows) {
-                    let cells: Vec<String> = row
-                        .iter()
-                        .zip(&widths)
-                        .map(|(c, w)| format!("{c:<w$}"))
-                        .collect();
-                    writeln!(out, "  {}", cells.join("  ").trim_end())?;
-                }
-                writeln!(out)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The Markdown lab report of a client check; `svg` names the timeline drawn beside it.
@@ -516,86 +304,3 @@ pub fn write_client_markdown(
     }
     write_svg_link(svg, out)
 }
-
-/// The Markdown lab report of a server check.
-pub fn write_server_markdown(
-    doc: &ServerDoc,
-    svg: Option<&str>,
-    out: &mut impl Write,
-) -> io::Result<()> {
-    let program = doc
-        .command
-        .get(1)
-        .or(doc.command.first())
-        .cloned()
-        .unwrap_or_default();
-    writeln!(out, "# tcplab check server: {program}\n")?;
-    let settings = vec![
-        ("command".to_string(), format!("`{}`", shell_words(&doc.command))),
-        ("run as".into(), format!("`{}`", shell_words(&doc.command_run))),
-        (
-            "listened".into(),
-            format!("on {} after {} ms", doc.addr, doc.listening_after_ms),
-        ),
-        (
-            "clients".into(),
-            "tcplab's naive client, then its reader-thread client at growing sizes; 16-byte writes of 'capitalize this!'".into(),
-        ),
-        ("verdict".into(), format!("**{}**", doc.outcome.name())),
-    ];
-    write_settings(&settings, out)?;
-    writeln!(out, "## Verdict\n")?;
-    write_markdown(&server_blocks(doc), out)?;
-    write_svg_link(svg, out)
-}
-
-fn write_settings(rows: &[(String, String)], out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "| setting | value |\n|---|---|")?;
-    for (k, v) in rows {
-        writeln!(
-            out,
-            "| {} | {} |",
-            k.replace('|', "\\|"),
-            v.replace('|', "\\|")
-        )?;
-    }
-    writeln!(out)
-}
-
-fn write_svg_link(svg: Option<&str>, out: &mut impl Write) -> io::Result<()> {
-    if let Some(name) = svg {
-        writeln!(
-            out,
-            "## Timeline\n\nThe four queues and the programs' counters over time, sampled from the kernel.\n\n![timeline]({name})"
-        )?;
-    }
-    Ok(())
-}
-
-fn write_markdown(blocks: &[Block], out: &mut impl Write) -> io::Result<()> {
-    for b in blocks {
-        match b {
-            Block::Heading(h) => writeln!(out, "### {h}\n")?,
-            Block::Para(p) => writeln!(out, "{p}\n")?,
-            Block::List(items) => {
-                for i in items {
-                    writeln!(out, "- {i}")?;
-                }
-                writeln!(out)?;
-            }
-            Block::Pre(lines) => writeln!(out, "```text\n{}\n```\n", lines.join("\n"))?,
-            Block::Table(head, rows) => {
-                writeln!(out, "| {} |", head.join(" | "))?;
-                writeln!(out, "|{}", "---|".repeat(head.len()))?;
-                for r in rows {
-                    writeln!(out, "| {} |", r.join(" | "))?;
-                }
-                writeln!(out)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests;
