@@ -280,6 +280,35 @@ fn a_server_that_lowercases_fails_at_the_first_byte() {
 }
 
 #[test]
+fn a_server_that_never_closes_hangs_once_the_whole_echo_is_back() {
+    require_python();
+    // Echoes correctly, but keeps every connection open after the client's end of stream.
+    let program = "import socket, sys\n\
+        l = socket.socket()\n\
+        l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+        l.bind((sys.argv[1], int(sys.argv[2])))\n\
+        l.listen()\n\
+        kept = []\n\
+        while True:\n    \
+            c, _ = l.accept()\n    \
+            kept.append(c)\n    \
+            while True:\n        \
+                m = c.recv(1024)\n        \
+                if not m:\n            \
+                    break\n        \
+                c.sendall(m.upper())\n";
+    let out = tcplab(&["check", "server", "--json", "--stall-after", "1s", "--"])
+        .args(["python3", "-c", program, "{host}", "{port}"])
+        .deadline(QUICK_DEADLINE)
+        .run();
+    out.assert_code(1);
+    let doc: Value = out.json();
+    assert_eq!(doc["outcome"], "hung", "{}", out.dump());
+    let step = doc["steps"].as_array().unwrap().last().unwrap();
+    assert_eq!(step["problem"]["kind"], "never_closes", "{step}");
+}
+
+#[test]
 fn a_program_that_cannot_be_found_is_one_line_and_exit_2() {
     let out = tcplab(&["check", "client", "--", "no-such-program-tcplab", "{port}"])
         .deadline(QUICK_DEADLINE)
