@@ -26,7 +26,8 @@ include!(concat!(env!("OUT_DIR"), "/catalogue_files.rs"));
 pub const FORMAT_VERSION: u32 = 1;
 
 /// Every `outcome` string a lab command's JSON can carry. The core commands use the first five
-/// (src/result.rs); the classic programs add the rest. A typo in an entry is caught at load time.
+/// (src/result.rs); the classic programs add the next five, `check` the last four (with `failed`
+/// and `interrupted`). A typo in an entry is caught at load time.
 pub const KNOWN_OUTCOMES: &[&str] = &[
     "completed",
     "deadlock",
@@ -38,6 +39,10 @@ pub const KNOWN_OUTCOMES: &[&str] = &[
     "stalled",
     "frame_refused",
     "truncated",
+    "passed",
+    "deadlocked",
+    "crashed",
+    "hung",
 ];
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 //! (buffer knobs, traffic shape, output) live in `common.rs`.
 
 pub mod catalogue;
+pub mod check;
 pub mod classic;
 pub mod common;
 pub mod lab;
@@ -18,7 +19,7 @@ Exit codes:
   0    done as intended (a run that completed; a 'run N' whose expectation held)
   1    it ran and failed (refused connection, port in use, peer reset, timeout, an expectation that did not hold)
   2    it could not start (bad arguments)
-  3    a deadlock was detected (deadlock, client, halfclose --no-shutdown)
+  3    a deadlock was detected (deadlock, client, halfclose --no-shutdown, check)
   130  interrupted with Ctrl-C (what had moved is printed first)";
 
 /// A teaching lab for TCP socket buffers: an uppercase-echo server, a client that sends 16-byte
@@ -47,4 +48,5 @@ pub enum Command {
     Load(load::LoadArgs),
     Replay(lab::ReplayArgs),
     Watch(watch::WatchArgs),
+    Check(check::CheckArgs),
 }
