@@ -202,6 +202,10 @@ pub fn outcome_words(outcome: &str) -> &str {
         "stalled" => "stalled",
         "frame_refused" => "refused an oversized block",
         "truncated" => "was cut short",
+        "passed" => "passed the check",
+        "deadlocked" => "deadlocked",
+        "crashed" => "crashed",
+        "hung" => "hung without a deadlock",
         other => other,
     }
 }
