@@ -112,6 +112,9 @@ pub struct Settings {
     pub read_bytes: u64,
     /// Address of the server (host:port).
     pub server_addr: String,
+    /// Address of the client's socket (host:port), to find this connection in a server's log.
+    #[serde(default)]
+    pub client_addr: Option<String>,
     /// Whether buffer sizes were set after connect()/accept() rather than before.
     pub buffers_after_connect: bool,
     /// Whether TCP_NODELAY was set on the client.

@@ -51,6 +51,9 @@ pub struct HolderResult {
     pub last_progress_ms: u64,
     /// When the holder ended, from connect (milliseconds).
     pub ended_ms: u64,
+    /// The holder's own address (host:port).
+    #[serde(default)]
+    pub client_addr: Option<String>,
 }
 
 pub fn hold(cfg: &HolderConfig) -> HolderResult {
@@ -69,6 +72,7 @@ pub fn hold(cfg: &HolderConfig) -> HolderResult {
                 sent_bytes: 0,
                 last_progress_ms: 0,
                 ended_ms: 0,
+                client_addr: None,
             };
         }
     };
@@ -79,6 +83,7 @@ pub fn hold(cfg: &HolderConfig) -> HolderResult {
         sent_bytes: sent,
         last_progress_ms: last.as_millis() as u64,
         ended_ms: started.elapsed().as_millis() as u64,
+        client_addr: sock::local(&sock).ok().map(|a| a.to_string()),
     }
 }
 

@@ -185,6 +185,7 @@ fn deadlocking(index: u32, cfg: &LoadConfig) -> ClientOutcome {
         sent_bytes: h.sent_bytes,
         verified_bytes: 0,
         stall_to_free_ms: stall_to_free,
+        client_addr: h.client_addr.clone(),
         ok: stall_to_free.is_some_and(|ms| ms <= limit),
         failure: None,
         error,
@@ -217,6 +218,7 @@ fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
         sent_bytes: 0,
         verified_bytes: 0,
         stall_to_free_ms: None,
+        client_addr: None,
         ok: false,
         failure: None,
         error: None,
@@ -243,6 +245,7 @@ fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
                 outcome,
                 sent_bytes: r.counts.client_sent_bytes,
                 verified_bytes: verified,
+                client_addr: r.settings.client_addr.clone(),
                 ok: r.outcome == Outcome::Completed && verified == c.traffic.total,
                 failure: r.failure,
                 ..base

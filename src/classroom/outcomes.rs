@@ -48,6 +48,9 @@ pub struct ClientOutcome {
     pub verified_bytes: u64,
     /// For a freed deadlocking client: from its last byte sent to the server closing it (ms).
     pub stall_to_free_ms: Option<u64>,
+    /// The client's own address, to find its connection in the server's events.
+    #[serde(default)]
+    pub client_addr: Option<String>,
     /// Whether this client ended as it should (fixed: completed and verified; deadlocking: freed
     /// within the idle limit plus `FREE_SLACK`).
     pub ok: bool,

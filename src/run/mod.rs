@@ -223,7 +223,8 @@ pub fn run_client(cfg: &ClientConfig, obs: &mut dyn Observer) -> Result<RunResul
         &client,
         &limits,
     )?];
-    let settings = settings(Mode::Client, &cfg.traffic, cfg.addr, false);
+    let mut settings = settings(Mode::Client, &cfg.traffic, cfg.addr, false);
+    settings.client_addr = sock::local(&client).ok().map(|a| a.to_string());
     Ok(drive_run(
         &cfg.traffic,
         settings,
@@ -260,6 +261,7 @@ fn settings(mode: Mode, t: &Traffic, addr: SocketAddr, after: bool) -> Settings 
         chunk_bytes: t.chunk as u64,
         read_bytes: t.read as u64,
         server_addr: addr.to_string(),
+        client_addr: None,
         buffers_after_connect: after,
         nodelay: t.nodelay,
         stall_after_ms: t.stall_after.as_millis() as u64,
