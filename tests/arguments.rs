@@ -35,3 +35,61 @@ fn a_wrong_duration_says_what_was_wrong_with_it() {
         );
     }
 }
+
+#[test]
+fn a_negative_port_is_answered_with_the_range_not_with_a_double_dash() {
+    for args in [
+        &["server", "-p", "-1"][..],
+        &["client", "-p", "-1"],
+        &["sixteen", "server", "-p", "-1"],
+        &["blocks", "client", "--port", "-1"],
+    ] {
+        let line = refused(args);
+        assert!(
+            line.contains("'-1'") && line.contains("a number from 0 to 65535"),
+            "{args:?}: {line}"
+        );
+        assert!(!line.contains("-- -1"), "{args:?}: {line}");
+    }
+}
+
+#[test]
+fn other_negative_values_are_named_with_their_option() {
+    for (args, option) in [
+        (&["deadlock", "--bytes", "-4K"][..], "--bytes"),
+        (&["server", "--connections", "-3"], "--connections"),
+        (&["server", "--max-conns", "-1"], "--max-conns"),
+    ] {
+        let line = refused(args);
+        assert!(line.contains(option), "{args:?}: {line}");
+        assert!(!line.contains("use '--"), "{args:?}: {line}");
+    }
+}
+
+#[test]
+fn a_client_port_is_the_servers_port_and_never_0() {
+    for program in [
+        &["client"][..],
+        &["sixteen", "client"],
+        &["blocks", "client"],
+    ] {
+        let line = refused(&[program, &["-p", "0"]].concat());
+        assert!(
+            line.contains("port 0 is not a server's port; give the port the server announced"),
+            "{program:?}: {line}"
+        );
+        assert!(
+            !line.contains("-p 0'"),
+            "{program:?} suggests port 0: {line}"
+        );
+        let help = tcplab(&[program, &["--help"]].concat()).run();
+        help.assert_code(0);
+        // The option's text, which may wrap onto the next lines.
+        let at = help.stdout.find("--port").expect("a --port option");
+        let port_help: String = help.stdout[at..].chars().take(160).collect();
+        assert!(
+            port_help.contains("Server port") && !port_help.contains("free one"),
+            "{program:?}: {port_help}"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 
 use clap::{Args, Subcommand};
 
+use super::common::{port_arg, server_port_arg};
 pub use crate::classic::blocks::CutAt;
 use crate::units::{ByteSize, size_arg};
 
@@ -65,14 +66,25 @@ pub const HALFCLOSE_HELP: &str = concat!(
     "\n\nExample: tcplab halfclose --no-shutdown"
 );
 
-/// Where a classic server listens or a classic client connects.
+/// Where a classic server listens.
 #[derive(Debug, Clone, Args)]
-pub struct Endpoint {
-    /// IP address or host name (loopback by default).
+pub struct ListenAt {
+    /// IP address or host name to listen on (loopback by default).
     #[arg(default_value = "127.0.0.1")]
     pub host: String,
     /// TCP port; 0 asks the kernel for a free one (the server's first stdout line announces it).
-    #[arg(short, long, default_value_t = 1060)]
+    #[arg(short, long, default_value_t = 1060, value_parser = port_arg, allow_negative_numbers = true)]
+    pub port: u16,
+}
+
+/// Where a classic client connects.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectTo {
+    /// Server address: IP address or host name (loopback by default).
+    #[arg(default_value = "127.0.0.1")]
+    pub host: String,
+    /// Server port: the one the server announced ('Listening at HOST:PORT').
+    #[arg(short, long, default_value_t = 1060, value_parser = server_port_arg, allow_negative_numbers = true)]
     pub port: u16,
 }
 
@@ -114,7 +126,7 @@ pub enum SixteenRole {
 #[derive(Debug, Clone, Args)]
 pub struct SixteenServerArgs {
     #[command(flatten)]
-    pub at: Endpoint,
+    pub at: ListenAt,
     /// Exit after one connection (its exit code says whether the exchange completed).
     #[arg(long)]
     pub once: bool,
@@ -123,7 +135,7 @@ pub struct SixteenServerArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SixteenClientArgs {
     #[command(flatten)]
-    pub at: Endpoint,
+    pub at: ConnectTo,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -150,10 +162,10 @@ pub struct BlocksArgs {
 pub enum BlocksRole {
     /// Accept one connection and print every block until the zero-length block.
     #[command(after_help = concat!(blocks_codes!(), "\n\nExample: tcplab blocks server 127.0.0.1 -p 1060 --max-frame 64K"))]
-    Server(BlocksRoleArgs),
+    Server(BlocksServerArgs),
     /// Connect and send three lines of the Zen of Python, then the zero-length block.
     #[command(after_help = concat!(blocks_codes!(), "\n\nExample: tcplab blocks client 127.0.0.1 -p 1060"))]
-    Client(BlocksRoleArgs),
+    Client(BlocksClientArgs),
     /// Both sides in one process: a normal run, an oversized block (--oversized) or a stream cut
     /// inside a header or a body (--cut).
     #[command(after_help = concat!(blocks_codes!(), "\n\nExample: tcplab blocks demo --oversized --max-frame 64K --json"))]
@@ -161,9 +173,17 @@ pub enum BlocksRole {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct BlocksRoleArgs {
+pub struct BlocksServerArgs {
     #[command(flatten)]
-    pub at: Endpoint,
+    pub at: ListenAt,
+    #[command(flatten)]
+    pub limit: FrameLimit,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BlocksClientArgs {
+    #[command(flatten)]
+    pub at: ConnectTo,
     #[command(flatten)]
     pub limit: FrameLimit,
 }

@@ -2,7 +2,9 @@
 
 use clap::Args;
 
-use super::common::{BufferArgs, OutputArgs, OwnBufferArgs, TrafficArgs, WaitArgs};
+use super::common::{
+    BufferArgs, OutputArgs, OwnBufferArgs, TrafficArgs, WaitArgs, port_arg, server_port_arg,
+};
 use crate::units::{ByteSize, Millis, chunk_arg, duration_arg, size_arg};
 
 /// Run the server and the naive client in one process and watch all four buffers fill until
@@ -49,7 +51,7 @@ pub struct ServerArgs {
     #[arg(default_value = "127.0.0.1")]
     pub host: String,
     /// TCP port; 0 asks the kernel for a free one (the first stdout line announces it).
-    #[arg(short, long, default_value_t = 1060)]
+    #[arg(short, long, default_value_t = 1060, value_parser = port_arg, allow_negative_numbers = true)]
     pub port: u16,
     /// Largest single recv(), at most 1 GiB.
     #[arg(long, value_parser = chunk_arg, default_value = "1024", value_name = "SIZE")]
@@ -74,7 +76,7 @@ pub struct ServerArgs {
     /// Most connections served at once; the next one is accepted, told so in one line of text, and
     /// closed.
     #[arg(long, default_value_t = 128, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=4096))]
+          value_parser = clap::value_parser!(u32).range(1..=4096), allow_negative_numbers = true)]
     pub max_conns: u32,
     /// Free a connection that makes no progress for this long: its thread blocked in send() with
     /// the send queue not draining (the client stopped reading), or nothing arriving at all
@@ -100,8 +102,8 @@ pub struct ClientArgs {
     /// Server address.
     #[arg(default_value = "127.0.0.1")]
     pub host: String,
-    /// Server port.
-    #[arg(short, long, default_value_t = 1060)]
+    /// Server port: the one the server announced ('listening on HOST:PORT').
+    #[arg(short, long, default_value_t = 1060, value_parser = server_port_arg, allow_negative_numbers = true)]
     pub port: u16,
     /// Bytes to send, rounded up to whole chunks.
     #[arg(long, value_parser = size_arg, default_value = "32MiB", value_name = "SIZE")]

@@ -18,14 +18,14 @@ pub struct LoadArgs {
     pub host: String,
     /// Port of a server that is already running; without it, a `tcplab server` is started here on
     /// an ephemeral port and stopped at the end.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = super::common::server_port_arg, allow_negative_numbers = true)]
     pub port: Option<u16>,
     /// PID of the running server given with --port, to read its memory and threads from /proc.
     #[arg(long, value_name = "PID", requires = "port")]
     pub server_pid: Option<u32>,
     /// How many clients connect at once.
     #[arg(long, default_value_t = 40, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=2000))]
+          value_parser = clap::value_parser!(u32).range(1..=2000), allow_negative_numbers = true)]
     pub clients: u32,
     /// Fraction of the clients that deadlock (0 to 1, e.g. 0.5).
     #[arg(long, default_value = "0.5", value_parser = fraction_arg, value_name = "FRACTION")]
@@ -55,7 +55,7 @@ pub struct LoadArgs {
     /// Run the whole class this many times against the same server, to see whether its memory
     /// keeps growing from round to round or settles.
     #[arg(long, default_value_t = 1, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=20))]
+          value_parser = clap::value_parser!(u32).range(1..=20), allow_negative_numbers = true)]
     pub rounds: u32,
     /// Give up after this long in all; every client is bounded by it.
     #[arg(long, value_parser = duration_arg, default_value = "180s", value_name = "DURATION")]

@@ -57,7 +57,7 @@ pub struct SweepArgs {
     pub bytes: Option<ByteSize>,
     /// Runs of every point (the plot draws their median).
     #[arg(long, default_value_t = 1, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=100))]
+          value_parser = clap::value_parser!(u32).range(1..=100), allow_negative_numbers = true)]
     pub repeat: u32,
     /// Turn Nagle's algorithm off on the client (TCP_NODELAY).
     #[arg(long)]
