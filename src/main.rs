@@ -31,6 +31,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.is::<cmd::Usage>() => {
+            eprintln!("tcplab: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("tcplab: {}", report::errors::line(&e));
             ExitCode::from(1)

@@ -67,6 +67,56 @@ fn other_negative_values_are_named_with_their_option() {
 }
 
 #[test]
+fn the_one_process_runs_and_the_load_test_refuse_addresses_off_loopback() {
+    for (args, command) in [
+        (&["deadlock", "--host", "0.0.0.0"][..], "tcplab deadlock"),
+        (
+            &["sweep", "--host", "::", "--buffers", "64K"],
+            "tcplab sweep",
+        ),
+        (&["load", "0.0.0.0", "--clients", "2"], "tcplab load"),
+    ] {
+        let line = refused(args);
+        assert!(
+            line.contains(command)
+                && line.contains("loopback only")
+                && line.contains("127.0.0.1 or ::1")
+                && line.contains("'tcplab server'"),
+            "{args:?}: {line}"
+        );
+    }
+}
+
+#[test]
+fn loopback_by_name_or_as_ipv6_is_accepted() {
+    for host in ["localhost", "::1"] {
+        let out = tcplab(&["deadlock", "--host", host, "--json", "--bytes", "64K"])
+            .args(["--strategy", "poll"])
+            .run();
+        out.assert_code(0);
+    }
+}
+
+#[test]
+fn a_classic_server_on_every_interface_says_it_is_reachable_from_the_network() {
+    for program in ["sixteen", "blocks"] {
+        let mut server = tcplab(&[program, "server", "0.0.0.0", "-p", "0"]).spawn();
+        let line = server.next_line(Duration::from_secs(20));
+        assert_eq!(
+            line,
+            "note: 0.0.0.0 is reachable from the network, not only from this machine",
+            "{}",
+            server.dump()
+        );
+        server.wait_line(
+            |l| l.starts_with("Listening at 0.0.0.0:"),
+            Duration::from_secs(20),
+        );
+        server.interrupt(Duration::from_secs(20)).assert_code(130);
+    }
+}
+
+#[test]
 fn a_client_port_is_the_servers_port_and_never_0() {
     for program in [
         &["client"][..],

@@ -13,7 +13,8 @@ use crate::units::{BufSize, ByteSize, Millis, buf_arg, duration_arg, size_arg};
     after_help = "Example: tcplab load --clients 200 --deadlocking 0.5 --idle-timeout 2s --sndbuf 64K --rcvbuf 64K"
 )]
 pub struct LoadArgs {
-    /// Server address.
+    /// Loopback address of the server (127.0.0.1 or ::1): the load test reads the server's
+    /// memory and threads from this machine's /proc.
     #[arg(default_value = "127.0.0.1")]
     pub host: String,
     /// Port of a server that is already running; without it, a `tcplab server` is started here on

@@ -44,6 +44,7 @@ pub fn traffic(t: &TrafficArgs, bytes: ByteSize, w: &WaitArgs) -> Traffic {
 }
 
 pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
+    cmd::loopback_only(&a.host, "--host", "tcplab deadlock")?;
     let cfg = config(a);
     let live = Live::decide(a.output.quiet, a.output.json);
     // Open the timeline's files first: a typo in a path should not cost a run.

@@ -34,6 +34,7 @@ impl Drop for Server {
 }
 
 pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
+    super::loopback_only(&a.host, "", "tcplab load")?;
     let buffers = BufReq {
         snd: a.sndbuf,
         rcv: a.rcvbuf,

@@ -97,6 +97,7 @@ impl Sink {
 }
 
 pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
+    super::loopback_only(&a.host, "--host", "tcplab sweep")?;
     let plan = plan(a);
     if plan.len() > MAX_POINTS {
         let flags: Vec<&str> = plan.axes.iter().map(|(k, _)| k.flag()).collect();
