@@ -10,12 +10,14 @@
 //! - `running.rs`: `Running`, the one child guard, with its stdout lines on a channel.
 //! - `server.rs`: `Server`, a `Running` that announced its address (`tcplab_server`,
 //!   `python_server`).
+//! - `scratch.rs`: `Scratch`, a folder for a test's files, removed at the end.
 //!
 //! Each test file compiles its own copy and uses only part of it, hence the allow.
 #![allow(dead_code, unused_imports)]
 
 mod cmd;
 mod running;
+mod scratch;
 mod server;
 
 use std::path::Path;
@@ -25,6 +27,7 @@ use std::time::{Duration, Instant};
 pub use cmd::{Cmd, Output, python, tcplab};
 pub use libc::{SIGINT, SIGTERM};
 pub use running::Running;
+pub use scratch::{Scratch, path_arg, scratch};
 pub use server::{Server, python_server, tcplab_server};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tcplab");
