@@ -30,7 +30,7 @@ pub struct DeadlockArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Record every sample (about every 10 ms: the app counters and the four kernel queues) into
-    /// FILE as CSV ('-' = stdout).
+    /// FILE as CSV.
     #[arg(long, value_name = "FILE")]
     pub timeline: Option<std::path::PathBuf>,
     /// Draw the same timeline into FILE (SVG): the buffers filling, then the flat line of a

@@ -6,6 +6,7 @@ pub mod client;
 pub mod deadlock;
 pub mod list;
 pub mod load;
+pub mod outputs;
 pub mod run;
 pub mod server;
 pub mod show;
