@@ -191,10 +191,25 @@ pub struct BlocksClientArgs {
 /// The largest block a reader accepts.
 #[derive(Debug, Clone, Args)]
 pub struct FrameLimit {
-    /// Largest block accepted (e.g. 64K, 1MiB; K and KiB both mean 1024). A reader refuses a
-    /// longer length prefix before allocating anything for it; the client refuses to send one.
-    #[arg(long, value_parser = size_arg, default_value = "1MiB", value_name = "SIZE")]
+    /// Largest block accepted (e.g. 64K, 1MiB; K and KiB both mean 1024), at most 4294967295
+    /// (what a 4-byte prefix can announce). A reader refuses a longer length prefix before
+    /// allocating anything for it, and below it grows its buffer only with the bytes that
+    /// arrive; the client refuses to send one.
+    #[arg(long, value_parser = frame_arg, default_value = "1MiB", value_name = "SIZE")]
     pub max_frame: ByteSize,
+}
+
+/// A `--max-frame`: at least 1 byte, at most what a 4-byte length prefix can announce.
+pub fn frame_arg(text: &str) -> Result<ByteSize, String> {
+    let s = size_arg(text)?;
+    if s.0 > u64::from(u32::MAX) {
+        return Err(format!(
+            "a block's 4-byte length prefix announces at most {} bytes (4 GiB - 1), so a larger \
+             limit means nothing; try 1G",
+            u32::MAX
+        ));
+    }
+    Ok(s)
 }
 
 #[derive(Debug, Clone, Args)]
