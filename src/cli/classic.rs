@@ -9,11 +9,14 @@ use crate::units::{ByteSize, size_arg};
 
 macro_rules! sixteen_codes {
     () => {
-        "Exit codes:
+        concat!(
+            "Exit codes:
   0    the exchange completed; in 'demo', also the refused connection that --no-server demonstrates
   1    it ran and failed (refused connection, a peer that closed early, port in use)
   2    it could not start (bad arguments)
-  130  interrupted with Ctrl-C"
+",
+            signal_codes!()
+        )
     };
 }
 
@@ -24,11 +27,14 @@ pub const SIXTEEN_HELP: &str = concat!(
 
 macro_rules! blocks_codes {
     () => {
-        "Exit codes:
+        concat!(
+            "Exit codes:
   0    every block arrived up to the end block; in 'demo', also the refused or cut stream it demonstrates
   1    it ran and failed (refused connection, a block above --max-frame, a stream cut short)
   2    it could not start (bad arguments, such as a malformed --max-frame)
-  130  interrupted with Ctrl-C"
+",
+            signal_codes!()
+        )
     };
 }
 
@@ -53,11 +59,15 @@ pub const DRIBBLE_HELP: &str = concat!(
 
 macro_rules! halfclose_codes {
     () => {
-        "Exit codes:
+        concat!(
+            "Exit codes:
   0    the client's EOF reached the server and the reply came back
   1    it ran and failed (a socket error, or no verdict within the time limit)
   2    it could not start (bad arguments)
-  3    both sides waited in recv() for each other (--no-shutdown): a deadlock of its own kind"
+  3    both sides waited in recv() for each other (--no-shutdown): a deadlock of its own kind
+",
+            signal_codes!()
+        )
     };
 }
 

@@ -11,9 +11,16 @@ use crate::units::{ByteSize, Millis, chunk_arg, duration_arg, size_arg};
 /// send() and recv() wait on each other for ever; then read where every byte is from the kernel's
 /// queues, end the deadlock cleanly, and try the fixes with --strategy.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Example: tcplab deadlock --sndbuf 16K --rcvbuf 16K --strategy reader-thread"
-)]
+#[command(after_help = concat!(
+    "Exit codes:
+  0    the run completed with its echo verified
+  1    it ran and failed (a timeout, a reset, an echo that differs, an output that cannot be written)
+  2    it could not start (bad arguments)
+  3    a deadlock was detected
+", signal_codes!(), "
+       what had moved is printed first
+
+Example: tcplab deadlock --sndbuf 16K --rcvbuf 16K --strategy reader-thread"))]
 pub struct DeadlockArgs {
     #[command(flatten)]
     pub traffic: TrafficArgs,
@@ -43,9 +50,15 @@ pub struct DeadlockArgs {
 /// uppercases ASCII letters, and writes everything back. Serves many connections at once (or one
 /// after another with --sequential) until Ctrl-C, and frees connections stuck for --idle-timeout.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Example: tcplab server 127.0.0.1 -p 1060 --max-conns 40 --idle-timeout 10s --log"
-)]
+#[command(after_help = concat!(
+    "Exit codes:
+  0    served --connections N to their end
+  1    it could not serve (port in use, a connection thread that would not end)
+  2    it could not start (bad arguments)
+", signal_codes!(), "
+       every connection closed first
+
+Example: tcplab server 127.0.0.1 -p 1060 --max-conns 40 --idle-timeout 10s --log"))]
 pub struct ServerArgs {
     /// Address to listen on (loopback by default).
     #[arg(default_value = "127.0.0.1")]
@@ -95,9 +108,16 @@ pub struct ServerArgs {
 /// The client of the classic deadlock pair: sends --bytes as --chunk-byte writes, with the chosen
 /// strategy, and checks the uppercased echo. Watches its own side for a stall.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Example: tcplab client 127.0.0.1 -p 1060 --bytes 32MiB --strategy reader-thread"
-)]
+#[command(after_help = concat!(
+    "Exit codes:
+  0    every byte came back uppercased
+  1    it ran and failed (refused connection, a timeout, a reset, an echo that differs)
+  2    it could not start (bad arguments)
+  3    a deadlock was detected on the client's side
+", signal_codes!(), "
+       what had moved is printed first
+
+Example: tcplab client 127.0.0.1 -p 1060 --bytes 32MiB --strategy reader-thread"))]
 pub struct ClientArgs {
     /// Server address.
     #[arg(default_value = "127.0.0.1")]

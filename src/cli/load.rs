@@ -9,9 +9,15 @@ use crate::units::{BufSize, ByteSize, Millis, buf_arg, duration_arg, size_arg};
 /// (reader-thread and poll, content verified). Reports each client's outcome and the server's
 /// memory and thread count before, at the peak and after. Without --port it starts its own server.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Example: tcplab load --clients 200 --deadlocking 0.5 --idle-timeout 2s --sndbuf 64K --rcvbuf 64K"
-)]
+#[command(after_help = concat!(
+    "Exit codes:
+  0    every client ended as it should and the server returned to its baseline (PASSED)
+  1    a client or the server did not (FAILED), or the test could not run
+  2    it could not start (bad arguments)
+", signal_codes!(), "
+       no client or round starts after it, the report covers the rest
+
+Example: tcplab load --clients 200 --deadlocking 0.5 --idle-timeout 2s --sndbuf 64K --rcvbuf 64K"))]
 pub struct LoadArgs {
     /// Loopback address of the server (127.0.0.1 or ::1): the load test reads the server's
     /// memory and threads from this machine's /proc.

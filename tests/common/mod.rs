@@ -82,6 +82,31 @@ pub fn has_thread(pid: u32, name: &str) -> bool {
         .any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
 }
 
+/// Every process started by `pid` and still running (children, their children, …), from
+/// /proc/PID/task/*/children.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for child in text.split_whitespace().filter_map(|c| c.parse().ok()) {
+                found.push(child);
+                todo.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// Whether a process still exists (running, or a zombie nobody has reaped).
+pub fn process_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// A loopback port that refuses connections: bound by this test and never listening, so no other
 /// program can take it while this value lives, and a SYN to it gets a RST.
 pub struct RefusingPort {
