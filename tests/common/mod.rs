@@ -25,7 +25,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub use cmd::{Cmd, Output, python, tcplab};
-pub use libc::{SIGINT, SIGTERM};
+pub use libc::{SIGCONT, SIGINT, SIGSTOP, SIGTERM};
 pub use running::Running;
 pub use scratch::{Scratch, path_arg, scratch};
 pub use server::{Server, python_server, tcplab_server};
