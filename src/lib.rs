@@ -31,5 +31,7 @@ pub mod sweep;
 pub mod tcpinfo;
 pub mod timeline;
 pub mod units;
+#[cfg(target_os = "linux")]
+pub mod watch;
 pub mod watchdog;
 pub mod wire;

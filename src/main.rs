@@ -27,6 +27,8 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::main(a),
         Command::Sweep(a) => cmd::sweep::main(a),
         Command::Load(a) => cmd::load::main(a),
+        Command::Replay(a) => cmd::replay::main(a),
+        Command::Watch(a) => cmd::watch::main(a),
     };
     match result {
         Ok(code) => code,

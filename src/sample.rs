@@ -139,6 +139,9 @@ pub struct ThreadView {
     /// Process and kernel thread id, for threads of other programs.
     pub pid: Option<u32>,
     pub tid: Option<u32>,
+    /// The system call's own name (`sendto`, `recvfrom`), when the source knows it.
+    #[serde(default)]
+    pub syscall: Option<Cow<'static, str>>,
 }
 
 impl ThreadView {
@@ -319,6 +322,7 @@ pub(crate) fn test_thread(side: Side, role: Role, phase: Phase, call: Option<Cal
         on_socket: None,
         pid: None,
         tid: None,
+        syscall: None,
     }
 }
 
@@ -336,6 +340,7 @@ mod tests {
             on_socket: None,
             pid: None,
             tid: None,
+            syscall: None,
         }
     }
 

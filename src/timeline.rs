@@ -225,7 +225,37 @@ fn thread_from_code(code: &str, side: Side, reader: bool) -> Option<ThreadView> 
         on_socket: None,
         pid: None,
         tid: None,
+        syscall: None,
     })
+}
+
+/// A recorded timeline could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("'{path}' is not a tcplab timeline ({why})")]
+pub struct NotATimeline {
+    pub path: String,
+    pub why: String,
+}
+
+/// Reads the rows of a timeline recorded with `--timeline` (CSV with a header).
+pub fn read_rows(path: &std::path::Path) -> Result<Vec<TimelineRow>, NotATimeline> {
+    let shown = path.display().to_string();
+    let bad = |why: String| NotATimeline {
+        path: shown.clone(),
+        why,
+    };
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut rows = Vec::new();
+    for (i, row) in csv::Reader::from_reader(std::io::BufReader::new(file))
+        .deserialize::<TimelineRow>()
+        .enumerate()
+    {
+        rows.push(row.map_err(|e| bad(format!("row {}: {e}", i + 1)))?);
+    }
+    if rows.is_empty() {
+        return Err(bad("it has no rows".into()));
+    }
+    Ok(rows)
 }
 
 /// Records every sample of one run.

@@ -125,6 +125,25 @@ fn every_long_running_command_stops_on(signal: i32) {
     let out = stop(run, signal, "run 6", STOP);
     assert!(out.stdout.contains("INTERRUPTED"), "{}", out.dump());
 
+    let server = tcplab_server(&[]);
+    let mut watch = tcplab(&["watch", "--port", &server.port().to_string()]).spawn();
+    watch.wait_for(READY, "watch saying it waits", |w| {
+        w.stderr_so_far().contains("waiting for connections")
+    });
+    stop(watch, signal, "watch", STOP);
+    drop(server);
+
+    let dir = scratch(&format!("replay-{signal}"));
+    let recorded = dir.join("t.csv");
+    tcplab(&["deadlock", "--sndbuf", "16K", "--rcvbuf", "16K", "--quiet"])
+        .args(["--timeline", path_arg(&recorded)])
+        .run()
+        .assert_code(3);
+    // A hundredth of the recorded speed: the first event is told well after it starts.
+    let mut replay = tcplab(&["replay", path_arg(&recorded), "--speed", "0.01"]).spawn();
+    replay.next_line(READY);
+    stop(replay, signal, "replay", STOP);
+
     let halfclose = tcplab(&["halfclose", "--bytes", "16G"]);
     stop(
         with_thread(halfclose, "tcplab-client"),

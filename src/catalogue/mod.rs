@@ -50,6 +50,8 @@ struct RawEntry {
     commands: Vec<Vec<String>>,
     expect: RawExpect,
     hints: Vec<String>,
+    #[serde(default)]
+    slow_when_live: bool,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +85,21 @@ pub struct Expect {
     pub decreasing: Option<String>,
 }
 
+impl Experiment {
+    /// Command `i` as the runner runs it: in slow motion when shown live, if the entry asks.
+    pub fn command(&self, i: usize, live: bool) -> Vec<String> {
+        let mut args = self.commands[i].clone();
+        let slowable = matches!(
+            args.first().map(String::as_str),
+            Some("deadlock" | "client")
+        );
+        if live && self.slow_when_live && slowable && !args.iter().any(|a| a == "--pace") {
+            args.push("--slow".into());
+        }
+        args
+    }
+}
+
 /// One numbered experiment, checked.
 #[derive(Debug, Clone)]
 pub struct Experiment {
@@ -98,6 +115,8 @@ pub struct Experiment {
     pub commands: Vec<Vec<String>>,
     pub expect: Expect,
     pub hints: Vec<String>,
+    /// Shown live, the runs go in slow motion (`--slow` added to each `deadlock` and `client`).
+    pub slow_when_live: bool,
     /// The Markdown page (`tcplab show N`).
     pub page: &'static str,
 }
@@ -267,6 +286,7 @@ pub fn parse_entry(
             decreasing: raw.expect.decreasing,
         },
         hints: raw.hints.iter().map(|h| h.trim().to_owned()).collect(),
+        slow_when_live: raw.slow_when_live,
         page,
     })
 }

@@ -65,22 +65,10 @@ pub struct TrafficArgs {
     /// comes at the same number of bytes, only later.
     #[arg(long, value_parser = rate_arg, value_name = "RATE", conflicts_with = "slow")]
     pub pace: Option<ByteSize>,
-    /// Slow motion for a projector: --pace 32KiB/s, at which the default demo reaches the stall
-    /// in 10 to 20 s.
+    /// Slow motion for a projector: a pace at which the run takes about 15 s — the naive client
+    /// reaches the stall (the default demo at about 32 KiB/s), a fix sends its last byte.
     #[arg(long)]
     pub slow: bool,
-}
-
-/// The pace of --slow (bytes per second).
-pub const SLOW_PACE: u64 = 32 * 1024;
-
-impl TrafficArgs {
-    /// The client's rate limit, from --pace or --slow (bytes per second).
-    pub fn pace(&self) -> Option<u64> {
-        self.pace
-            .map(ByteSize::bytes)
-            .or(self.slow.then_some(SLOW_PACE))
-    }
 }
 
 /// Bounds on every wait.

@@ -140,3 +140,32 @@ pub struct ClientArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 }
+
+/// Play a recorded timeline (`tcplab deadlock --timeline FILE.csv`) back through the live view, at
+/// the recorded pace or faster: record once, show it on a projector with no timing risk. Without a
+/// terminal, the narrated events are printed as they come.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Example: tcplab deadlock --slow --timeline demo.csv && tcplab replay demo.csv"
+)]
+pub struct ReplayArgs {
+    /// The timeline, as `--timeline` wrote it.
+    pub file: std::path::PathBuf,
+    /// How much faster than recorded to play it (0.5 is half speed, 10 ten times faster).
+    #[arg(long, default_value = "1", value_parser = speed_arg, value_name = "X")]
+    pub speed: f64,
+    /// Print each event as one JSON object per line instead of the live view and text.
+    #[arg(long)]
+    pub json: bool,
+    /// No live view; only the narrated events.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// A replay speed: a factor from 0.01 to 1000.
+pub fn speed_arg(text: &str) -> Result<f64, String> {
+    match text.trim().trim_end_matches('x').parse::<f64>() {
+        Ok(v) if (0.01..=1000.0).contains(&v) => Ok(v),
+        _ => Err("expected a speed factor from 0.01 to 1000, such as 0.5 or 10".into()),
+    }
+}

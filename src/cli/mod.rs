@@ -17,6 +17,7 @@ pub mod common;
 pub mod lab;
 pub mod load;
 pub mod sweep;
+pub mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -55,4 +56,6 @@ pub enum Command {
     Run(catalogue::RunArgs),
     Sweep(sweep::SweepArgs),
     Load(load::LoadArgs),
+    Replay(lab::ReplayArgs),
+    Watch(watch::WatchArgs),
 }

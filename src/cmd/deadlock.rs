@@ -7,40 +7,63 @@ use crate::cli::common::{TrafficArgs, WaitArgs};
 use crate::cli::lab::DeadlockArgs;
 use crate::cmd::outputs::{self, Wanted};
 use crate::observe::{FanOut, Observer};
-use crate::report::{self, live::LiveView, progress::Live};
+use crate::report::live::{self, LiveView};
+use crate::report::{self, progress::Live};
 use crate::run::{self, DEMO_BUFFER, PairConfig, Traffic};
-use crate::sock::BufReq;
+use crate::sock::{BufReq, Dir, Limits};
+use crate::sweep::model;
 use crate::units::{BufSize, ByteSize};
 use crate::{cmd, timeline};
 
 pub fn config(a: &DeadlockArgs) -> PairConfig {
     let b = &a.buffers;
     let pick = |one: Option<BufSize>, both: Option<BufSize>| one.or(both).unwrap_or(DEMO_BUFFER);
+    let client = BufReq {
+        snd: pick(b.client_sndbuf, b.sndbuf),
+        rcv: pick(b.client_rcvbuf, b.rcvbuf),
+    };
+    let server = BufReq {
+        snd: pick(b.server_sndbuf, b.sndbuf),
+        rcv: pick(b.server_rcvbuf, b.rcvbuf),
+    };
     PairConfig {
-        traffic: traffic(&a.traffic, a.bytes, &a.wait),
+        traffic: traffic(&a.traffic, a.bytes, &a.wait, [client, server]),
         host: a.host.clone(),
-        client: BufReq {
-            snd: pick(b.client_sndbuf, b.sndbuf),
-            rcv: pick(b.client_rcvbuf, b.rcvbuf),
-        },
-        server: BufReq {
-            snd: pick(b.server_sndbuf, b.sndbuf),
-            rcv: pick(b.server_rcvbuf, b.rcvbuf),
-        },
+        client,
+        server,
         buffers_after_connect: b.buffers_after_connect,
     }
 }
 
-/// The traffic both `deadlock` and `client` send, from their flags.
-pub fn traffic(t: &TrafficArgs, bytes: ByteSize, w: &WaitArgs) -> Traffic {
+/// The four buffers' predicted capacity, for `--slow` (the sum of what the kernel will keep).
+fn capacity([client, server]: [BufReq; 2]) -> u64 {
+    let four = model::expected(
+        [
+            (client.snd, Dir::Send),
+            (client.rcv, Dir::Recv),
+            (server.snd, Dir::Send),
+            (server.rcv, Dir::Recv),
+        ],
+        &Limits::read(),
+    );
+    model::predicted_capacity(four)
+}
+
+/// The traffic both `deadlock` and `client` send, from their flags; `buffers` are the client's
+/// and the server's requests (for `client`, its own stand in for the server's).
+pub fn traffic(t: &TrafficArgs, bytes: ByteSize, w: &WaitArgs, buffers: [BufReq; 2]) -> Traffic {
+    let base = Traffic::new(t.strategy, bytes.bytes(), t.chunk.bytes());
+    let slow = t
+        .slow
+        .then(|| run::slow_pace(t.strategy, base.total, capacity(buffers)));
     Traffic {
         read: t.read.bytes() as usize,
         nodelay: t.nodelay,
         stall_after: w.stall_after.0,
         timeout: w.timeout.0.max(Duration::from_millis(1)),
         verify_stall: w.verify_stall.map(|m| m.0),
-        pace: t.pace(),
-        ..Traffic::new(t.strategy, bytes.bytes(), t.chunk.bytes())
+        pace: t.pace.map(ByteSize::bytes).or(slow),
+        ..base
     }
 }
 
@@ -51,7 +74,7 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
     let (csv_out, svg_out) = timeline_files(a)?;
     let mut view = live
         .shown()
-        .then(|| LiveView::new(live, cfg.traffic.total, true));
+        .then(|| LiveView::new(live, &live::title("deadlock", &cfg.traffic)));
     let mut recorder = timeline::Recorder::for_run(cfg.traffic.timeout);
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
     if let Some(v) = view.as_mut() {
@@ -62,7 +85,7 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
     }
     let result = run::run_pair(&cfg, &mut FanOut(observers))?;
     report::timeline::save(&recorder.rows, &result, csv_out, svg_out)?;
-    cmd::print_run(&result, a.output.json)?;
+    cmd::print_run(&result, a.output.json, live.shown())?;
     Ok(ExitCode::from(result.outcome.exit_code()))
 }
 

@@ -7,10 +7,13 @@ pub mod deadlock;
 pub mod list;
 pub mod load;
 pub mod outputs;
+pub mod replay;
 pub mod run;
 pub mod server;
 pub mod show;
 pub mod sweep;
+#[cfg(target_os = "linux")]
+pub mod watch;
 
 use std::io::{self, Write};
 
@@ -63,17 +66,29 @@ pub fn experiment(query: &str) -> anyhow::Result<Option<crate::catalogue::Experi
 }
 
 /// Writes a run result as JSON or text to stdout (and, for a run `tcplab run` watches, the text
-/// on stderr as well).
-pub fn print_run(result: &RunResult, json: bool) -> io::Result<()> {
+/// on stderr as well). The events are listed in the text unless the live view told them already.
+pub fn print_run(result: &RunResult, json: bool, shown_live: bool) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
+    let text = || -> io::Result<String> {
+        let mut t = Vec::new();
+        report::text::write_run(result, &mut t)?;
+        if !shown_live {
+            report::text::write_events(result, &mut t)?;
+        }
+        Ok(String::from_utf8_lossy(&t).into_owned())
+    };
     if json {
         if progress::watched_by_runner() {
-            report::text::write_run(result, &mut io::stderr().lock())?;
+            write!(
+                io::stderr().lock(),
+                "{}",
+                report::wrap::wrap(&text()?, report::wrap::stderr_width(), "    ")
+            )?;
         }
         report::json::write_run(result, &mut out)?;
     } else {
-        report::text::write_run(result, &mut out)?;
+        write!(out, "{}", report::wrap::for_stdout(&text()?))?;
     }
     out.flush()
 }

@@ -29,7 +29,8 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut reports = Vec::new();
     let mut docs = Vec::new();
     let mut interrupted = false;
-    for (i, args) in exp.commands.iter().enumerate() {
+    for i in 0..exp.commands.len() {
+        let args = &exp.command(i, live.shown());
         if text {
             say(|o| report::catalogue::write_command_start(i, exp.commands.len(), args, o))?;
         }
@@ -37,7 +38,9 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
         let doc: Option<Value> = serde_json::from_str(&ran.stdout).ok();
         let rep = verdict::judge_command(exp, i, doc.as_ref(), &ran);
         if text {
-            say(|o| report::catalogue::write_command(&rep, doc.as_ref(), a.quiet, o))?;
+            // A child watched live has printed its own summary on the terminal already.
+            let quiet = a.quiet || live.shown();
+            say(|o| report::catalogue::write_command(&rep, doc.as_ref(), quiet, o))?;
         }
         interrupted = rep.outcome.as_deref() == Some("interrupted")
             || matches!(ran.exit_code, Some(130 | 143))

@@ -36,6 +36,21 @@ pub fn closed(window: Option<u64>) -> bool {
     window.is_some_and(|w| w < CLOSED_BELOW)
 }
 
+/// Whether a thread of the client is a reader: one of tcplab's that exists to read (from its
+/// spawn), or a thread the kernel shows in recv() or poll() on the connection's socket. A thread
+/// that merely runs is not counted here (the watchdog counts it, to be safe; the narration only
+/// tells what it saw).
+fn reads(t: &crate::sample::ThreadView) -> bool {
+    use crate::sample::Role;
+    match t.role {
+        Role::Reader | Role::Both => t.may_read(),
+        Role::Sender | Role::Server => t.may_read(),
+        Role::Unknown => {
+            matches!(t.call, Some(Call::Recv | Call::Poll)) && t.on_socket != Some(false)
+        }
+    }
+}
+
 /// Whether a socket's send queue has reached its capacity.
 fn send_queue_full(q: &crate::sample::KernelQueues) -> bool {
     q.sndbuf_bytes > 0 && q.outq_bytes as f64 >= FULL_FRACTION * q.sndbuf_bytes as f64
@@ -93,11 +108,25 @@ impl Narrator {
         if echo && self.once("echo") {
             say(EventKind::EchoArrives);
         }
-        let reading = s.threads_of(Side::Client).any(|t| t.may_read());
         let last = self.last_counts.replace(s.counts);
-        if reading {
+        let read_more =
+            last.is_some_and(|c| s.counts.client_received_bytes > c.client_received_bytes);
+        if read_more || s.threads_of(Side::Client).any(reads) {
             self.saw_reader = true;
+        }
+        // A client that reads is a fix, for the rest of the run: nothing it does is told as a
+        // deadlock building up. Nor is a connection that is closing.
+        if self.saw_reader {
             self.fix(s, &mut say);
+            return out;
+        }
+        let closing = [cq, sq].iter().flatten().any(|q| {
+            q.tcp_info
+                .as_ref()
+                .and_then(|t| t.state.as_deref())
+                .is_some_and(|st| st != "ESTABLISHED")
+        });
+        if closing {
             return out;
         }
         // A window is closed when the peer advertises (next to) nothing to this end.

@@ -5,9 +5,10 @@
 //! - `own`: tcplab's own sockets and threads (ioctl, getsockopt, /proc/self/task), plus the app
 //!   counters its I/O loops keep.
 //!
-//! A source for other programs' sockets (the kernel's socket diagnostics and /proc) implements
-//! the same trait.
+//! - `diag`: other programs' sockets, from the kernel's socket diagnostics and /proc (Linux).
 
+#[cfg(target_os = "linux")]
+pub mod diag;
 pub mod own;
 
 use std::time::Duration;

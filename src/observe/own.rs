@@ -156,6 +156,7 @@ impl Sampler for OwnSampler<'_> {
                     on_socket: None,
                     pid: None,
                     tid: None,
+                    syscall: None,
                 }
             })
             .collect();

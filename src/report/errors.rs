@@ -7,11 +7,15 @@ use std::io;
 use crate::classic::halfclose::HalfcloseError;
 use crate::run::SetupError;
 use crate::sock::{NetError, Peer};
+use crate::timeline::NotATimeline;
 
 /// The whole error chain in one line, with the advice that fits its cause.
 pub fn line(e: &anyhow::Error) -> String {
     let text = format!("{e:#}");
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if e.chain().any(|c| c.is::<NotATimeline>()) {
+        return format!("{text}; record one with 'tcplab deadlock --timeline FILE.csv'");
+    }
     match net_error(e).map(advice) {
         Some(a) if !a.is_empty() => format!("{text}{a}"),
         _ => text,

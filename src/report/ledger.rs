@@ -23,7 +23,11 @@ pub fn evidence_text(e: &Evidence) -> String {
             )
         }
         Evidence::ServerWaitingOnEmptyQueue => {
-            "the server waits in recv() on an empty receive queue".into()
+            "the server waits in recv() on an empty receive queue, yet the client cannot send: \
+             the client's receive memory is full, so its kernel drops the server's segments and \
+             the acknowledgements they carry; the client's send queue still counts bytes the \
+             server has already read, and its send() waits for acknowledgements that never come"
+                .into()
         }
         Evidence::UnreadEcho { bytes } => format!(
             "{} of echo wait in the client's receive queue; nobody reads them",
@@ -110,7 +114,7 @@ pub fn write_ledger(l: &Ledger, out: &mut impl Write) -> io::Result<()> {
     if over(l.client_send_queue) || over(l.server_send_queue) {
         writeln!(
             out,
-            "  (A send queue can pass SO_SNDBUF: the limit is checked when a new packet buffer starts, and small writes are appended to the last one.)"
+            "  Why a send queue can be fuller than 100%: the kernel checks SO_SNDBUF only when it starts a new packet buffer; each small write is appended to the last buffer, so the queue can pass the limit by up to one buffer."
         )?;
     }
     writeln!(out)?;

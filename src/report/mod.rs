@@ -15,6 +15,7 @@ pub mod json;
 pub mod ledger;
 pub mod live;
 pub mod load;
+pub mod narration;
 pub mod output;
 pub mod page;
 pub mod progress;
@@ -24,6 +25,8 @@ pub mod sweep_plot;
 pub mod sweep_table;
 pub mod text;
 pub mod timeline;
+#[cfg(target_os = "linux")]
+pub mod watch;
 pub mod wrap;
 
 pub use human::{human, human_rate, human_signed};

@@ -38,7 +38,8 @@ pub fn write_run(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
         Outcome::Interrupted => {
             writeln!(
                 out,
-                "INTERRUPTED (Ctrl-C); both sockets were shut down. What had moved:"
+                "INTERRUPTED ({}); both sockets were shut down. What had moved:",
+                crate::interrupt::signal_name()
             )?;
             write_counts(r, out)?;
         }
@@ -124,6 +125,67 @@ fn write_completed(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
             "The echo is the uppercased input, byte for byte ({} checked).",
             human(v.received_bytes)
         )?;
+    }
+    write_why_no_deadlock(r, out)
+}
+
+/// What kept a completed run from deadlocking, with the highest each queue reached.
+fn write_why_no_deadlock(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
+    let p = &r.peaks;
+    let cap = |role: crate::result::Side, snd: bool| {
+        r.buffers.iter().find(|b| b.role == role).map(|b| {
+            if snd {
+                b.sndbuf.final_bytes
+            } else {
+                b.rcvbuf.final_bytes
+            }
+        })
+    };
+    let peak = |bytes: u64, of: Option<u64>| match of {
+        Some(c) if c > 0 => format!("{} of {}", human(bytes), human(c)),
+        _ => human(bytes),
+    };
+    use crate::result::Side::{Client, Server};
+    let client_recv = peak(p.client_recv_queue_bytes, cap(Client, false));
+    let why = match r.settings.strategy {
+        StrategyName::ReaderThread => format!(
+            "a second thread read the echo while the first one sent, so the client's receive queue \
+             never stayed full (its highest: {client_recv}) and the server's send() never had to \
+             wait for ever."
+        ),
+        StrategyName::Poll => format!(
+            "one thread read whenever the echo arrived and wrote whenever there was room, so the \
+             client's receive queue always drained (its highest: {client_recv}) and the server's \
+             send() never had to wait for ever."
+        ),
+        StrategyName::Naive | StrategyName::SendOnce => format!(
+            "all {} fit in the four buffers before the client had to read, so nobody waited for \
+             ever; send more than the buffers hold and this client deadlocks.",
+            human(r.counts.client_sent_bytes)
+        ),
+    };
+    writeln!(out, "\nWhy it never deadlocked: {why}")?;
+    if r.settings.mode == Mode::Deadlock {
+        writeln!(
+            out,
+            "The queues at their highest: client send queue {}, server receive queue {}, server send queue {}, client receive queue {}.",
+            peak(p.client_send_queue_bytes, cap(Client, true)),
+            peak(p.server_recv_queue_bytes, cap(Server, false)),
+            peak(p.server_send_queue_bytes, cap(Server, true)),
+            client_recv
+        )?;
+    }
+    Ok(())
+}
+
+/// What happened, in order, for a run whose events were not shown live.
+pub fn write_events(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
+    if r.events.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nWhat happened, in the order the kernel showed it:")?;
+    for e in &r.events {
+        writeln!(out, "{}", super::narration::event_line(e))?;
     }
     Ok(())
 }

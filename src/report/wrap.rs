@@ -32,6 +32,32 @@ pub fn terminal_width() -> usize {
     choose_width(columns.as_deref(), tty)
 }
 
+/// A text view as stdout should get it: wrapped at word boundaries to the terminal's width when
+/// stdout is a terminal or `COLUMNS` is set (continuation lines indented by four spaces under
+/// their line's own indentation), and unchanged into a pipe or a file, where a line is a record.
+pub fn for_stdout(text: &str) -> String {
+    let asked =
+        std::env::var("COLUMNS").is_ok_and(|c| c.trim().parse::<usize>().is_ok_and(|c| c > 0));
+    if asked || std::io::stdout().is_terminal() {
+        wrap(text, terminal_width(), "    ")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The width of stderr, where the live views draw: `COLUMNS` first, then the terminal's width,
+/// clamped like [`terminal_width`]; [`DEFAULT_WIDTH`] when stderr is not a terminal.
+pub fn stderr_width() -> usize {
+    let columns = std::env::var("COLUMNS").ok();
+    let stderr = std::io::stderr();
+    let tty = if stderr.is_terminal() {
+        terminal_size::terminal_size_of(&stderr).map(|(w, _)| usize::from(w.0))
+    } else {
+        None
+    };
+    choose_width(columns.as_deref(), tty)
+}
+
 /// The decision behind [`terminal_width`], apart from the environment so that it can be tested.
 fn choose_width(columns: Option<&str>, tty: Option<usize>) -> usize {
     let asked = columns

@@ -35,6 +35,22 @@ pub const DEMO_BUFFER: BufSize = BufSize::Bytes(ByteSize(64 * 1024));
 
 pub use crate::units::MAX_CHUNK;
 
+/// How long `--slow` makes a run last.
+pub const SLOW_RUN: Duration = Duration::from_secs(15);
+/// The slowest pace `--slow` picks (bytes per second).
+const SLOWEST: u64 = 4 * 1024;
+
+/// The pace (bytes per second) at which a run takes about `SLOW_RUN`: a client that never reads
+/// sends until the four buffers are full (`capacity`, the sum of their effective sizes); a fix
+/// sends everything.
+pub fn slow_pace(strategy: StrategyName, total: u64, capacity: u64) -> u64 {
+    let bytes = match strategy {
+        StrategyName::Naive | StrategyName::SendOnce => capacity.min(total),
+        StrategyName::ReaderThread | StrategyName::Poll => total,
+    };
+    ((bytes as f64 / SLOW_RUN.as_secs_f64()) as u64).max(SLOWEST)
+}
+
 /// What both modes share.
 #[derive(Debug, Clone)]
 pub struct Traffic {

@@ -11,7 +11,7 @@ mod linux;
 mod other;
 
 #[cfg(target_os = "linux")]
-pub use linux::{AVAILABLE as PROBES_AVAILABLE, current_tid, queues, thread_call};
+pub use linux::{AVAILABLE as PROBES_AVAILABLE, call_of, current_tid, queues, thread_call};
 #[cfg(not(target_os = "linux"))]
 pub use other::{AVAILABLE as PROBES_AVAILABLE, current_tid, queues, thread_call};
 

@@ -1,0 +1,84 @@
+//! The narrator's events in words: one timed line each, as the live view prints them while they
+//! happen and the summary lists them afterwards.
+
+use crate::report::human;
+use crate::result::{Event, EventKind};
+
+/// What an event says, without its time.
+pub fn event_text(e: &EventKind) -> String {
+    match e {
+        EventKind::EchoArrives => "the echo starts arriving in the client's receive queue".into(),
+        EventKind::ClientRecvQueueFull { bytes } => format!(
+            "the client's receive queue is full ({}): the client is not reading, so its window closes",
+            human(*bytes)
+        ),
+        EventKind::ServerSendBlocks { queued_bytes } => format!(
+            "the server's send() blocks: its send queue holds {} and the client's window is closed",
+            human(*queued_bytes)
+        ),
+        EventKind::ServerStopsReading { read_bytes } => format!(
+            "the server stops reading (it read {}): it waits in send() instead of calling recv()",
+            human(*read_bytes)
+        ),
+        EventKind::ServerRecvQueueFull { bytes } => format!(
+            "the server's receive queue is full ({}): its window closes too",
+            human(*bytes)
+        ),
+        EventKind::ClientSendBlocks { queued_bytes } => format!(
+            "the client's send() blocks: its send queue holds {} and the server's window is closed",
+            human(*queued_bytes)
+        ),
+        EventKind::BothWindowsZero => {
+            "both windows are zero: no byte can move in either direction".into()
+        }
+        EventKind::Verdict { kind } => match kind.as_str() {
+            "deadlock" => {
+                "verdict: deadlock, each side waits in send() for the other to read".into()
+            }
+            "halfclose" => "verdict: both sides wait in recv() for each other".into(),
+            other => format!("verdict: stuck ({other})"),
+        },
+        EventKind::SteadyState {
+            client_recv_queue_peak_bytes,
+        } => format!(
+            "steady: the reader keeps the client's receive queue under {}, so the server's send() never waits for long",
+            human(*client_recv_queue_peak_bytes)
+        ),
+        EventKind::Crawling { bytes_per_s } => format!(
+            "healthy but crawling at {}/s: the windows open and close, and each reopening waits for a timer",
+            human(*bytes_per_s)
+        ),
+        EventKind::FullSpeed { bytes_per_s } => {
+            format!("back to full speed: {}/s", human(*bytes_per_s))
+        }
+    }
+}
+
+/// One event as a timed line: `  2.93 s  the client's receive queue is full …`.
+pub fn event_line(e: &Event) -> String {
+    format!("{}{}", time_column(e), event_text(&e.kind))
+}
+
+fn time_column(e: &Event) -> String {
+    format!("{:>7.2} s  ", e.at_ms as f64 / 1000.0)
+}
+
+/// The same, wrapped to `width` at word boundaries, continuation lines under the text, after
+/// `prefix` (a connection's name, for `watch`).
+pub fn event_lines(prefix: &str, e: &Event, width: usize) -> String {
+    let head = format!("{prefix}{}", time_column(e));
+    let hang = head.chars().count();
+    let body = super::wrap::wrap(&event_text(&e.kind), width.saturating_sub(hang).max(20), "");
+    let pad = " ".repeat(hang);
+    body.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{head}{l}")
+            } else {
+                format!("{pad}{l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

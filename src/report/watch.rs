@@ -1,0 +1,205 @@
+//! What `tcplab watch` shows: for one connection, the same live picture as tcplab's own runs; for
+//! many, one row per connection with the stuck ones first; and at a verdict, who is blocked in
+//! which call, the evidence, and the ledger from the kernel's counters alone.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::ledger::{evidence_text, write_ledger};
+use super::live::thread_state;
+use crate::ledger;
+use crate::observe::diag::ConnKey;
+use crate::report::human;
+use crate::result::Event;
+use crate::sample::{Sample, Side, ThreadView};
+use crate::watch::{Status, Watched};
+
+/// `#1 127.0.0.1:40000 → 127.0.0.1:1060`: a connection as one short name.
+pub fn conn_name(id: u32, key: &ConnKey) -> String {
+    let (server, client) = key.addrs();
+    format!("#{id} {client} → {server}")
+}
+
+/// One row per connection, the stuck ones first, at most `rows` of them.
+pub fn table(conns: &[&Watched], width: usize, rows: usize) -> Vec<String> {
+    let mut sorted: Vec<&&Watched> = conns.iter().collect();
+    sorted.sort_by_key(|c| (c.status, c.id));
+    let mut lines = vec![format!(
+        "{:<34} {:<10} {:>9} {:>9} {:>9} {:>9}  who waits",
+        "connection", "state", "cli send", "srv recv", "srv send", "cli recv"
+    )];
+    for c in sorted.iter().take(rows) {
+        let q = |side: Side, send: bool| {
+            c.last
+                .as_ref()
+                .and_then(|s| s.socket(side))
+                .map_or("-".to_string(), |q| {
+                    human(if send { q.outq_bytes } else { q.inq_bytes })
+                })
+        };
+        let who = c.last.as_ref().map_or(String::new(), blocked_summary);
+        lines.push(format!(
+            "{:<34} {:<10} {:>9} {:>9} {:>9} {:>9}  {who}",
+            conn_name(c.id, &c.key),
+            c.status.name(),
+            q(Side::Client, true),
+            q(Side::Server, false),
+            q(Side::Server, true),
+            q(Side::Client, false),
+        ));
+    }
+    if conns.len() > rows {
+        lines.push(format!("… and {} more", conns.len() - rows));
+    }
+    lines
+        .into_iter()
+        .map(|l| l.chars().take(width).collect())
+        .collect()
+}
+
+/// Who is blocked in which call, in a few words: `client in send, server in send`.
+fn blocked_summary(s: &Sample) -> String {
+    let part = |side: Side| {
+        let calls: Vec<String> = s
+            .threads_of(side)
+            .filter(|t| t.on_socket == Some(true))
+            .map(|t| format!("{} in {}", side.name(), t.call.map_or("?", |c| c.name())))
+            .collect();
+        calls.join(", ")
+    };
+    [part(Side::Client), part(Side::Server)]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A thread of a watched program, as a person reads it.
+fn thread_line(t: &ThreadView) -> String {
+    let who = match (t.pid, t.tid) {
+        (Some(p), Some(tid)) if p == tid => format!("{} (pid {p})", t.name),
+        (Some(p), Some(tid)) => format!("{} (pid {p}, thread {tid})", t.name),
+        _ => t.name.to_string(),
+    };
+    let call = t
+        .syscall
+        .as_deref()
+        .map(|c| format!(" ({c}"))
+        .unwrap_or_default();
+    let on = match (t.on_socket, call.is_empty()) {
+        (_, true) => String::new(),
+        (Some(true), _) => " on this connection's socket)".into(),
+        (Some(false), _) => " on another file)".into(),
+        (None, _) => ")".into(),
+    };
+    format!("{who}: {}{call}{on}", thread_state(t))
+}
+
+/// The verdict on a watched connection: evidence, who waits in which call, the ledger.
+pub fn write_verdict(
+    c: &Watched,
+    unreadable: &[(u32, String)],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let Some((v, s)) = &c.verdict else {
+        return Ok(());
+    };
+    let quiet_ms = v.at.saturating_sub(v.last_progress).as_millis();
+    writeln!(
+        out,
+        "DEADLOCK on {} ({quiet_ms} ms after the last byte moved): nothing can move any more.",
+        conn_name(c.id, &c.key)
+    )?;
+    writeln!(out, "Evidence, from the kernel:")?;
+    for e in &v.evidence {
+        writeln!(out, "  - {}", evidence_text(e))?;
+    }
+    writeln!(out, "\nWho waits, and where:")?;
+    for side in [Side::Client, Side::Server] {
+        let mut any = false;
+        for t in s.threads_of(side) {
+            writeln!(out, "  {:<7} {}", side.name(), thread_line(t))?;
+            any = true;
+        }
+        if !any {
+            let why = if s.socket(side).is_none() {
+                "its end is out of sight (another host, or already closed)"
+            } else {
+                "its threads could not be read"
+            };
+            writeln!(out, "  {:<7} {why}", side.name())?;
+        }
+    }
+    for (pid, why) in unreadable {
+        writeln!(out, "  (process {pid} could not be read: {why})")?;
+    }
+    if let (Some(cq), Some(sq)) = (&s.client, &s.server) {
+        writeln!(
+            out,
+            "\nWhere every byte is (the programs' counters come from the kernel's: what a program wrote = bytes acknowledged + its send queue, the SYN and a FIN taken off; what it read = bytes received − its receive queue):"
+        )?;
+        let l = ledger::build(&s.counts, cq, sq, 1, 1);
+        write_ledger(&l, &mut &mut *out)?;
+    }
+    writeln!(
+        out,
+        "\nFix to try: read while you send. A second thread that calls recv() while the first one sends, or one loop that waits for 'readable' and 'writable' together (selectors, poll), keeps the echo draining; 'tcplab check client -- …' tests a fixed client."
+    )
+}
+
+/// One watch update as one JSON line.
+#[derive(Serialize)]
+pub struct JsonUpdate<'a> {
+    pub conn: u32,
+    pub client: String,
+    pub server: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<&'a Event>,
+    /// With a verdict: the evidence and the threads that wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<JsonVerdict<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct JsonVerdict<'a> {
+    pub kind: &'static str,
+    pub evidence: &'a [crate::result::Evidence],
+    pub threads: &'a [ThreadView],
+    pub counts: crate::result::Counts,
+    pub ledger: Option<crate::result::Ledger>,
+}
+
+impl<'a> JsonUpdate<'a> {
+    pub fn new(c: &'a Watched, event: Option<&'a Event>, with_verdict: bool) -> JsonUpdate<'a> {
+        let (server, client) = c.key.addrs();
+        let verdict = c
+            .verdict
+            .as_ref()
+            .filter(|_| with_verdict)
+            .map(|(v, s)| JsonVerdict {
+                kind: v.kind.name(),
+                evidence: &v.evidence,
+                threads: &s.threads,
+                counts: s.counts,
+                ledger: match (&s.client, &s.server) {
+                    (Some(cq), Some(sq)) => Some(ledger::build(&s.counts, cq, sq, 1, 1)),
+                    _ => None,
+                },
+            });
+        JsonUpdate {
+            conn: c.id,
+            client: client.to_string(),
+            server: server.to_string(),
+            status: c.status.name(),
+            event,
+            verdict,
+        }
+    }
+}
+
+/// Whether a status is one a person watching wants first.
+pub fn stuck(s: Status) -> bool {
+    matches!(s, Status::Deadlocked | Status::Crawling)
+}

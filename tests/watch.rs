@@ -1,0 +1,99 @@
+//! `tcplab watch` on programs tcplab did not write: the unmodified classic Python deadlock pair is
+//! named a deadlock with the ledger and the threads that wait; a healthy transfer is not.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+/// The classic server on an ephemeral port.
+fn classic_server() -> Server {
+    python_server("tcp_deadlock.py", &["server", "127.0.0.1", "-p", "0"])
+}
+
+#[test]
+fn the_classic_python_pair_is_watched_to_a_deadlock_with_its_ledger_and_threads() {
+    let server = classic_server();
+    let port = server.port().to_string();
+    let watch = tcplab(&["watch", "--port", &port, "--until-verdict", "--json"])
+        .deadline(Duration::from_secs(60))
+        .spawn();
+    let _client = python("tcp_deadlock.py")
+        .args(["client", "127.0.0.1", "100000000", "-p", &port])
+        .spawn();
+    let out = watch.finish(Duration::from_secs(60));
+    out.assert_code(3);
+    let lines: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{}", out.dump())))
+        .collect();
+    let v = lines
+        .iter()
+        .find_map(|l| l.get("verdict"))
+        .unwrap_or_else(|| panic!("no verdict line\n{}", out.dump()));
+    assert_eq!(v["kind"], "deadlock");
+    // Which thread of which process waits in which call, on this very socket.
+    let threads = v["threads"].as_array().unwrap();
+    for side in ["client", "server"] {
+        let t = threads
+            .iter()
+            .find(|t| t["side"] == side && t["on_socket"] == true)
+            .unwrap_or_else(|| panic!("no {side} thread on the socket: {v}"));
+        assert_eq!(t["call"], "send", "{t}");
+        assert_eq!(t["syscall"], "sendto", "{t}");
+        assert!(t["pid"].as_u64().unwrap() > 0);
+    }
+    let ledger = &v["ledger"];
+    assert_eq!(ledger["forward"]["holds"], true, "{ledger}");
+    assert_eq!(ledger["backward"]["holds"], true, "{ledger}");
+    assert!(ledger["client_app_sent"]["bytes"].as_u64().unwrap() > 1 << 20);
+    assert_eq!(ledger["client_app_read"]["bytes"], 0);
+}
+
+#[test]
+fn a_healthy_transfer_is_watched_to_its_clean_close_without_a_verdict() {
+    let server = tcplab_server(&[]);
+    let port = server.port().to_string();
+    let watch = tcplab(&["watch", "--port", &port, "--until-verdict", "--json"])
+        .deadline(Duration::from_secs(60))
+        .spawn();
+    // The watcher is looking before the client connects: wait until it says so is not possible
+    // in JSON mode, so the client sends enough (16 MiB, about 3 s) to be seen mid-transfer.
+    let client = tcplab(&[
+        "client",
+        "-p",
+        &port,
+        "--strategy",
+        "reader-thread",
+        "--bytes",
+        "16MiB",
+        "--sndbuf",
+        "64K",
+        "--rcvbuf",
+        "64K",
+        "--json",
+    ])
+    .run();
+    client.assert_code(0);
+    let out = watch.finish(Duration::from_secs(30));
+    out.assert_code(0);
+    assert!(!out.stdout.contains("\"verdict\""), "{}", out.dump());
+}
+
+#[test]
+fn a_process_without_tcp_sockets_is_one_line() {
+    let out = tcplab(&["watch", "--pid", &std::process::id().to_string()]).run();
+    out.assert_code(1);
+    let line = out.one_error_line();
+    assert!(line.contains("has no TCP socket"), "{line}");
+}
+
+#[test]
+fn watch_needs_something_to_watch() {
+    let out = tcplab(&["watch"]).run();
+    out.assert_code(2);
+    out.one_error_line();
+}
