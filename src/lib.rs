@@ -9,6 +9,8 @@
 #![deny(unsafe_code)]
 
 pub mod catalogue;
+#[cfg(target_os = "linux")]
+pub mod check;
 pub mod classic;
 pub mod classroom;
 pub mod cli;

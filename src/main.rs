@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Load(a) => cmd::load::main(a),
         Command::Replay(a) => cmd::replay::main(a),
         Command::Watch(a) => cmd::watch::main(a),
+        Command::Check(a) => cmd::check::main(a),
     };
     match result {
         Ok(code) => code,

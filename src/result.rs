@@ -103,6 +103,9 @@ pub struct Settings {
     pub strategy: StrategyName,
     /// Bytes the client was asked to send, rounded up to whole chunks (bytes).
     pub bytes_total: u64,
+    /// Bytes asked for with --bytes, before the rounding up to whole chunks (bytes).
+    #[serde(default)]
+    pub bytes_requested: u64,
     /// Size of each client write (bytes).
     pub chunk_bytes: u64,
     /// Largest single recv() of the server and the client's reader (bytes).

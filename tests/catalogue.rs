@@ -95,8 +95,19 @@ fn show_by_number_and_by_name_prints_the_same_page() {
     by_number.assert_code(0);
     assert_eq!(by_number.stdout, by_name.stdout, "{}", by_name.dump());
     let page = &by_number.stdout;
-    assert!(page.starts_with("# 5. The deadlock"), "{page}");
+    assert!(page.starts_with("5. The deadlock\n"), "{page}");
     assert!(page.contains("tcplab deadlock --sndbuf 16K"), "{page}");
+    // The answers wait for --answers.
+    assert!(!page.contains("What happens and why"), "{page}");
+    assert!(page.contains("'tcplab show 5 --answers'"), "{page}");
+    let answers = tcplab(&["show", "5", "--answers"])
+        .deadline(QUICK_DEADLINE)
+        .run();
+    assert!(
+        answers.stdout.contains("What happens and why"),
+        "{}",
+        answers.dump()
+    );
 }
 
 #[test]

@@ -48,9 +48,13 @@ fn the_narrated_deadlock_reaches_the_json_in_the_order_the_buffers_fill() {
         "{kinds:?}"
     );
     let pos = |f: fn(&EventKind) -> bool| kinds.iter().position(|k| f(k));
-    let full = pos(|k| matches!(k, EventKind::ClientRecvQueueFull { .. })).expect("client full");
-    let blocks = pos(|k| matches!(k, EventKind::ServerSendBlocks { .. })).expect("server blocks");
-    assert!(full <= blocks, "{kinds:?}");
+    let full = pos(|k| matches!(k, EventKind::ClientRecvQueueFull { .. }))
+        .unwrap_or_else(|| panic!("the client's receive queue never filled: {kinds:?}"));
+    // In the ACK-starved variant of the stall the server never blocks in send(); when it does,
+    // it is after the client's receive queue filled.
+    if let Some(blocks) = pos(|k| matches!(k, EventKind::ServerSendBlocks { .. })) {
+        assert!(full <= blocks, "{kinds:?}");
+    }
     let times: Vec<u64> = r.events.iter().map(|e| e.at_ms).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
 }

@@ -37,6 +37,8 @@ pub struct Check {
     pub pointer: String,
     pub op: Op,
     pub value: Value,
+    /// The sentence a student reads (from the entry's `means`); empty until the entry sets it.
+    pub means: String,
 }
 
 impl fmt::Display for Check {
@@ -94,6 +96,7 @@ impl Check {
             pointer: pointer.to_owned(),
             op,
             value,
+            means: String::new(),
         })
     }
 

@@ -45,11 +45,13 @@ pub struct ChildRun {
 /// How long to let a command run: twice its own `--timeout` plus 10 s (it shuts itself down at
 /// its timeout; the margin covers start-up and the final report), else `DEFAULT_DEADLINE`.
 pub fn deadline_for(args: &[String]) -> Duration {
-    let own = args
+    // After a `--` the words are another program's, whatever they say.
+    let ours = &args[..args.iter().position(|a| a == "--").unwrap_or(args.len())];
+    let own = ours
         .iter()
         .enumerate()
         .find_map(|(i, a)| match a.as_str() {
-            "--timeout" => args.get(i + 1).map(String::as_str),
+            "--timeout" => ours.get(i + 1).map(String::as_str),
             _ => a.strip_prefix("--timeout="),
         })
         .and_then(|v| Millis::parse(v).ok());
@@ -59,13 +61,21 @@ pub fn deadline_for(args: &[String]) -> Duration {
     }
 }
 
+/// The arguments with `--json` added where tcplab reads it: at the end, or before a `--` whose
+/// words belong to another program (`check client -- python3 client.py …`).
+pub fn with_json(args: &[String]) -> Vec<String> {
+    let mut out = args.to_vec();
+    let at = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    out.insert(at, "--json".into());
+    out
+}
+
 /// Runs `tcplab ARGS --json`; `live` sets `TCPLAB_LIVE=1` so the child draws its live view.
 pub fn run(args: &[String], live: bool, deadline: Duration) -> anyhow::Result<ChildRun> {
     let exe = std::env::current_exe()
         .context("cannot find the tcplab binary to run the experiment's commands")?;
     let mut cmd = Command::new(exe);
-    cmd.args(args)
-        .arg("--json")
+    cmd.args(with_json(args))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -174,6 +184,24 @@ mod tests {
         assert_eq!(
             deadline_for(&args("deadlock --timeout=2s")),
             Duration::from_secs(14)
+        );
+        assert_eq!(
+            deadline_for(&args("check client --timeout 5s -- prog --timeout 100s")),
+            Duration::from_secs(20)
+        );
+    }
+
+    #[test]
+    fn json_goes_before_the_double_dash_so_the_checked_program_never_sees_it() {
+        assert_eq!(
+            with_json(&args("deadlock --bytes 1M")),
+            args("deadlock --bytes 1M --json")
+        );
+        assert_eq!(
+            with_json(&args(
+                "check client --bytes 8M -- python3 c.py {port} --json-ish --"
+            )),
+            args("check client --bytes 8M --json -- python3 c.py {port} --json-ish --")
         );
     }
 

@@ -26,7 +26,8 @@ include!(concat!(env!("OUT_DIR"), "/catalogue_files.rs"));
 pub const FORMAT_VERSION: u32 = 1;
 
 /// Every `outcome` string a lab command's JSON can carry. The core commands use the first five
-/// (src/result.rs); the classic programs add the rest. A typo in an entry is caught at load time.
+/// (src/result.rs); the classic programs add the next five, `check` the last four (with `failed`
+/// and `interrupted`). A typo in an entry is caught at load time.
 pub const KNOWN_OUTCOMES: &[&str] = &[
     "completed",
     "deadlock",
@@ -38,6 +39,10 @@ pub const KNOWN_OUTCOMES: &[&str] = &[
     "stalled",
     "frame_refused",
     "truncated",
+    "passed",
+    "deadlocked",
+    "crashed",
+    "hung",
 ];
 
 #[derive(Deserialize)]
@@ -52,6 +57,8 @@ struct RawEntry {
     hints: Vec<String>,
     #[serde(default)]
     slow_when_live: bool,
+    #[serde(default)]
+    attempts: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -59,9 +66,27 @@ struct RawEntry {
 struct RawExpect {
     outcome: OneOrMany,
     #[serde(default)]
-    checks: Vec<String>,
-    increasing: Option<String>,
-    decreasing: Option<String>,
+    checks: Vec<RawCheck>,
+    increasing: Option<Trend>,
+    decreasing: Option<Trend>,
+}
+
+/// `{ check = "2: /verification/matched == true", means = "the fix's echo is …" }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    check: String,
+    means: String,
+}
+
+/// A value that must grow (or shrink) from each command to the next, and what that means.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trend {
+    /// A JSON pointer into each command's document.
+    pub pointer: String,
+    /// The sentence a student reads.
+    pub means: String,
 }
 
 /// `outcome = "deadlock"` (every command) or `outcome = ["completed", "closed_early"]` (one each).
@@ -79,10 +104,10 @@ pub struct Expect {
     pub outcomes: Vec<String>,
     /// Comparisons on each command's JSON (or one command's, with an `N:` prefix).
     pub checks: Vec<Check>,
-    /// A JSON pointer whose value must grow strictly from each command to the next.
-    pub increasing: Option<String>,
-    /// A JSON pointer whose value must shrink strictly from each command to the next.
-    pub decreasing: Option<String>,
+    /// A value that must grow strictly from each command to the next.
+    pub increasing: Option<Trend>,
+    /// A value that must shrink strictly from each command to the next.
+    pub decreasing: Option<Trend>,
 }
 
 impl Experiment {
@@ -117,6 +142,10 @@ pub struct Experiment {
     pub hints: Vec<String>,
     /// Shown live, the runs go in slow motion (`--slow` added to each `deadlock` and `client`).
     pub slow_when_live: bool,
+    /// How many times `tcplab run` may try the whole experiment before it says FAIL: more than
+    /// one only for a behaviour that, by the kernel's nature, does not show in every run (the
+    /// page says how often).
+    pub attempts: u32,
     /// The Markdown page (`tcplab show N`).
     pub page: &'static str,
 }
@@ -238,9 +267,16 @@ pub fn parse_entry(
         )));
     }
     let mut checks = Vec::new();
-    for (i, text) in raw.expect.checks.iter().enumerate() {
-        let c = Check::parse(text)
+    for (i, raw_check) in raw.expect.checks.iter().enumerate() {
+        let mut c = Check::parse(&raw_check.check)
             .map_err(|why| bad(format!("field 'expect.checks' item {}: {why}", i + 1)))?;
+        if raw_check.means.trim().is_empty() {
+            return Err(bad(format!(
+                "field 'expect.checks' item {}: 'means' is empty; say in a sentence what the check shows",
+                i + 1
+            )));
+        }
+        c.means = raw_check.means.trim().to_owned();
         if c.command.is_some_and(|n| n == 0 || n > raw.commands.len()) {
             return Err(bad(format!(
                 "field 'expect.checks' item {}: there is no command {} (the entry has {})",
@@ -255,9 +291,14 @@ pub fn parse_entry(
         ("increasing", &raw.expect.increasing),
         ("decreasing", &raw.expect.decreasing),
     ] {
-        if p.as_ref().is_some_and(|p| !p.starts_with('/')) {
+        if p.as_ref().is_some_and(|p| !p.pointer.starts_with('/')) {
             return Err(bad(format!(
                 "field 'expect.{name}' must be a JSON pointer such as '/counts/client_sent_bytes'"
+            )));
+        }
+        if p.as_ref().is_some_and(|p| p.means.trim().is_empty()) {
+            return Err(bad(format!(
+                "field 'expect.{name}': 'means' is empty; say in a sentence what the trend shows"
             )));
         }
         if p.is_some() && raw.commands.len() < 2 {
@@ -287,6 +328,7 @@ pub fn parse_entry(
         },
         hints: raw.hints.iter().map(|h| h.trim().to_owned()).collect(),
         slow_when_live: raw.slow_when_live,
+        attempts: raw.attempts.unwrap_or(1).clamp(1, 5),
         page,
     })
 }

@@ -12,8 +12,8 @@ hints = ["Why? Because."]
 
 [expect]
 outcome = ["deadlock", "completed"]
-checks = ["1: /counts/client_sent_bytes > 0"]
-increasing = "/counts/client_sent_bytes"
+checks = [{ check = "1: /counts/client_sent_bytes > 0", means = "the client sent something" }]
+increasing = { pointer = "/counts/client_sent_bytes", means = "more went out each time" }
 "#;
 
 fn err(stem: &str, text: &str, page: Option<&'static str>) -> String {

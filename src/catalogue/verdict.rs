@@ -24,6 +24,8 @@ pub struct RunReport {
     pub passed: bool,
     /// True when a signal stopped the run before its end.
     pub interrupted: bool,
+    /// Attempts made (more than one only for an experiment that allows several).
+    pub attempts: u32,
 }
 
 impl RunReport {
@@ -43,6 +45,7 @@ impl RunReport {
             comparisons,
             passed,
             interrupted,
+            attempts: 1,
         }
     }
 }
@@ -50,8 +53,10 @@ impl RunReport {
 /// One check on one command, as evaluated.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
-    /// The check as written in the entry.
+    /// The check as written in the entry (a JSON pointer, an operator and a value).
     pub check: String,
+    /// What it shows, in a sentence.
+    pub means: String,
     /// The value found at the pointer (`null` when absent).
     pub actual: Value,
     pub held: bool,
@@ -80,6 +85,8 @@ pub struct Comparison {
     /// `increasing` or `decreasing`.
     pub kind: String,
     pub pointer: String,
+    /// What it shows, in a sentence.
+    pub means: String,
     /// The value of each command, in order (`null` when absent).
     pub values: Vec<Value>,
     pub held: bool,
@@ -118,6 +125,7 @@ pub fn judge_command(
             let (held, actual) = doc.map(|d| c.eval(d)).unwrap_or((false, None));
             CheckReport {
                 check: c.to_string(),
+                means: c.means.clone(),
                 actual: actual.unwrap_or(Value::Null),
                 held,
             }
@@ -148,7 +156,8 @@ pub fn compare(exp: &Experiment, docs: &[Option<Value>]) -> Vec<Comparison> {
         ("increasing", &exp.expect.increasing),
         ("decreasing", &exp.expect.decreasing),
     ] {
-        let Some(pointer) = pointer else { continue };
+        let Some(trend) = pointer else { continue };
+        let pointer = &trend.pointer;
         let values: Vec<Value> = docs
             .iter()
             .map(|d| {
@@ -172,6 +181,7 @@ pub fn compare(exp: &Experiment, docs: &[Option<Value>]) -> Vec<Comparison> {
         out.push(Comparison {
             kind: kind.to_owned(),
             pointer: pointer.clone(),
+            means: trend.means.clone(),
             values,
             held,
         });
@@ -179,23 +189,44 @@ pub fn compare(exp: &Experiment, docs: &[Option<Value>]) -> Vec<Comparison> {
     out
 }
 
-/// The expectation in words, for the pass/fail line.
+/// An outcome name as a student reads it.
+pub fn outcome_words(outcome: &str) -> &str {
+    match outcome {
+        "completed" => "completed",
+        "deadlock" => "deadlocked",
+        "timed_out" => "ran out of time",
+        "interrupted" => "was interrupted",
+        "failed" => "failed",
+        "refused" => "was refused",
+        "closed_early" => "was closed early",
+        "stalled" => "stalled",
+        "frame_refused" => "refused an oversized block",
+        "truncated" => "was cut short",
+        "passed" => "passed the check",
+        "deadlocked" => "deadlocked",
+        "crashed" => "crashed",
+        "hung" => "hung without a deadlock",
+        other => other,
+    }
+}
+
+/// The expectation in words, for the pass/fail line: one sentence per part.
 pub fn describe_expectation(exp: &Experiment) -> String {
     let o = &exp.expect.outcomes;
-    let mut parts = vec![if o.iter().all(|x| *x == o[0]) && o.len() > 1 {
-        format!("every command ended '{}'", o[0])
+    let mut parts = vec![if o.len() > 1 && o.iter().all(|x| *x == o[0]) {
+        format!("every run {}", outcome_words(&o[0]))
     } else if o.len() == 1 {
-        format!("the run ended '{}'", o[0])
+        format!("the run {}", outcome_words(&o[0]))
     } else {
-        let list: Vec<String> = o.iter().map(|x| format!("'{x}'")).collect();
-        format!("the commands ended {} in turn", list.join(", "))
+        let list: Vec<&str> = o.iter().map(|x| outcome_words(x)).collect();
+        format!("the runs {}, in turn", list.join(", then "))
     }];
-    parts.extend(exp.expect.checks.iter().map(|c| c.to_string()));
-    if let Some(p) = &exp.expect.increasing {
-        parts.push(format!("{p} grew from each command to the next"));
-    }
-    if let Some(p) = &exp.expect.decreasing {
-        parts.push(format!("{p} shrank from each command to the next"));
+    parts.extend(exp.expect.checks.iter().map(|c| c.means.clone()));
+    for t in [&exp.expect.increasing, &exp.expect.decreasing]
+        .into_iter()
+        .flatten()
+    {
+        parts.push(t.means.clone());
     }
     parts.join("; ")
 }
@@ -209,26 +240,23 @@ pub fn first_failure(commands: &[CommandReport], comparisons: &[Comparison]) -> 
         }
         if c.outcome.as_deref() != Some(c.expected_outcome.as_str()) {
             return Some(format!(
-                "command {n} ended '{}', expected '{}'",
-                c.outcome.as_deref().unwrap_or("?"),
-                c.expected_outcome
+                "command {n} {}, where it should have {}",
+                c.outcome
+                    .as_deref()
+                    .map_or("gave no outcome", outcome_words),
+                outcome_words(&c.expected_outcome)
             ));
         }
         if let Some(k) = c.checks.iter().find(|k| !k.held) {
             return Some(format!(
-                "command {n}: {} did not hold (found {})",
-                k.check, k.actual
+                "command {n}: it was not so that {} (found {})",
+                k.means, k.actual
             ));
         }
     }
     comparisons.iter().find(|c| !c.held).map(|c| {
         let vals: Vec<String> = c.values.iter().map(Value::to_string).collect();
-        format!(
-            "{} was expected {}, but read {}",
-            c.pointer,
-            c.kind,
-            vals.join(", ")
-        )
+        format!("it was not so that {} (read {})", c.means, vals.join(", "))
     })
 }
 
@@ -247,8 +275,8 @@ commands = [["deadlock"], ["deadlock", "--sndbuf", "64K"]]
 hints = ["h"]
 [expect]
 outcome = "deadlock"
-checks = ["2: /counts/client_sent_bytes > 1000"]
-increasing = "/counts/client_sent_bytes"
+checks = [{ check = "2: /counts/client_sent_bytes > 1000", means = "the second run sent more than 1000 bytes" }]
+increasing = { pointer = "/counts/client_sent_bytes", means = "more went out each time" }
 "#;
 
     fn ran(code: i32) -> ChildRun {
@@ -293,7 +321,7 @@ increasing = "/counts/client_sent_bytes"
         assert!(!cmp[0].held);
         assert_eq!(
             first_failure(&reps, &cmp).unwrap(),
-            "command 2 ended 'completed', expected 'deadlock'"
+            "command 2 completed, where it should have deadlocked"
         );
     }
 

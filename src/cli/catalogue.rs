@@ -7,12 +7,16 @@ use clap::Args;
 #[command(after_help = "Example: tcplab list")]
 pub struct ListArgs {}
 
-/// Print an experiment's page: what to watch, what happens and why, questions to answer.
+/// Print an experiment's page for the terminal: how to run it, what to watch, the questions; the
+/// answers ("What happens and why") only with --answers, so you can think first.
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "Example: tcplab show 5")]
 pub struct ShowArgs {
     /// The experiment's number (5) or name (deadlock), as 'tcplab list' shows them.
     pub experiment: String,
+    /// Also print the answers: what happens and why.
+    #[arg(long)]
+    pub answers: bool,
 }
 
 /// Run an experiment: say what to watch, run its commands (each one as 'tcplab ... --json' in a

@@ -93,7 +93,8 @@ pub struct OutputArgs {
     /// Print one JSON document on stdout instead of the text summary (hides the live view).
     #[arg(long)]
     pub json: bool,
-    /// No live view; only the summary.
+    /// No live view: no gauges and no narrated events while it runs. The summary is still printed
+    /// at the end (and lists the events).
     #[arg(long, short)]
     pub quiet: bool,
 }

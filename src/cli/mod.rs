@@ -12,6 +12,7 @@ macro_rules! signal_codes {
 }
 
 pub mod catalogue;
+pub mod check;
 pub mod classic;
 pub mod common;
 pub mod lab;
@@ -26,7 +27,7 @@ pub const EXIT_CODES: &str = concat!(
   0    done as intended (a run that completed; a 'run N' whose expectation held)
   1    it ran and failed (refused connection, port in use, peer reset, timeout, an expectation that did not hold)
   2    it could not start (bad arguments)
-  3    a deadlock was detected (deadlock, client, halfclose --no-shutdown)
+  3    a deadlock was detected (deadlock, client, halfclose --no-shutdown, check)
 ",
     signal_codes!(),
     "\n       sockets are shut down, threads and child processes end, and what had moved is printed"
@@ -58,4 +59,5 @@ pub enum Command {
     Load(load::LoadArgs),
     Replay(lab::ReplayArgs),
     Watch(watch::WatchArgs),
+    Check(check::CheckArgs),
 }

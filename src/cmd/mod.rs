@@ -1,6 +1,8 @@
 //! One handler per subcommand: turns parsed arguments into a configuration, runs it through the
 //! engine, hands the result to a view in `report`, and says how the process should exit.
 
+#[cfg(target_os = "linux")]
+pub mod check;
 pub mod classic;
 pub mod client;
 pub mod deadlock;

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
+use crate::catalogue::Experiment;
 use crate::catalogue::child;
-use crate::catalogue::verdict::{self, RunReport};
+use crate::catalogue::verdict::{self, CommandReport, Comparison, RunReport};
 use crate::cli::catalogue::RunArgs;
 use crate::interrupt;
 use crate::report::{self, progress::Live};
@@ -26,6 +27,47 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
     } else if !a.quiet {
         report::catalogue::write_watch(exp, &mut io::stderr().lock())?;
     }
+    let mut attempt = 1;
+    let (reports, comparisons, passed, interrupted) = loop {
+        let tried = attempt_once(exp, a, live, text)?;
+        let (_, _, passed, interrupted) = &tried;
+        if *passed || *interrupted || attempt >= exp.attempts {
+            break tried;
+        }
+        attempt += 1;
+        if text {
+            say(|o| report::catalogue::write_retry(exp, attempt, o))?;
+        }
+    };
+    if text {
+        say(|o| {
+            report::catalogue::write_verdict(
+                exp,
+                &reports,
+                &comparisons,
+                passed,
+                interrupted,
+                a.quiet,
+                o,
+            )
+        })?;
+    } else {
+        let mut doc = RunReport::new(exp, reports, comparisons, passed, interrupted);
+        doc.attempts = attempt;
+        report::json::write(&doc, io::stdout().lock())?;
+    }
+    Ok(ExitCode::from(match (interrupted, passed) {
+        (true, _) => interrupt::exit_code(),
+        (false, true) => 0,
+        (false, false) => 1,
+    }))
+}
+
+/// What one attempt at the experiment gave: each command's report, the comparisons, whether it
+/// passed, whether a signal stopped it.
+type Attempt = (Vec<CommandReport>, Vec<Comparison>, bool, bool);
+
+fn attempt_once(exp: &Experiment, a: &RunArgs, live: Live, text: bool) -> anyhow::Result<Attempt> {
     let mut reports = Vec::new();
     let mut docs = Vec::new();
     let mut interrupted = false;
@@ -60,27 +102,7 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
         && reports.len() == exp.commands.len()
         && reports.iter().all(|r| r.held)
         && comparisons.iter().all(|c| c.held);
-    if text {
-        say(|o| {
-            report::catalogue::write_verdict(
-                exp,
-                &reports,
-                &comparisons,
-                passed,
-                interrupted,
-                a.quiet,
-                o,
-            )
-        })?;
-    } else {
-        let doc = RunReport::new(exp, reports, comparisons, passed, interrupted);
-        report::json::write(&doc, io::stdout().lock())?;
-    }
-    Ok(ExitCode::from(match (interrupted, passed) {
-        (true, _) => interrupt::exit_code(),
-        (false, true) => 0,
-        (false, false) => 1,
-    }))
+    Ok((reports, comparisons, passed, interrupted))
 }
 
 /// Writes to stdout and flushes, so the text appears before the next child's live view; an error

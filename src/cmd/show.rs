@@ -1,6 +1,6 @@
 //! `tcplab show N`: an experiment's page, then the commands `tcplab run N` will run.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use crate::cli::catalogue::ShowArgs;
@@ -11,8 +11,10 @@ pub fn main(a: &ShowArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     };
     let stdout = io::stdout();
+    let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let width = report::wrap::terminal_width();
     let mut out = stdout.lock();
-    report::catalogue::write_page(&exp, &mut out)?;
+    report::catalogue::write_page(&exp, a.answers, color, width, &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

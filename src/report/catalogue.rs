@@ -21,18 +21,41 @@ pub fn write_list(list: &[Experiment], out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-pub fn write_page(exp: &Experiment, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{}", exp.page.trim_end())?;
+/// An experiment's page rendered for the terminal (answers only when asked), then the commands
+/// `tcplab run N` runs.
+pub fn write_page(
+    exp: &Experiment,
+    answers: bool,
+    color: bool,
+    width: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let opts = super::page::PageOptions {
+        answers,
+        color,
+        number: exp.number,
+    };
+    write!(out, "{}", super::page::render(exp.page, width, opts))?;
     writeln!(out)?;
-    writeln!(
-        out,
-        "'tcplab run {}' runs (each with --json, and checks the result):",
+    let runs = format!(
+        "'tcplab run {}' runs these commands (each with --json) and checks the result:",
         exp.number
-    )?;
+    );
+    writeln!(out, "{}", super::wrap::wrap(&runs, width, ""))?;
     for c in &exp.commands {
-        writeln!(out, "  tcplab {}", c.join(" "))?;
+        let line = format!("  tcplab {}", c.join(" "));
+        writeln!(out, "{}", super::wrap::wrap(&line, width, "    "))?;
     }
     Ok(())
+}
+
+/// The question of a hint, without the explanation that follows it (a hint is written as a
+/// question first and an explanation second).
+fn question(hint: &str) -> &str {
+    match hint.find('?') {
+        Some(i) => &hint[..=i],
+        None => hint,
+    }
 }
 
 fn indent(text: &str) -> String {
@@ -59,6 +82,15 @@ pub fn write_intro(exp: &Experiment, quiet: bool, out: &mut dyn Write) -> io::Re
 /// What to watch, for a run whose report is JSON (on stderr, where the live views are).
 pub fn write_watch(exp: &Experiment, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "What to watch:\n{}\n", indent(&exp.watch))
+}
+
+/// The line before another attempt at an experiment that allows several.
+pub fn write_retry(exp: &Experiment, attempt: u32, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "Not this time; trying again (attempt {attempt} of {}): what experiment {} shows does not happen in every run.\n",
+        exp.attempts, exp.number
+    )
 }
 
 /// The line announcing command `i` of `n`.
@@ -108,8 +140,8 @@ pub fn write_command(
         (None, None) => {}
     }
     for c in &rep.checks {
-        let mark = if c.held { "holds" } else { "does NOT hold" };
-        writeln!(out, "    {}: found {}, {mark}", c.check, c.actual)?;
+        let mark = if c.held { "yes" } else { "NO" };
+        writeln!(out, "    {mark}: {} (found {})", c.means, c.actual)?;
     }
     writeln!(out)
 }
@@ -133,10 +165,9 @@ pub fn write_verdict(
         };
         writeln!(
             out,
-            "{} from command to command: {} ({mark}, expected {})",
-            c.pointer,
-            vals.join(" → "),
-            c.kind
+            "{} from command to command: {} ({mark})",
+            c.means,
+            vals.join(" → ")
         )?;
     }
     let n = exp.number;
@@ -163,9 +194,12 @@ pub fn write_verdict(
     if !quiet && !interrupted {
         writeln!(out, "\nQuestions to think about:")?;
         for h in &exp.hints {
-            writeln!(out, "  - {}", h.replace('\n', "\n    "))?;
+            writeln!(out, "  - {}", question(h))?;
         }
-        writeln!(out, "\n'tcplab show {n}' explains what happened and why.")?;
+        writeln!(
+            out,
+            "\n'tcplab show {n} --answers' explains what happened and why, once you have thought about them."
+        )?;
     }
     Ok(())
 }

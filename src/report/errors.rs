@@ -4,6 +4,8 @@
 
 use std::io;
 
+#[cfg(target_os = "linux")]
+use crate::check::{CheckError, StartError};
 use crate::classic::halfclose::HalfcloseError;
 use crate::run::SetupError;
 use crate::sock::{NetError, Peer};
@@ -16,6 +18,10 @@ pub fn line(e: &anyhow::Error) -> String {
     if e.chain().any(|c| c.is::<NotATimeline>()) {
         return format!("{text}; record one with 'tcplab deadlock --timeline FILE.csv'");
     }
+    #[cfg(target_os = "linux")]
+    if let Some(c) = e.chain().find_map(|c| c.downcast_ref::<CheckError>()) {
+        return format!("{text}{}", check_advice(c));
+    }
     match net_error(e).map(advice) {
         Some(a) if !a.is_empty() => format!("{text}{a}"),
         _ => text,
@@ -24,6 +30,10 @@ pub fn line(e: &anyhow::Error) -> String {
 
 fn net_error(e: &anyhow::Error) -> Option<&NetError> {
     e.chain().find_map(|c| {
+        #[cfg(target_os = "linux")]
+        if let Some(CheckError::Net(n)) = c.downcast_ref::<CheckError>() {
+            return Some(n);
+        }
         c.downcast_ref::<NetError>()
             .or_else(|| match c.downcast_ref::<SetupError>() {
                 Some(SetupError::Net(n)) => Some(n),
@@ -34,6 +44,51 @@ fn net_error(e: &anyhow::Error) -> Option<&NetError> {
                 _ => None,
             })
     })
+}
+
+/// What to try when `tcplab check` could not check a program.
+#[cfg(target_os = "linux")]
+fn check_advice(e: &CheckError) -> String {
+    let use_port = "; does it take the port from the command line? put {port} where it does";
+    match e {
+        CheckError::Start(StartError::NotFound { .. }) => {
+            "; check the spelling, or give the program's path".into()
+        }
+        CheckError::Start(StartError::NotExecutable { .. }) => {
+            "; run it through its interpreter (python3 FILE.py) or make it executable".into()
+        }
+        CheckError::Start(StartError::Other { .. }) => String::new(),
+        CheckError::Net(n) => advice(n),
+        CheckError::Diag(_) => "; tcplab check reads both ends from the kernel and needs Linux's sock_diag (as 'ss' does)".into(),
+        CheckError::Accept(_) | CheckError::Interrupted(_) => String::new(),
+        CheckError::ExitedEarly {
+            said, port_given, ..
+        } => match said {
+            Some(s) => format!(": its last line on stderr: '{s}'; run the command by hand to see all of it"),
+            None if !port_given => use_port.into(),
+            None => "; it printed nothing on stderr: run the command by hand to see what it does".into(),
+        },
+        CheckError::NeverListened {
+            listens_on,
+            port_given,
+            bound,
+            ..
+        } => match (listens_on.as_slice(), port_given) {
+            ([], false) => use_port.into(),
+            ([], true) => format!(
+                "; is it slow to start? try '--listen-timeout {}s'",
+                bound.as_secs() * 3
+            ),
+            (ports, _) => {
+                let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+                format!(
+                    "; it listens on port {} instead{}",
+                    list.join(", "),
+                    if *port_given { "" } else { use_port }
+                )
+            }
+        },
+    }
 }
 
 /// What to try, appended to the error's own words.

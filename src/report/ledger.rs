@@ -114,7 +114,7 @@ pub fn write_ledger(l: &Ledger, out: &mut impl Write) -> io::Result<()> {
     if over(l.client_send_queue) || over(l.server_send_queue) {
         writeln!(
             out,
-            "  Why a send queue can be fuller than 100%: the kernel checks SO_SNDBUF only when it starts a new packet buffer; each small write is appended to the last buffer, so the queue can pass the limit by up to one buffer."
+            "  Why a send queue can be fuller than 100%: the kernel checks SO_SNDBUF only when it starts a new packet buffer; each small write is appended to the last buffer, which on loopback may grow to 64 KiB, so the queue can pass a small SO_SNDBUF several times over."
         )?;
     }
     writeln!(out)?;

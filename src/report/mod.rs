@@ -7,6 +7,8 @@
 //! count a person reads; `errors` words the engine's typed failures with what to try next.
 
 pub mod catalogue;
+#[cfg(target_os = "linux")]
+pub mod check;
 pub mod classic;
 pub mod csv;
 pub mod errors;

@@ -22,6 +22,15 @@ pub fn write_run(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
         human(s.read_bytes),
         s.server_addr
     )?;
+    if s.bytes_requested > 0 && s.bytes_requested != s.bytes_total {
+        writeln!(
+            out,
+            "(--bytes {} was rounded up to whole {} writes: {}.)",
+            human(s.bytes_requested),
+            human(s.chunk_bytes),
+            human(s.bytes_total)
+        )?;
+    }
     write_buffers(r, out)?;
     writeln!(out)?;
     match r.outcome {
@@ -50,10 +59,25 @@ pub fn write_run(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
 fn write_buffers(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "\nBuffers (asked → kernel kept):")?;
     let mut any_auto = false;
+    let mut doubled = false;
     let mut clamps = Vec::new();
+    let mut floors = Vec::new();
     for b in &r.buffers {
         let mut cell = |name: &str, size: &BufferSize, sysctl: &str| {
             any_auto |= size.requested_bytes.is_none();
+            if let Some(req) = size.requested_bytes {
+                let twice = crate::sock::KERNEL_DOUBLES * req;
+                if size.clamped_to_bytes.is_none() && size.effective_bytes > twice {
+                    floors.push(format!(
+                        "the {} {name} request of {} is below Linux's smallest buffer: the kernel keeps {} instead",
+                        b.role.name(),
+                        human(req),
+                        human(size.effective_bytes)
+                    ));
+                } else if size.effective_bytes == twice {
+                    doubled = true;
+                }
+            }
             if let Some(max) = size.clamped_to_bytes {
                 clamps.push(format!(
                     "the {} {name} request of {} was clamped to {sysctl} = {}",
@@ -74,16 +98,16 @@ fn write_buffers(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
         };
         let snd = cell("SO_SNDBUF", &b.sndbuf, "net.core.wmem_max");
         let rcv = cell("SO_RCVBUF", &b.rcvbuf, "net.core.rmem_max");
-        writeln!(out, "  {:<7} {snd:<34} {rcv}", b.role.name())?;
+        writeln!(out, "  {:<7} {snd:<34}  {rcv}", b.role.name())?;
     }
-    if r.buffers
-        .iter()
-        .any(|b| b.sndbuf.requested_bytes.is_some() || b.rcvbuf.requested_bytes.is_some())
-    {
+    if doubled {
         writeln!(
             out,
             "  Linux doubles each request (socket(7)): the extra half pays for its bookkeeping."
         )?;
+    }
+    for f in floors {
+        writeln!(out, "  Note: {f}.")?;
     }
     if any_auto {
         writeln!(
@@ -266,6 +290,10 @@ fn write_deadlock(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
             "Next: the same run with --strategy reader-thread or --strategy poll reads while it sends, and completes."
         )?;
     }
+    writeln!(
+        out,
+        "tcplab exits with code 3: a deadlock was detected, as this run sets out to show ('tcplab --help' lists every code)."
+    )?;
     Ok(())
 }
 

@@ -76,7 +76,7 @@ fn blocked_summary(s: &Sample) -> String {
 }
 
 /// A thread of a watched program, as a person reads it.
-fn thread_line(t: &ThreadView) -> String {
+pub fn thread_line(t: &ThreadView) -> String {
     let who = match (t.pid, t.tid) {
         (Some(p), Some(tid)) if p == tid => format!("{} (pid {p})", t.name),
         (Some(p), Some(tid)) => format!("{} (pid {p}, thread {tid})", t.name),

@@ -57,6 +57,8 @@ pub struct Traffic {
     pub strategy: StrategyName,
     /// Bytes the client sends, a whole number of chunks.
     pub total: u64,
+    /// Bytes asked for, before the rounding up to whole chunks.
+    pub requested: u64,
     pub chunk: usize,
     pub read: usize,
     pub nodelay: bool,
@@ -80,6 +82,7 @@ impl Traffic {
         Traffic {
             strategy,
             total: payload::rounded_total(bytes, chunk),
+            requested: bytes,
             chunk: chunk as usize,
             read: 1024,
             nodelay: false,
@@ -253,6 +256,7 @@ fn settings(mode: Mode, t: &Traffic, addr: SocketAddr, after: bool) -> Settings 
         mode,
         strategy: t.strategy,
         bytes_total: t.total,
+        bytes_requested: t.requested,
         chunk_bytes: t.chunk as u64,
         read_bytes: t.read as u64,
         server_addr: addr.to_string(),

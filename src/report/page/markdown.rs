@@ -73,8 +73,10 @@ impl Renderer {
                 None => self.push_text(&t, self.style()),
             },
             Event::Code(t) => {
+                // Quoted as tcplab's own messages quote commands, so that a status line such as
+                // 'client: sending   server: receiving' stands apart from the sentence around it.
                 let style = self.style().fg_color(Some(AnsiColor::Cyan.into()));
-                self.push_text(&t, style);
+                self.push_text(&format!("'{t}'"), style);
             }
             Event::InlineHtml(t) => self.push_text(&t, self.style()),
             Event::SoftBreak => self.inline.push(' '),

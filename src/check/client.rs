@@ -1,0 +1,332 @@
+//! One run of `check client`: tcplab's reference server listens, the student's client runs with
+//! the placeholders filled in, and the connection between them is sampled from the kernel ten
+//! times a second — both ends read the same way (`observe::diag`), tcplab's own end included —
+//! and handed to the one watchdog with the deadlock and half-close rules. The run ends when the
+//! client exits (then its byte counts and exit status are judged), at a verdict (the server's side
+//! is shut down, the client stopped), when nothing moves for `stall_after`, at `timeout`, or on
+//! Ctrl-C / SIGTERM. Every end stops and reaps the client and joins the echo thread.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::command::Template;
+use super::refserver::{EchoEnd, RefServer, Served};
+use super::results::{ClientRun, Hang, Shortfall};
+use super::student::{ProcessEnd, Student};
+use super::{CheckError, Outcome, VerdictReport, shell_words};
+use crate::diag::Filter;
+use crate::interrupt;
+use crate::ledger;
+use crate::narrate::Narrator;
+use crate::observe::Observer;
+use crate::observe::diag::{ConnKey, DiagSource, pair};
+use crate::result::{Counts, QueuePeaks};
+use crate::sample::Sample;
+use crate::watchdog::{Kind, Rule, Watchdog};
+
+/// How often the connection is sampled.
+const STEP: Duration = Duration::from_millis(100);
+/// How long the echo thread may take to finish once the client has exited.
+const ECHO_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// How long both sides must wait in recv() with nothing in flight before that is a verdict: long
+/// enough that a client pausing between two sends is not taken for one that forgot to shut down.
+pub const HALFCLOSE_CONFIRM: Duration = Duration::from_secs(1);
+
+/// What one run needs.
+#[derive(Debug, Clone)]
+pub struct ClientCheck {
+    pub template: Template,
+    /// Where the reference server listens (port 0: a free one).
+    pub addr: SocketAddr,
+    /// Give up on a run after this long in all.
+    pub timeout: Duration,
+    /// Nothing moving for this long (or no connection for this long) is a hang.
+    pub stall_after: Duration,
+    /// Counters and queues standing still this long confirm a deadlock.
+    pub confirm: Duration,
+}
+
+/// What the loop saw end the run.
+enum End {
+    Exited,
+    Verdict(crate::watchdog::Verdict, Box<Sample>),
+    Hung(Hang),
+    Interrupted,
+}
+
+/// Runs the client once; `bytes` fills `{bytes}`. Samples go to `obs` (the timeline recorder).
+pub fn run(
+    cfg: &ClientCheck,
+    bytes: Option<u64>,
+    obs: &mut dyn Observer,
+) -> Result<ClientRun, CheckError> {
+    let server = RefServer::listen(cfg.addr)?;
+    let host = server.addr.ip().to_string();
+    let command = cfg.template.fill(&host, server.addr.port(), bytes);
+    let mut source = DiagSource::new().map_err(CheckError::Diag)?;
+    let mut student = Student::spawn(&command)?;
+    let started = Instant::now();
+    let me = std::process::id();
+    let mut served: Option<Served> = None;
+    let mut connected_after = None;
+    let mut key: Option<ConnKey> = None;
+    let mut watchdog = Watchdog::new(&[
+        Rule::Deadlock {
+            confirm: cfg.confirm,
+        },
+        Rule::HalfClose {
+            confirm: HALFCLOSE_CONFIRM.min(cfg.stall_after),
+        },
+    ]);
+    let mut narrator = Narrator::new(None);
+    let mut peaks = QueuePeaks::default();
+    let mut events = Vec::new();
+    let mut last: Option<Sample> = None;
+    let mut conn_over_at: Option<Instant> = None;
+    let end = loop {
+        if interrupt::requested() {
+            break End::Interrupted;
+        }
+        if served.is_none() {
+            match server.try_accept() {
+                Ok(Some(s)) => {
+                    connected_after = Some(started.elapsed());
+                    served = Some(s);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(CheckError::Accept(e)),
+            }
+        }
+        if let Some(s) = served.as_mut() {
+            let since = started.elapsed() - connected_after.unwrap_or_default();
+            if key.is_none() {
+                key = find(&mut source, server.addr, s.peer);
+            }
+            if let Some(k) = &key {
+                let mut sample = source.sample(k, since).0;
+                let echo = s.tid.load(std::sync::atomic::Ordering::Relaxed) as u32;
+                // Of tcplab's own threads only the echo thread is part of the connection; the
+                // others (this one, sampling, and the output readers) would only confuse the rules.
+                sample
+                    .threads
+                    .retain(|t| t.pid != Some(me) || t.tid == Some(echo));
+                peaks.take(&sample);
+                obs.sample(&sample);
+                for e in narrator.observe(&sample) {
+                    obs.event(&e);
+                    events.push(e);
+                }
+                let verdict = watchdog.observe(&sample);
+                let still = watchdog.history().still(&sample);
+                last = Some(sample);
+                if let Some(v) = verdict {
+                    let s = last.take().expect("just set");
+                    break End::Verdict(v, Box::new(s));
+                }
+                if still >= cfg.stall_after && !student.exited() {
+                    break End::Hung(Hang::Silent {
+                        ms: still.as_millis() as u64,
+                    });
+                }
+            }
+            if s.finished(Duration::ZERO) && !student.exited() {
+                let at = *conn_over_at.get_or_insert_with(Instant::now);
+                if at.elapsed() >= cfg.stall_after {
+                    break End::Hung(Hang::KeptRunning {
+                        ms: at.elapsed().as_millis() as u64,
+                    });
+                }
+            }
+        }
+        if student.exited() {
+            if served.is_none() {
+                // A connection may still be waiting in the backlog of a client that exited at once.
+                if let Ok(Some(s)) = server.try_accept() {
+                    connected_after = Some(started.elapsed());
+                    served = Some(s);
+                } else {
+                    let p = student.stop();
+                    return Err(CheckError::ExitedEarly {
+                        command: shell_words(&command),
+                        exit_code: p.exit_code,
+                        signal: p.signal,
+                        what: "connected to",
+                        addr: server.addr,
+                        said: p.stderr_tail.last().cloned(),
+                        port_given: cfg.template.has(super::command::PORT),
+                    });
+                }
+            }
+            break End::Exited;
+        }
+        if served.is_none() && started.elapsed() >= cfg.stall_after {
+            break End::Hung(Hang::NeverConnected {
+                ms: started.elapsed().as_millis() as u64,
+            });
+        }
+        if started.elapsed() >= cfg.timeout {
+            break End::Hung(Hang::TimedOut {
+                ms: started.elapsed().as_millis() as u64,
+            });
+        }
+        // The sampling clock of the watcher, not a synchronisation.
+        std::thread::sleep(STEP);
+    };
+    finish(
+        command,
+        bytes,
+        end,
+        student,
+        served,
+        last,
+        started,
+        connected_after,
+        events,
+        peaks,
+    )
+}
+
+/// The connection between the reference server's listening address and the client at `peer`.
+fn find(source: &mut DiagSource, server: SocketAddr, peer: SocketAddr) -> Option<ConnKey> {
+    let sockets = source.dump(&Filter::port(server.port())).ok()?;
+    let canon = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
+    pair(&sockets, |s| s.local.port() == server.port())
+        .into_iter()
+        .find(|k| k.server.is_some_and(|e| e.remote == canon(peer)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    command: Vec<String>,
+    bytes: Option<u64>,
+    end: End,
+    mut student: Student,
+    mut served: Option<Served>,
+    last: Option<Sample>,
+    started: Instant,
+    connected_after: Option<Duration>,
+    events: Vec<crate::result::Event>,
+    peaks: QueuePeaks,
+) -> Result<ClientRun, CheckError> {
+    let mut run = ClientRun {
+        command,
+        bytes,
+        outcome: Outcome::Passed,
+        hang: None,
+        shortfall: None,
+        verdict: None,
+        threads: Vec::new(),
+        ledger: None,
+        server_received_bytes: 0,
+        server_echoed_bytes: 0,
+        counts: Counts::default(),
+        echo_end: None,
+        process: ProcessEnd::default(),
+        connected_after_ms: connected_after.map(|d| d.as_millis() as u64),
+        elapsed_ms: 0,
+        events,
+        peaks,
+    };
+    if let Some(s) = &last {
+        run.threads = s.threads.clone();
+        run.counts = s.counts;
+    }
+    match end {
+        End::Exited => {
+            if let Some(s) = served.as_mut() {
+                // The client's socket closed with it: the echo loop sees end of stream or a reset.
+                s.finished(ECHO_AFTER_EXIT);
+            }
+            run.process = student.stop();
+            judge_exit(&mut run, served.as_ref());
+        }
+        End::Verdict(v, s) => {
+            // End the deadlock from tcplab's side first, so the client's blocked call returns.
+            if let Some(sv) = &served {
+                sv.shut_down();
+            }
+            run.process = student.stop();
+            run.outcome = match v.kind {
+                Kind::HalfClose => {
+                    run.hang = Some(Hang::BothWaitInRecv);
+                    Outcome::Hung
+                }
+                _ => Outcome::Deadlocked,
+            };
+            if let (Some(c), Some(sv)) = (&s.client, &s.server) {
+                run.ledger = Some(ledger::build(
+                    &s.counts,
+                    c,
+                    sv,
+                    1,
+                    super::refserver::READ as u64,
+                ));
+            }
+            run.verdict = Some(VerdictReport {
+                kind: v.kind.name().to_string(),
+                evidence: v.evidence,
+                verdict_ms: v.at.as_millis() as u64,
+                last_progress_ms: v.last_progress.as_millis() as u64,
+            });
+            run.threads = s.threads.clone();
+            run.counts = s.counts;
+        }
+        End::Hung(h) => {
+            if let Some(sv) = &served {
+                sv.shut_down();
+            }
+            run.process = student.stop();
+            run.outcome = Outcome::Hung;
+            run.hang = Some(h);
+        }
+        End::Interrupted => {
+            if let Some(sv) = &served {
+                sv.shut_down();
+            }
+            run.process = student.stop();
+            run.outcome = Outcome::Interrupted;
+        }
+    }
+    if let Some(mut s) = served {
+        s.finished(ECHO_AFTER_EXIT);
+        (run.server_received_bytes, run.server_echoed_bytes) = s.counts();
+        run.echo_end = run.echo_end.or(s.end());
+        s.close(ECHO_AFTER_EXIT);
+    }
+    run.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(run)
+}
+
+/// Judges a client that exited by itself: its exit status, then what reached the server.
+fn judge_exit(run: &mut ClientRun, served: Option<&Served>) {
+    let Some(s) = served else {
+        run.outcome = Outcome::Crashed;
+        return;
+    };
+    let (received, echoed) = s.counts();
+    run.echo_end = s.end();
+    if !run.process.succeeded() {
+        run.outcome = Outcome::Crashed;
+        return;
+    }
+    let expected = run.bytes.unwrap_or(received);
+    run.shortfall = if received != expected {
+        Some(Shortfall::WrongCount {
+            received_bytes: received,
+            expected_bytes: expected,
+        })
+    } else if matches!(run.echo_end, Some(EchoEnd::Reset | EchoEnd::BrokenPipe))
+        || echoed < received
+    {
+        Some(Shortfall::ClosedEarly {
+            echoed_bytes: echoed,
+        })
+    } else {
+        None
+    };
+    run.outcome = if run.shortfall.is_some() {
+        Outcome::Failed
+    } else {
+        Outcome::Passed
+    };
+}

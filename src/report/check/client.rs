@@ -1,0 +1,306 @@
+//! The wording of `check client`: the verdict on each run of a student's client, with who waits
+//! where, the kernel's evidence, the ledger and the fix to try; the ladder's table.
+
+use std::io::{self, Write};
+
+use super::{
+    Block, how_it_ended, output_blocks, secs, size, write_markdown, write_settings, write_svg_link,
+    write_text,
+};
+use crate::check::{ClientDoc, ClientRun, Hang, Outcome, Shortfall, shell_words};
+use crate::report::human;
+use crate::report::ledger::{evidence_text, write_ledger};
+use crate::report::watch::thread_line;
+use crate::sample::Side;
+
+/// The advice for a client that deadlocks.
+const FIX_DEADLOCK: &str = "Fix to try: read while you send. A second thread that calls recv() \
+    while the first one sends (experiments/solutions/threaded_client.py), or one loop that waits \
+    for 'readable' and 'writable' together (selectors, poll: selectors_client.py), keeps the echo \
+    draining, so the server never stops reading.";
+
+const FIX_HALFCLOSE: &str = "Fix to try: after your last send(), call shutdown(SHUT_WR) (Python: \
+    sock.shutdown(socket.SHUT_WR)). The server reads until end of stream, and only that tells it \
+    there is no more; close() would not do, because you still have to read the echo.";
+
+/// A line for stderr as each run of a client check ends: `  1 MiB  passed  0.4 s`.
+pub fn client_run_line(r: &ClientRun) -> String {
+    let what = r.bytes.map_or("the run".to_string(), human);
+    format!(
+        "  {what:>9}  {:<10}  {}",
+        r.outcome.name(),
+        secs(r.elapsed_ms)
+    )
+}
+
+/// What a client check is about to do, for stderr.
+pub fn client_intro(doc: &ClientDoc, addr: &str) -> String {
+    let sizes = match (doc.ladder, doc.sizes_bytes.as_slice()) {
+        (true, s) => format!(
+            ", {{bytes}} from {} up to {}",
+            human(s[0]),
+            human(*s.last().unwrap_or(&0))
+        ),
+        (false, [b]) => format!(", {{bytes}} = {}", human(*b)),
+        _ => String::new(),
+    };
+    format!(
+        "tcplab check client: {} against tcplab's echo server on {addr}{sizes}",
+        shell_words(&doc.command)
+    )
+}
+
+fn client_blocks(doc: &ClientDoc) -> Vec<Block> {
+    let mut b = Vec::new();
+    if doc.ladder {
+        let rows = doc
+            .runs
+            .iter()
+            .map(|r| {
+                vec![
+                    r.bytes.map_or("-".into(), human),
+                    r.outcome.name().to_string(),
+                    secs(r.elapsed_ms),
+                ]
+            })
+            .collect();
+        b.push(Block::Table(
+            vec!["{bytes}".into(), "verdict".into(), "time".into()],
+            rows,
+        ));
+        match doc.first_failure_bytes {
+            Some(at) => b.push(Block::Para(format!(
+                "The first size at which the client did not pass: {}. It passed at every smaller size.",
+                size(at)
+            ))),
+            None => b.push(Block::Para(format!(
+                "The client passed at every size up to {}.",
+                size(*doc.sizes_bytes.last().unwrap_or(&0))
+            ))),
+        }
+    }
+    if let Some(r) = doc.runs.last() {
+        b.extend(client_run_blocks(doc, r));
+    }
+    b
+}
+
+/// The verdict on one client run, with its evidence.
+fn client_run_blocks(doc: &ClientDoc, r: &ClientRun) -> Vec<Block> {
+    let mut b = Vec::new();
+    let sent = r.counts.client_sent_bytes;
+    let of = r
+        .bytes
+        .map(|n| format!(" of {}", human(n)))
+        .unwrap_or_default();
+    match r.outcome {
+        Outcome::Passed => b.push(Block::Para(match r.bytes {
+            Some(n) => format!(
+                "PASSED: tcplab's server received and echoed exactly {}, and the client exited 0 after {}.",
+                size(n),
+                secs(r.process.ran_ms)
+            ),
+            None => format!(
+                "PASSED: the client sent {} (the command has no {{bytes}}, so any count passes), tcplab's server echoed all of it, and the client exited 0 after {}.",
+                size(r.server_received_bytes),
+                secs(r.process.ran_ms)
+            ),
+        })),
+        Outcome::Deadlocked => {
+            let v = r.verdict.as_ref();
+            let quiet = v.map_or(0, |v| v.verdict_ms.saturating_sub(v.last_progress_ms));
+            b.push(Block::Para(format!(
+                "DEADLOCKED after the client had sent {}{of} and read {} of the echo: nothing could move any more ({quiet} ms after the last byte moved).",
+                human(sent),
+                human(r.counts.client_received_bytes)
+            )));
+            b.extend(evidence_blocks(r));
+            b.push(Block::Para(FIX_DEADLOCK.into()));
+        }
+        Outcome::Hung => {
+            b.push(Block::Para(hang_text(doc, r)));
+            if matches!(r.hang, Some(Hang::BothWaitInRecv | Hang::Silent { .. })) {
+                b.extend(evidence_blocks(r));
+            }
+            if r.hang == Some(Hang::BothWaitInRecv) {
+                b.push(Block::Para(FIX_HALFCLOSE.into()));
+            }
+        }
+        Outcome::Crashed => {
+            b.push(Block::Para(format!(
+                "CRASHED: the client {} after {}; tcplab's server had received {}{of} and echoed {}.",
+                how_it_ended(&r.process),
+                secs(r.process.ran_ms),
+                human(r.server_received_bytes),
+                human(r.server_echoed_bytes)
+            )));
+            b.extend(output_blocks(&r.process, true));
+        }
+        Outcome::Failed => b.push(Block::Para(shortfall_text(r))),
+        Outcome::Interrupted => b.push(Block::Para(format!(
+            "INTERRUPTED: stopped by {} after the client had sent {}{of}.",
+            crate::interrupt::signal_name(),
+            human(sent)
+        ))),
+    }
+    if r.outcome != Outcome::Crashed && r.outcome != Outcome::Passed {
+        b.push(Block::Para(ended_text(r)));
+    }
+    b
+}
+
+fn hang_text(doc: &ClientDoc, r: &ClientRun) -> String {
+    match &r.hang {
+        Some(Hang::BothWaitInRecv) => format!(
+            "HUNG: both sides wait in recv() and nothing is in flight. tcplab's server has echoed all {} it received and waits for more or for end of stream; the client waits for echo that cannot come. Did the client forget shutdown(SHUT_WR) after its last send?",
+            human(r.server_received_bytes)
+        ),
+        Some(Hang::Silent { ms }) => format!(
+            "HUNG: no byte moved for {ms} ms (--stall-after {}), and the kernel shows no deadlock. The client had sent {} and read {}.",
+            secs(doc.stall_after_ms),
+            human(r.counts.client_sent_bytes),
+            human(r.counts.client_received_bytes)
+        ),
+        Some(Hang::NeverConnected { ms }) => format!(
+            "HUNG: the client never connected within {} (--stall-after). Does it take the host and port from the command line? Use {{host}} and {{port}} in the command.",
+            secs(*ms)
+        ),
+        Some(Hang::KeptRunning { ms }) => format!(
+            "HUNG: the connection was over (tcplab's server received {} and echoed {}), but the client kept running for {} more. What does it wait for after the echo?",
+            human(r.server_received_bytes),
+            human(r.server_echoed_bytes),
+            secs(*ms)
+        ),
+        Some(Hang::TimedOut { ms }) => format!(
+            "HUNG: the client was still running after {} (--timeout), having sent {}.",
+            secs(*ms),
+            human(r.counts.client_sent_bytes)
+        ),
+        None => "HUNG.".into(),
+    }
+}
+
+fn shortfall_text(r: &ClientRun) -> String {
+    match &r.shortfall {
+        Some(Shortfall::WrongCount {
+            received_bytes,
+            expected_bytes,
+        }) => format!(
+            "FAILED: the client exited 0, but tcplab's server received {} where {{bytes}} was {}. Send exactly the number of bytes you are asked for.",
+            size(*received_bytes),
+            size(*expected_bytes)
+        ),
+        Some(Shortfall::ClosedEarly { echoed_bytes }) => format!(
+            "FAILED: the client exited 0, but closed the connection while tcplab's server was still echoing ({} of {} written back). Read until recv() returns 0 (the server closed) before you close.",
+            human(*echoed_bytes),
+            human(r.server_received_bytes)
+        ),
+        None => "FAILED.".into(),
+    }
+}
+
+/// What tcplab did to end a run it ended.
+fn ended_text(r: &ClientRun) -> String {
+    let how = match &r.process.stopped_with {
+        Some(sig) => format!("stopped the client with {sig}"),
+        None => format!(
+            "found the client already ended ({})",
+            how_it_ended(&r.process)
+        ),
+    };
+    format!("What tcplab did: shut its server's side down and {how}; nothing is left running.")
+}
+
+/// Who waits in which call, the kernel's facts, and the ledger.
+fn evidence_blocks(r: &ClientRun) -> Vec<Block> {
+    let mut b = Vec::new();
+    if !r.threads.is_empty() {
+        b.push(Block::Heading("Who waits, and where".into()));
+        let mut lines = Vec::new();
+        for (side, name) in [(Side::Client, "client"), (Side::Server, "server")] {
+            for t in r.threads.iter().filter(|t| t.side == side) {
+                lines.push(format!("{name}: {}", thread_line(t)));
+            }
+        }
+        b.push(Block::List(lines));
+    }
+    if let Some(v) = &r.verdict {
+        b.push(Block::Heading("Evidence, from the kernel".into()));
+        b.push(Block::List(v.evidence.iter().map(evidence_text).collect()));
+    }
+    if let Some(l) = &r.ledger {
+        b.push(Block::Heading("Where every byte is".into()));
+        b.push(Block::Para(
+            "The programs' counters come from the kernel's: what a program wrote = bytes acknowledged + its send queue; what it read = bytes received − its receive queue.".into(),
+        ));
+        let mut v = Vec::new();
+        let _ = write_ledger(l, &mut v);
+        b.push(Block::Pre(
+            String::from_utf8_lossy(&v)
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+        ));
+    }
+    b
+}
+
+/// The text report of a client check.
+pub fn write_client(doc: &ClientDoc, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "tcplab check client: {}", shell_words(&doc.command))?;
+    if let Some(r) = doc.runs.last() {
+        writeln!(out, "  ran: {}", shell_words(&r.command))?;
+    }
+    writeln!(out)?;
+    write_text(&client_blocks(doc), out)
+}
+
+/// The Markdown lab report of a client check; `svg` names the timeline drawn beside it.
+pub fn write_client_markdown(
+    doc: &ClientDoc,
+    svg: Option<&str>,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let program = doc
+        .command
+        .get(1)
+        .or(doc.command.first())
+        .cloned()
+        .unwrap_or_default();
+    writeln!(out, "# tcplab check client: {program}\n")?;
+    let mut settings = vec![(
+        "command".to_string(),
+        format!("`{}`", shell_words(&doc.command)),
+    )];
+    if let Some(r) = doc.runs.last() {
+        settings.push(("run as".into(), format!("`{}`", shell_words(&r.command))));
+    }
+    settings.push((
+        "server".into(),
+        "tcplab's reference echo server (recv() up to 1 KiB, uppercase, send it all back)".into(),
+    ));
+    let sizes = if !doc.has_bytes {
+        "none: the command has no {bytes}".to_string()
+    } else if doc.ladder {
+        doc.sizes_bytes
+            .iter()
+            .map(|b| human(*b))
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        size(doc.sizes_bytes[0])
+    };
+    settings.push(("{bytes}".into(), sizes));
+    settings.push(("--stall-after".into(), secs(doc.stall_after_ms)));
+    settings.push(("--timeout".into(), secs(doc.timeout_ms)));
+    settings.push(("verdict".into(), format!("**{}**", doc.outcome.name())));
+    write_settings(&settings, out)?;
+    writeln!(out, "## Verdict\n")?;
+    write_markdown(&client_blocks(doc), out)?;
+    if let Some(r) = doc.runs.last()
+        && r.outcome != Outcome::Crashed
+    {
+        write_markdown(&output_blocks(&r.process, true), out)?;
+    }
+    write_svg_link(svg, out)
+}

@@ -1,0 +1,157 @@
+//! What `tcplab check` says: the verdict on a student's client or server with its evidence — who
+//! waits in which call, the kernel's facts, the ledger, the last lines a crashed program wrote —
+//! and the fix to try. One wording, built as blocks (`client.rs`, `server.rs`), drawn two ways
+//! here: text for the terminal and a Markdown lab report (`--report FILE.md`, with the timeline SVG
+//! beside it).
+
+mod client;
+mod server;
+
+use std::io::{self, Write};
+
+use super::human;
+use crate::check::ProcessEnd;
+
+pub use client::{client_intro, client_run_line, write_client, write_client_markdown};
+pub use server::{server_step_line, write_server, write_server_markdown};
+
+/// A piece of the report.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Block {
+    Heading(String),
+    Para(String),
+    List(Vec<String>),
+    /// Preformatted lines (ledger, program output).
+    Pre(Vec<String>),
+    /// A table: header, then rows.
+    Table(Vec<String>, Vec<Vec<String>>),
+}
+
+/// A size with its exact byte count: `1 MiB (1048576 bytes)`, or `176 bytes`.
+pub(super) fn size(b: u64) -> String {
+    if b < 1024 {
+        format!("{b} bytes")
+    } else {
+        format!("{} ({b} bytes)", human(b))
+    }
+}
+
+pub(super) fn secs(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+/// How a program that ended by itself ended, in a few words: `exited with code 2`.
+pub(super) fn how_it_ended(p: &ProcessEnd) -> String {
+    match (p.exit_code, p.signal) {
+        (Some(c), _) => format!("exited with code {c}"),
+        (None, Some(s)) => format!("was ended by signal {s}"),
+        (None, None) => "ended".into(),
+    }
+}
+
+/// The program's last lines (stderr always, stdout when asked).
+pub(super) fn output_blocks(p: &ProcessEnd, stdout: bool) -> Vec<Block> {
+    let mut b = Vec::new();
+    if !p.stderr_tail.is_empty() {
+        b.push(Block::Heading("Its last lines on stderr".into()));
+        b.push(Block::Pre(p.stderr_tail.clone()));
+    }
+    if stdout && !p.stdout_tail.is_empty() {
+        b.push(Block::Heading("Its last lines on stdout".into()));
+        b.push(Block::Pre(p.stdout_tail.clone()));
+    }
+    b
+}
+
+pub(super) fn write_text(blocks: &[Block], out: &mut impl Write) -> io::Result<()> {
+    for b in blocks {
+        match b {
+            Block::Heading(h) => writeln!(out, "{h}:")?,
+            Block::Para(p) => writeln!(out, "{p}\n")?,
+            Block::List(items) => {
+                for i in items {
+                    writeln!(out, "  - {i}")?;
+                }
+                writeln!(out)?;
+            }
+            Block::Pre(lines) => {
+                for l in lines {
+                    writeln!(out, "  | {l}")?;
+                }
+                writeln!(out)?;
+            }
+            Block::Table(head, rows) => {
+                let widths: Vec<usize> = (0..head.len())
+                    .map(|i| {
+                        rows.iter()
+                            .map(|r| r[i].chars().count())
+                            .chain([head[i].chars().count()])
+                            .max()
+                            .unwrap_or(0)
+                    })
+                    .collect();
+                for row in std::iter::once(head).chain(rows) {
+                    let cells: Vec<String> = row
+                        .iter()
+                        .zip(&widths)
+                        .map(|(c, w)| format!("{c:<w$}"))
+                        .collect();
+                    writeln!(out, "  {}", cells.join("  ").trim_end())?;
+                }
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn write_settings(rows: &[(String, String)], out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "| setting | value |\n|---|---|")?;
+    for (k, v) in rows {
+        writeln!(
+            out,
+            "| {} | {} |",
+            k.replace('|', "\\|"),
+            v.replace('|', "\\|")
+        )?;
+    }
+    writeln!(out)
+}
+
+pub(super) fn write_svg_link(svg: Option<&str>, out: &mut impl Write) -> io::Result<()> {
+    if let Some(name) = svg {
+        writeln!(
+            out,
+            "## Timeline\n\nThe four queues and the programs' counters over time, sampled from the kernel.\n\n![timeline]({name})"
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn write_markdown(blocks: &[Block], out: &mut impl Write) -> io::Result<()> {
+    for b in blocks {
+        match b {
+            Block::Heading(h) => writeln!(out, "### {h}\n")?,
+            Block::Para(p) => writeln!(out, "{p}\n")?,
+            Block::List(items) => {
+                for i in items {
+                    writeln!(out, "- {i}")?;
+                }
+                writeln!(out)?;
+            }
+            Block::Pre(lines) => writeln!(out, "```text\n{}\n```\n", lines.join("\n"))?,
+            Block::Table(head, rows) => {
+                writeln!(out, "| {} |", head.join(" | "))?;
+                writeln!(out, "|{}", "---|".repeat(head.len()))?;
+                for r in rows {
+                    writeln!(out, "| {} |", r.join(" | "))?;
+                }
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,175 @@
+//! The wording of `check server`: the table of tcplab's client runs against a student's server,
+//! and what went wrong in the first one that failed (the first wrong byte, the missing bytes, a
+//! server that never closes).
+
+use std::io::{self, Write};
+
+use super::{
+    Block, how_it_ended, output_blocks, secs, size, write_markdown, write_settings, write_svg_link,
+    write_text,
+};
+use crate::check::{Outcome, Problem, ServerDoc, ServerStep, shell_words};
+use crate::payload::MESSAGE;
+use crate::report::human;
+
+/// A line for stderr as each step of a server check ends.
+pub fn server_step_line(s: &ServerStep) -> String {
+    format!(
+        "  {:<13} {:>9}  {:<10}  {}",
+        s.strategy.as_str(),
+        human(s.bytes),
+        s.outcome.name(),
+        secs(s.result.timings.elapsed_ms)
+    )
+}
+
+fn server_blocks(doc: &ServerDoc) -> Vec<Block> {
+    let mut b = vec![Block::Table(
+        vec![
+            "tcplab's client".into(),
+            "bytes".into(),
+            "verdict".into(),
+            "time".into(),
+        ],
+        doc.steps
+            .iter()
+            .map(|s| {
+                vec![
+                    s.strategy.as_str().to_string(),
+                    human(s.bytes),
+                    s.outcome.name().to_string(),
+                    secs(s.result.timings.elapsed_ms),
+                ]
+            })
+            .collect(),
+    )];
+    let last = doc.steps.last();
+    match (doc.outcome, last) {
+        (Outcome::Passed, _) => b.push(Block::Para(format!(
+            "PASSED: every echo came back uppercased, byte for byte, up to {}, and the server closed each connection after its echo.",
+            size(last.map_or(0, |s| s.bytes))
+        ))),
+        (_, Some(s)) => {
+            b.push(Block::Para(step_verdict(doc, s)));
+            if doc.outcome == Outcome::Crashed {
+                b.extend(output_blocks(&doc.server_process, false));
+            }
+        }
+        (o, None) => b.push(Block::Para(format!("{}.", o.name().to_uppercase()))),
+    }
+    let end = match &doc.server_process.stopped_with {
+        Some(sig) => format!("tcplab stopped the server with {sig} at the end"),
+        None => format!("the server {} by itself", how_it_ended(&doc.server_process)),
+    };
+    b.push(Block::Para(format!("{end}; nothing is left running.")));
+    b
+}
+
+fn step_verdict(doc: &ServerDoc, s: &ServerStep) -> String {
+    let with = format!(
+        "with tcplab's {} client at {}",
+        s.strategy.as_str(),
+        human(s.bytes)
+    );
+    let word = doc.outcome.name().to_uppercase();
+    if doc.outcome == Outcome::Crashed {
+        return format!(
+            "CRASHED {with}: the server {} during the run.",
+            how_it_ended(&doc.server_process)
+        );
+    }
+    let what = match &s.problem {
+        Some(Problem::WrongByte { at_byte, said }) => {
+            let want = MESSAGE[(*at_byte % MESSAGE.len() as u64) as usize].to_ascii_uppercase();
+            let quote = said
+                .as_ref()
+                .map(|t| {
+                    format!(
+                        " The echo began '{}'.",
+                        t.chars().take(48).collect::<String>()
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "the echo differs from the uppercased input at byte {at_byte} (the first wrong byte; '{}' was expected there).{quote} Every ASCII letter must come back uppercased, every other byte unchanged.",
+                want as char
+            )
+        }
+        Some(Problem::Missing {
+            received_bytes,
+            expected_bytes,
+        }) => format!(
+            "the echo ended after {received_bytes} of {expected_bytes} bytes: the last {} never came back before the server closed. Send every block back before you close.",
+            size(expected_bytes.saturating_sub(*received_bytes))
+        ),
+        Some(Problem::NeverCloses { ms }) => format!(
+            "every byte came back, but the server never closed the connection: tcplab's client still waited for end of stream {ms} ms later. Close the connection (or shutdown(SHUT_WR)) once recv() returns 0."
+        ),
+        Some(Problem::Stalled {
+            ms,
+            received_bytes,
+            expected_bytes,
+        }) => format!(
+            "nothing moved for {ms} ms with {} of {} echoed back. Does the server stop reading while it writes, or wait for more than it was sent?",
+            human(*received_bytes),
+            human(*expected_bytes)
+        ),
+        Some(Problem::Connection { failure }) => crate::report::text::failure_text(failure),
+        Some(Problem::TimedOut { ms }) => {
+            format!("the run was still going after {ms} ms (--timeout).")
+        }
+        None => String::new(),
+    };
+    let smaller = doc.steps.len() > 1;
+    let note = if smaller {
+        " It passed every smaller run before this one."
+    } else {
+        ""
+    };
+    format!("{word} {with}: {what}{note}")
+}
+
+/// The text report of a server check.
+pub fn write_server(doc: &ServerDoc, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "tcplab check server: {}", shell_words(&doc.command))?;
+    writeln!(
+        out,
+        "  ran: {}\n  it listened on {} after {} ms\n",
+        shell_words(&doc.command_run),
+        doc.addr,
+        doc.listening_after_ms
+    )?;
+    write_text(&server_blocks(doc), out)
+}
+
+/// The Markdown lab report of a server check.
+pub fn write_server_markdown(
+    doc: &ServerDoc,
+    svg: Option<&str>,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let program = doc
+        .command
+        .get(1)
+        .or(doc.command.first())
+        .cloned()
+        .unwrap_or_default();
+    writeln!(out, "# tcplab check server: {program}\n")?;
+    let settings = vec![
+        ("command".to_string(), format!("`{}`", shell_words(&doc.command))),
+        ("run as".into(), format!("`{}`", shell_words(&doc.command_run))),
+        (
+            "listened".into(),
+            format!("on {} after {} ms", doc.addr, doc.listening_after_ms),
+        ),
+        (
+            "clients".into(),
+            "tcplab's naive client, then its reader-thread client at growing sizes; 16-byte writes of 'capitalize this!'".into(),
+        ),
+        ("verdict".into(), format!("**{}**", doc.outcome.name())),
+    ];
+    write_settings(&settings, out)?;
+    writeln!(out, "## Verdict\n")?;
+    write_markdown(&server_blocks(doc), out)?;
+    write_svg_link(svg, out)
+}
