@@ -6,7 +6,8 @@
 # Usage: scripts/compare-buffers.sh [OUT_DIR] [extra tcplab sweep flags...]
 #   OUT_DIR defaults to out/compare-buffers (git-ignored). Extra flags are passed to the sweep, e.g.
 #   scripts/compare-buffers.sh out/cmp --repeat 3
-# Needs: cargo (Rust toolchain), Linux loopback. Takes about 15 s after the build.
+# Needs: cargo (Rust toolchain), Linux loopback. Takes about 15 s after the build. $TCPLAB, when
+# set, names the binary to use instead of building this checkout.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,8 +15,9 @@ out="${1:-$root/out/compare-buffers}"
 shift || true
 
 cd "$root"
-cargo build --release --quiet
-tcplab="$root/target/release/tcplab"
+# shellcheck source=lib.sh
+source "$root/scripts/lib.sh"
+tcplab=$(tcplab_bin)
 mkdir -p "$out"
 
 # 6 send-buffer sizes × 4 receive-buffer sizes = 24 points, each a fresh one-process run.

@@ -18,9 +18,12 @@ BUF=${BUF:-64K}
 BYTES=${BYTES:-1MiB}
 IDLE=${IDLE:-5s}
 
-cargo build --release --quiet
+root=$PWD
+# shellcheck source=lib.sh
+source scripts/lib.sh
+tcplab=$(tcplab_bin)
 # 200 clients need about 600 file descriptors here (clients, their threads' sockets, the server's).
 ulimit -n 4096 2>/dev/null || true
-exec target/release/tcplab load \
+exec "$tcplab" load \
   --clients "$CLIENTS" --deadlocking "$DEADLOCKING" --rounds "$ROUNDS" \
   --sndbuf "$BUF" --rcvbuf "$BUF" --bytes "$BYTES" --idle-timeout "$IDLE" "$@"

@@ -36,8 +36,9 @@ die() { echo "two-host-sweep: $*" >&2; exit 2; }
 command -v python3 >/dev/null || die "python3 is needed to turn each run's JSON into a CSV row"
 
 if [[ -z "${TCPLAB:-}" ]]; then
-    (cd "$root" && cargo build --release --quiet)
-    TCPLAB="$root/target/release/tcplab"
+    # shellcheck source=lib.sh
+    source "$root/scripts/lib.sh"
+    TCPLAB=$(tcplab_bin)
 fi
 
 server_pid=""

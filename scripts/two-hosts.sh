@@ -25,8 +25,10 @@ PORT=1060
 
 [ "$(id -u)" = 0 ] || { echo "two-hosts.sh: needs root for ip netns; try: sudo $0" >&2; exit 2; }
 command -v jq >/dev/null || { echo "two-hosts.sh: needs jq to read tcplab's JSON" >&2; exit 2; }
-cargo build --release --quiet
-BIN=$PWD/target/release/tcplab
+root=$PWD
+# shellcheck source=lib.sh
+source scripts/lib.sh
+BIN=$(tcplab_bin)
 
 SERVER_PID=
 cleanup() {
