@@ -4,8 +4,9 @@
 //! each keeps its own exit code (128 + the signal number: 130 and 143).
 //!
 //! signal-hook sets the flag from the handler with one atomic store, which is all a signal handler
-//! may safely do.
+//! may safely do. A program that runs children of its own passes the stop on to them (`forward`).
 
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -38,6 +39,32 @@ pub fn exit_code() -> u8 {
         SIGTERM => 143,
         _ => 130,
     }
+}
+
+/// Passes the signal that stopped this program (SIGINT if none did) on to a child that has not
+/// exited, so the child stops the way it would have at the terminal. Sent with kill(1): the crate
+/// keeps `unsafe` to the socket probes. Returns whether the signal was sent; a child that has
+/// already exited is left to be reaped (its pid must not be signalled any more).
+pub fn forward(child: &mut Child) -> bool {
+    let sig = match flag().load(Relaxed) {
+        SIGTERM => "TERM",
+        _ => "INT",
+    };
+    send(child, sig)
+}
+
+/// Sends SIGINT (`"INT"`) or SIGTERM (`"TERM"`) to a child that has not exited.
+pub fn send(child: &mut Child, sig: &str) -> bool {
+    if !matches!(child.try_wait(), Ok(None)) {
+        return false;
+    }
+    Command::new("kill")
+        .args(["-s", sig, &child.id().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// What stopped the program, as a person names it.

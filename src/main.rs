@@ -34,6 +34,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.is::<cmd::Usage>() => {
+            eprintln!("tcplab: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("tcplab: {}", report::errors::line(&e));
             ExitCode::from(1)
@@ -55,6 +59,10 @@ fn usage_error(e: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         };
     }
+    if let Some(line) = negative_value(&e) {
+        eprintln!("tcplab: {line}; see 'tcplab --help'");
+        return ExitCode::from(2);
+    }
     let text = e.render().to_string();
     let parts: Vec<&str> = text
         .lines()
@@ -66,6 +74,36 @@ fn usage_error(e: clap::Error) -> ExitCode {
         .collect();
     eprintln!("tcplab: {}; see 'tcplab --help'", parts.join("; "));
     ExitCode::from(2)
+}
+
+/// clap reads `--bytes -4K` as an unknown flag `-4` and suggests `-- -4K`, which does not work
+/// for an option's value. Say instead that the value may not be negative, naming the option.
+fn negative_value(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let rest = arg.strip_prefix('-')?;
+    if !rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    // clap names only the first "flag" of `-4K` ('-4'); quote the whole word as it was typed.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let at = args.iter().position(|a| a.starts_with(arg.as_str()));
+    let typed = at.map_or(arg.as_str(), |i| args[i].as_str());
+    let option = at
+        .and_then(|i| i.checked_sub(1))
+        .map(|i| args[i].as_str())
+        .filter(|prev| prev.starts_with('-'));
+    Some(match option {
+        Some(opt) => {
+            format!("invalid value '{typed}' for '{opt}': negative values are not accepted")
+        }
+        None => format!("unexpected argument '{typed}': negative values are not accepted"),
+    })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

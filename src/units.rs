@@ -110,30 +110,62 @@ impl BufSize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Millis(pub Duration);
 
+/// The longest duration any flag accepts: 24 hours. A longer wait is almost certainly a typo.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// What is wrong with a typed duration; each variant says it in words a student can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("expected a duration with a unit, such as 500ms, 2s or 1m")]
-pub struct DurationError;
+pub enum DurationError {
+    #[error("expected a number and a unit, such as 500ms, 2s or 1m")]
+    Malformed,
+    #[error("a duration needs a unit: ms, s or m (e.g. 500ms, 2s or 1m)")]
+    NoUnit,
+    #[error("unknown unit '{0}': use ms, s or m")]
+    UnknownUnit(String),
+    #[error("a duration must be more than zero")]
+    NotPositive,
+    #[error("a duration must be at least 1 microsecond (0.001ms)")]
+    TooShort,
+    #[error("a duration must be at most 24 hours (1440m)")]
+    TooLong,
+}
 
 impl Millis {
     pub fn parse(text: &str) -> Result<Millis, DurationError> {
         let t = text.trim().to_ascii_lowercase();
-        let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-            (n, 1.0)
-        } else if let Some(n) = t.strip_suffix('s') {
-            (n, 1000.0)
-        } else if let Some(n) = t.strip_suffix('m') {
-            (n, 60_000.0)
-        } else {
-            return Err(DurationError);
+        // The unit is the run of letters at the end; the number is everything before it.
+        let split = t
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphabetic())
+            .last()
+            .map_or(t.len(), |(i, _)| i);
+        let (num, unit) = t.split_at(split);
+        let num = num.trim();
+        if num.is_empty() {
+            return Err(DurationError::Malformed);
+        }
+        let v: f64 = num.parse().map_err(|_| DurationError::Malformed)?;
+        let scale = match unit {
+            "ms" => 1.0,
+            "s" => 1000.0,
+            "m" => 60_000.0,
+            "" => return Err(DurationError::NoUnit),
+            other => return Err(DurationError::UnknownUnit(other.to_string())),
         };
-        let v: f64 = num.trim().parse().map_err(|_| DurationError)?;
-        if !v.is_finite() || v <= 0.0 || v * scale > 86_400_000.0 {
-            return Err(DurationError);
+        if !v.is_finite() {
+            return Err(DurationError::Malformed);
+        }
+        if v <= 0.0 {
+            return Err(DurationError::NotPositive);
+        }
+        if v * scale > MAX_DURATION.as_millis() as f64 {
+            return Err(DurationError::TooLong);
         }
         let micros = (v * scale * 1000.0) as u64;
         if micros == 0 {
             // A positive value below a microsecond (e.g. 1e-9ms) would become a zero wait.
-            return Err(DurationError);
+            return Err(DurationError::TooShort);
         }
         Ok(Millis(Duration::from_micros(micros)))
     }
@@ -252,8 +284,48 @@ mod tests {
             Millis::parse("1.5s"),
             Ok(Millis(Duration::from_millis(1500)))
         );
-        assert!(Millis::parse("2").is_err());
-        assert!(Millis::parse("0s").is_err());
-        assert!(Millis::parse("-1s").is_err());
+        assert_eq!(Millis::parse("2"), Err(DurationError::NoUnit));
+        assert_eq!(Millis::parse("0s"), Err(DurationError::NotPositive));
+        assert_eq!(Millis::parse("-1s"), Err(DurationError::NotPositive));
+    }
+
+    #[test]
+    fn a_wrong_duration_says_what_was_wrong() {
+        let says = |text: &str| Millis::parse(text).unwrap_err().to_string();
+        assert_eq!(says("0s"), "a duration must be more than zero");
+        assert_eq!(says("0ms"), "a duration must be more than zero");
+        assert_eq!(says("1h"), "unknown unit 'h': use ms, s or m");
+        assert_eq!(says("1us"), "unknown unit 'us': use ms, s or m");
+        assert_eq!(
+            says("1000000s"),
+            "a duration must be at most 24 hours (1440m)"
+        );
+        assert_eq!(says("1441m"), "a duration must be at most 24 hours (1440m)");
+        assert_eq!(
+            says("inf s"),
+            "expected a number and a unit, such as 500ms, 2s or 1m"
+        );
+        assert_eq!(
+            says("1e-9ms"),
+            "a duration must be at least 1 microsecond (0.001ms)"
+        );
+        for malformed in ["", "s", "ms", "abc", "1.2.3s", "NaNs", "- s"] {
+            assert_eq!(
+                Millis::parse(malformed),
+                Err(DurationError::Malformed),
+                "{malformed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_limits_themselves_are_accepted() {
+        assert_eq!(Millis::parse("1440m"), Ok(Millis(MAX_DURATION)));
+        assert_eq!(Millis::parse("86400s"), Ok(Millis(MAX_DURATION)));
+        assert_eq!(
+            Millis::parse("0.001ms"),
+            Ok(Millis(Duration::from_micros(1)))
+        );
+        assert_eq!(Millis::parse(" 2 S "), Ok(Millis(Duration::from_secs(2))));
     }
 }

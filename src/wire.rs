@@ -3,8 +3,8 @@
 //!
 //! TCP is a byte stream: `recv()` returns whatever has arrived, so a reader that needs N bytes
 //! loops until it has them (`recv_exact`, the classic `recv_all`), and a frame reader refuses a
-//! length above its limit *before* allocating, so a hostile or broken peer cannot make it reserve
-//! 4 GiB with four bytes. Sockets, threads and printing are left to `classic/`.
+//! length above its limit *before* allocating and, below it, grows its buffer only with the bytes
+//! that arrive, so a hostile or broken peer cannot make it reserve 4 GiB with four bytes. Sockets, threads and printing are left to `classic/`.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -135,9 +135,15 @@ pub fn write_frame<W: Write + ?Sized>(w: &mut W, body: &[u8]) -> Result<(), Wire
     )?)
 }
 
+/// The most a frame reader reads (and zero-fills ahead) in one step: its memory follows the bytes
+/// that arrive, at most one step ahead of them.
+pub const READ_STEP: usize = 64 * 1024;
+
 /// Reads one block into `buf` (cleared first): `Ok(Some(len))` for a block, `Ok(None)` for the
-/// zero-length end block. A length above `max_frame` is refused before `buf` grows, and `buf`
-/// never grows past the announced length (so never past `max_frame`).
+/// zero-length end block. A length above `max_frame` is refused before `buf` grows. Below it, the
+/// announced length is only a promise: `buf` grows with the bytes that actually arrive, in reads
+/// of at most `READ_STEP`, its capacity doubling as they come and never passing the announced
+/// length (so never `max_frame`). A peer that announces 1 GiB and sends 14 bytes costs 64 KiB.
 pub fn read_frame<R: Read + ?Sized>(
     r: &mut R,
     max_frame: u64,
@@ -155,20 +161,30 @@ pub fn read_frame<R: Read + ?Sized>(
             max: max_frame,
         });
     }
+    buf.clear();
     if len == 0 {
-        buf.clear();
         return Ok(None);
     }
     let len = len as usize;
-    buf.clear();
-    // reserve_exact, not resize alone: the amortised growth of `reserve` may double the
-    // capacity past the limit the caller asked for.
-    buf.reserve_exact(len);
-    buf.resize(len, 0);
-    recv_exact(r, &mut buf[..]).map_err(|e| match e {
-        WireError::Closed { got, want } => WireError::CutBody { got, want },
-        e => e,
-    })?;
+    while buf.len() < len {
+        let got = buf.len();
+        if got == buf.capacity() {
+            // reserve_exact, not reserve: the amortised growth of `reserve` may pass the
+            // announced length, and with it the limit the caller asked for.
+            let target = (buf.capacity() * 2).clamp(READ_STEP.min(len), len);
+            buf.reserve_exact(target - got);
+        }
+        let end = (got + READ_STEP).min(len).min(buf.capacity());
+        buf.resize(end, 0);
+        let read = r.read(&mut buf[got..end]);
+        buf.truncate(got + *read.as_ref().unwrap_or(&0));
+        match read {
+            Ok(0) => return Err(WireError::CutBody { got, want: len }),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(Some(len))
 }
 

@@ -395,7 +395,7 @@ fn a_report_in_a_missing_folder_is_refused_before_anything_runs() {
     out.assert_code(1);
     assert!(
         out.one_error_line()
-            .contains("cannot create '/no/such/folder/lab.md'")
+            .contains("cannot write '/no/such/folder/lab.md'")
     );
 }
 

@@ -308,3 +308,67 @@ fn sixteen_client_without_a_server_is_refused_with_exit_1() {
         out.dump()
     );
 }
+
+/// Resident memory the blocks server may use while it waits for the rest of a block: a few MB
+/// of its own, far below the 1 GiB the block announces.
+const BLOCKS_SERVER_RSS: u64 = 50 << 20;
+
+#[cfg(target_os = "linux")]
+#[test]
+fn blocks_server_memory_follows_the_bytes_received_not_the_announced_length() {
+    use tcplab::classroom::procstat;
+    use tcplab::diag::{self, Filter};
+
+    let mut server = classic_server(&["blocks", "server", "-p", "0", "--max-frame", "1G"]);
+    let server_port = server.port();
+    let mut s = TcpStream::connect(server.addr).expect("connect to tcplab");
+    let me = s.local_addr().expect("the client's address");
+    let mut raw = (1u32 << 30).to_be_bytes().to_vec();
+    raw.resize(4 + 100_000, b'x');
+    s.write_all(&raw).expect("send a header and 100 KB of body");
+    // Both queues empty: every byte reached the server's socket and its reads took them all.
+    server.wait_for(DEADLINE, "the server reading the 100 KB body", |_| {
+        let Ok(socks) = diag::dump(&Filter::port(me.port())) else {
+            return false;
+        };
+        let sent = socks.iter().any(|d| d.local == me && d.send_q == 0);
+        let read = socks
+            .iter()
+            .any(|d| d.remote == me && d.local.port() == server_port && d.recv_q == 0);
+        sent && read
+    });
+    let rss = procstat::read(server.pid())
+        .expect("the server's status")
+        .rss_bytes;
+    assert!(
+        rss < BLOCKS_SERVER_RSS,
+        "the server holds {rss} bytes for a block of which 100 KB arrived\n{}",
+        server.dump()
+    );
+    drop(s);
+    let out = server.finish(DEADLINE);
+    out.assert_code(1);
+    assert!(
+        out.one_error_line()
+            .contains("socket closed after 100000 of 1073741824 body bytes"),
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn a_max_frame_above_what_a_length_prefix_can_announce_is_refused() {
+    let out = tcplab(&["blocks", "server", "-p", "0", "--max-frame", "4G"])
+        .deadline(DEADLINE)
+        .run();
+    out.assert_code(2);
+    assert!(
+        out.one_error_line().contains("at most 4294967295 bytes"),
+        "{}",
+        out.dump()
+    );
+    tcplab(&["blocks", "demo", "--max-frame", "4294967295", "--json"])
+        .deadline(DEADLINE)
+        .run()
+        .assert_code(0);
+}

@@ -4,10 +4,10 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use common::tcplab;
+use common::{scratch, tcplab};
 use tcplab::result::Outcome;
 use tcplab::sweep::SweepRow;
 use tcplab::timeline::TimelineRow;
@@ -24,27 +24,6 @@ server_rcvbuf_requested_bytes,server_rcvbuf_effective_bytes,\
 outcome,client_sent_bytes,server_received_bytes,server_sent_bytes,client_received_bytes,\
 last_progress_ms,stall_ms,stall_basis,elapsed_ms,throughput_bytes_per_s,\
 predicted_capacity_bytes,measured_over_predicted,error";
-
-/// A fresh folder per test, removed when the test ends.
-struct Scratch(PathBuf);
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-fn scratch(name: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!("tcplab-sweep-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("cannot create a scratch folder");
-    Scratch(dir)
-}
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()

@@ -4,6 +4,10 @@
 //!
 //! A child process rather than a function call keeps each command exactly what the student would
 //! type, with its own exit code, and keeps one run's threads and sockets from outliving it.
+//!
+//! Ctrl-C or SIGTERM sent to the runner alone (`timeout`, `kill`) would leave the child running
+//! on: the runner forwards the same signal, lets the child print its interrupted result for at
+//! most `STOP_BOUND`, kills it after that, and always reaps it.
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -13,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::interrupt;
 use crate::units::Millis;
 
 /// The environment variable that forces the live view on in a child whose stdout is a pipe
@@ -21,6 +26,10 @@ pub const LIVE_ENV: &str = "TCPLAB_LIVE";
 
 /// Kill deadline for a command without a `--timeout` of its own.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+/// How long a child may take to stop after the runner forwarded a signal to it.
+pub const STOP_BOUND: Duration = Duration::from_secs(5);
+/// How often the runner looks for a signal while its child runs.
+const TICK: Duration = Duration::from_millis(50);
 
 /// What one child run left behind.
 #[derive(Debug)]
@@ -92,9 +101,17 @@ pub fn run(args: &[String], live: bool, deadline: Duration) -> anyhow::Result<Ch
             let _ = tx.send(buf);
         })
         .context("cannot start the thread that reads the child's output")?;
-    let stdout = match rx.recv_timeout(deadline) {
-        Ok(buf) => String::from_utf8_lossy(&buf).into_owned(),
-        Err(_) => return kill(child, started),
+    let mut stop = Stop::new(started, deadline);
+    let stdout = loop {
+        match rx.recv_timeout(TICK) {
+            Ok(buf) => break String::from_utf8_lossy(&buf).into_owned(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break String::new(),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if stop.overdue(&mut child) {
+                    return kill(child, started);
+                }
+            }
+        }
     };
     // Stdout closed: the child is exiting. Still bounded, in case it lingers.
     loop {
@@ -105,10 +122,38 @@ pub fn run(args: &[String], live: bool, deadline: Duration) -> anyhow::Result<Ch
                 killed_after: None,
             });
         }
-        if started.elapsed() >= deadline {
+        if stop.overdue(&mut child) {
             return kill(child, started);
         }
         thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// When a running child must be stopped: at its deadline, or `STOP_BOUND` after a signal to the
+/// runner was forwarded to it.
+struct Stop {
+    started: Instant,
+    deadline: Duration,
+    forwarded: Option<Instant>,
+}
+
+impl Stop {
+    fn new(started: Instant, deadline: Duration) -> Stop {
+        Stop {
+            started,
+            deadline,
+            forwarded: None,
+        }
+    }
+
+    /// Forwards a signal the runner received (once), and says whether the child is past its bound.
+    fn overdue(&mut self, child: &mut Child) -> bool {
+        if self.forwarded.is_none() && interrupt::requested() {
+            interrupt::forward(child);
+            self.forwarded = Some(Instant::now());
+        }
+        self.started.elapsed() >= self.deadline
+            || self.forwarded.is_some_and(|t| t.elapsed() >= STOP_BOUND)
     }
 }
 

@@ -133,9 +133,13 @@ pub fn was_stopped(e: &(dyn std::error::Error + 'static)) -> bool {
         if err.is::<Stopped>() {
             return true;
         }
-        if let Some(io) = err.downcast_ref::<io::Error>()
-            && io.get_ref().is_some_and(|inner| inner.is::<Stopped>())
-        {
+        // An io::Error's source() skips the error it wraps, and a transparent WireError's skips
+        // its io::Error: look inside both.
+        let io = match err.downcast_ref::<crate::wire::WireError>() {
+            Some(crate::wire::WireError::Io(io)) => Some(io),
+            _ => err.downcast_ref::<io::Error>(),
+        };
+        if io.is_some_and(|io| io.get_ref().is_some_and(|inner| inner.is::<Stopped>())) {
             return true;
         }
         cur = err.source();
@@ -187,7 +191,16 @@ impl Read for Patient<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::py_repr;
+    use super::*;
+
+    #[test]
+    fn a_stop_is_found_inside_a_wire_error_and_its_context() {
+        let wire = crate::wire::WireError::Io(io::Error::other(Stopped));
+        assert!(was_stopped(&wire));
+        let wrapped = anyhow::Error::new(wire).context("block 1 from 127.0.0.1:4000");
+        assert!(was_stopped(wrapped.as_ref()));
+        assert!(!was_stopped(&crate::wire::WireError::CutHeader { got: 2 }));
+    }
 
     #[test]
     fn bytes_print_like_python_repr() {

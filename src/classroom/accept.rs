@@ -1,6 +1,8 @@
 //! The supervisor's accepting side: taking every connection waiting in the backlog, refusing
 //! the ones beyond `--max-conns` (counting only connections open at that moment), starting a
-//! thread for each accepted one, and reporting accept() failures without flooding the log.
+//! thread for each accepted one, and reporting accept() failures without flooding the log: the
+//! first failure of an episode in full, the rest as a count at most every `WARN_EVERY` (a server
+//! out of descriptors retries at every tick, ten times a second).
 
 use std::io;
 use std::sync::Arc;
@@ -28,6 +30,7 @@ impl Server<'_> {
         tx: &mpsc::Sender<(u64, ServeEnd)>,
         waker: &Arc<Waker>,
     ) {
+        self.warn_accept_failures(false);
         while !self.accepting_done() {
             if self.full() {
                 // Count only connections open at this moment: ones that ended since the last
@@ -50,7 +53,6 @@ impl Server<'_> {
                     break;
                 }
             };
-            self.warn_accept_failures(true);
             let peer = peer
                 .as_socket()
                 .map(|p| p.to_string())
@@ -130,34 +132,38 @@ impl Server<'_> {
         }
     }
 
+    /// One failed accept(): worded in full when it starts an episode (no failure for
+    /// `WARN_EVERY`), otherwise counted. Connections freeing descriptors now and then let an
+    /// accept() through between failures; that does not start a new episode.
     fn accept_failed(&mut self, e: &io::Error) {
-        self.accept_failures += 1;
-        if self.accept_failures == 1 {
+        let new_episode = self
+            .last_accept_failure
+            .is_none_or(|t| t.elapsed() >= WARN_EVERY);
+        self.last_accept_failure = Some(Instant::now());
+        if new_episode {
+            self.warn_accept_failures(true);
             self.sink.event(&ServerEvent::AcceptFailed {
                 error: Some(e.to_string()),
                 repeats: 1,
             });
-            self.accept_failures = 0;
             self.last_warning = Some(Instant::now());
         } else {
+            self.accept_failures += 1;
             self.warn_accept_failures(false);
         }
     }
 
-    /// Reports the accept() failures not yet reported: when accept works again (`settled`), or
-    /// at most every `WARN_EVERY` while they go on.
-    pub(super) fn warn_accept_failures(&mut self, settled: bool) {
+    /// Reports the counted accept() failures: at most every `WARN_EVERY`, or all of them at once
+    /// (`now`: before a new episode's warning, and when the server stops).
+    pub(super) fn warn_accept_failures(&mut self, now: bool) {
         let due = self.last_warning.is_none_or(|t| t.elapsed() >= WARN_EVERY);
-        if self.accept_failures > 0 && (settled || due) {
+        if self.accept_failures > 0 && (now || due) {
             let repeats = std::mem::take(&mut self.accept_failures);
             self.sink.event(&ServerEvent::AcceptFailed {
                 error: None,
                 repeats,
             });
             self.last_warning = Some(Instant::now());
-        }
-        if settled {
-            self.last_warning = None;
         }
     }
 

@@ -2,7 +2,7 @@
 //! chunks and never reads, and then simply holds the socket, blocked in send(), until the server
 //! frees it (its send() fails with a reset or broken pipe) or its own deadline passes. Unlike the
 //! naive client of `tcplab client`, it has no watchdog of its own that would end the deadlock from
-//! the client's side first.
+//! the client's side first. Ctrl-C or SIGTERM ends it too, within one send slice.
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
+use crate::interrupt;
 use crate::sock::{self, BufReq, Peer};
 
 /// How long one blocked send() waits before the deadline is checked again (SO_SNDTIMEO).
@@ -37,6 +38,8 @@ pub enum HolderEnd {
     NotFreed,
     /// Everything was sent (the buffers held it all): never stuck in send().
     SentAll,
+    /// Ctrl-C or SIGTERM asked the program to stop before the server freed it.
+    Interrupted,
     /// It could not connect, or the connection failed in another way.
     Failed { error: String },
 }
@@ -104,6 +107,9 @@ fn send_until_freed(
     while sent < cfg.total {
         if started.elapsed() >= cfg.deadline {
             return (HolderEnd::NotFreed, sent, last);
+        }
+        if interrupt::requested() {
+            return (HolderEnd::Interrupted, sent, last);
         }
         let want = ((cfg.chunk.len() - at) as u64).min(cfg.total - sent) as usize;
         match (&*sock).write(&cfg.chunk[at..at + want]) {

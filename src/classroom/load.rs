@@ -2,6 +2,11 @@
 //! (`holder.rs`: they stay stuck until the server frees them) and the rest fixed (reader-thread and
 //! poll through `run::run_client`, content verified). While they run, the server's resident memory
 //! and thread count are sampled from /proc. Produces a `LoadReport`; `report::load` words it.
+//!
+//! Ctrl-C or SIGTERM stops it starting clients; those already started end by themselves within a
+//! moment (the fixed ones stop on the signal, the holders within one send slice), and the round
+//! reports what they did. The server may have stopped on the same Ctrl-C, so its /proc entry may
+//! be gone by then.
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -14,6 +19,7 @@ pub use crate::classroom::outcomes::{
 };
 use crate::classroom::procstat::{self, ProcStatus};
 use crate::client::StrategyName;
+use crate::interrupt;
 use crate::observe::NoObserver;
 use crate::result::Outcome;
 use crate::run::{self, ClientConfig, Traffic};
@@ -49,11 +55,19 @@ pub fn is_deadlocking(i: u32, fraction: f64) -> bool {
 }
 
 pub fn run(cfg: &LoadConfig) -> anyhow::Result<LoadReport> {
-    let before = cfg.server_pid.map(procstat::read).transpose()?;
+    let before = match cfg.server_pid.map(procstat::read).transpose() {
+        Ok(b) => b,
+        // The server may have stopped on the same Ctrl-C that ends this round.
+        Err(_) if interrupt::requested() => None,
+        Err(e) => return Err(e.into()),
+    };
     let started = Instant::now();
     let (tx, rx) = mpsc::channel::<ClientOutcome>();
     let mut handles = Vec::new();
     for i in 0..cfg.clients {
+        if interrupt::requested() {
+            break;
+        }
         let tx = tx.clone();
         let cfg = cfg.clone();
         let h = thread::Builder::new()
@@ -70,11 +84,12 @@ pub fn run(cfg: &LoadConfig) -> anyhow::Result<LoadReport> {
         handles.push(h);
     }
     drop(tx);
+    let started_clients = handles.len();
     let mut outcomes = Vec::new();
     let mut peak = before;
     // Every client is bounded by cfg.timeout; this bound adds the time to connect and report.
     let deadline = started + cfg.timeout + Duration::from_secs(15);
-    while outcomes.len() < cfg.clients as usize && Instant::now() < deadline {
+    while outcomes.len() < started_clients && Instant::now() < deadline {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(o) => outcomes.push(o),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -88,11 +103,11 @@ pub fn run(cfg: &LoadConfig) -> anyhow::Result<LoadReport> {
         }
     }
     let elapsed = started.elapsed();
-    if outcomes.len() < cfg.clients as usize {
+    if outcomes.len() < started_clients {
         anyhow::bail!(
             "only {} of {} clients ended within {} s; is the server answering?",
             outcomes.len(),
-            cfg.clients,
+            started_clients,
             (cfg.timeout + Duration::from_secs(15)).as_secs()
         );
     }
@@ -101,7 +116,12 @@ pub fn run(cfg: &LoadConfig) -> anyhow::Result<LoadReport> {
     }
     outcomes.sort_by_key(|o| o.index);
     let server = match (cfg.server_pid, before, peak) {
-        (Some(pid), Some(before), Some(peak)) => Some(settle(pid, before, peak, cfg)?),
+        (Some(pid), Some(before), Some(peak)) => match settle(pid, before, peak, cfg) {
+            Ok(usage) => Some(usage),
+            // The server may have stopped on the same Ctrl-C and left /proc already.
+            Err(_) if interrupt::requested() => None,
+            Err(e) => return Err(e),
+        },
         _ => None,
     };
     Ok(report(outcomes, server, cfg, elapsed))
@@ -116,7 +136,7 @@ fn settle(
 ) -> anyhow::Result<ServerUsage> {
     let until = Instant::now() + cfg.idle_timeout * 2 + Duration::from_secs(5);
     let mut after = procstat::read(pid)?;
-    while after.threads > before.threads && Instant::now() < until {
+    while after.threads > before.threads && Instant::now() < until && !interrupt::requested() {
         thread::sleep(Duration::from_millis(50)); // polling /proc with a deadline
         after = procstat::read(pid)?;
     }
@@ -154,9 +174,13 @@ fn report(
         elapsed_ms: elapsed.as_millis() as u64,
         clients,
         server,
+        interrupted: interrupt::requested(),
         ok: false,
     };
-    r.ok = server_ok && r.fixed_ok == r.fixed_total && r.deadlocking_ok == r.deadlocking_total;
+    r.ok = server_ok
+        && !r.interrupted
+        && r.fixed_ok == r.fixed_total
+        && r.deadlocking_ok == r.deadlocking_total;
     r
 }
 
@@ -175,6 +199,7 @@ fn deadlocking(index: u32, cfg: &LoadConfig) -> ClientOutcome {
         HolderEnd::Freed => (ClientEnd::Freed, None),
         HolderEnd::NotFreed => (ClientEnd::NotFreed, None),
         HolderEnd::SentAll => (ClientEnd::SentAll, None),
+        HolderEnd::Interrupted => (ClientEnd::Interrupted, None),
         HolderEnd::Failed { error } => (ClientEnd::Failed, Some(error.clone())),
     };
     ClientOutcome {

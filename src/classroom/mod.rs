@@ -92,8 +92,12 @@ struct Server<'a> {
     totals: Totals,
     next_id: u64,
     sink: &'a mut dyn Sink,
+    /// accept() failures counted since the last line about them.
     accept_failures: u64,
+    /// When the last line about accept() failures was reported.
     last_warning: Option<Instant>,
+    /// When accept() last failed.
+    last_accept_failure: Option<Instant>,
 }
 
 /// Serves until Ctrl-C (or `--connections`), then closes every connection and joins every thread.
@@ -114,6 +118,7 @@ pub fn run(listener: &Socket, cfg: &Config, sink: &mut dyn Sink) -> io::Result<S
         sink,
         accept_failures: 0,
         last_warning: None,
+        last_accept_failure: None,
     };
     while !interrupt::requested() {
         if s.accepting_done() && s.table.is_empty() {

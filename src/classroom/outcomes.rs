@@ -88,6 +88,9 @@ pub struct LoadRun {
     pub server_totals: Option<crate::classroom::event::Totals>,
     /// Every round passed (and the server, when started here, stopped cleanly).
     pub ok: bool,
+    /// Ctrl-C or SIGTERM stopped the test: no client or round was started after it.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 /// One round of a load test.
@@ -104,6 +107,9 @@ pub struct LoadReport {
     /// Everything from the first connect to the last client's end (ms).
     pub elapsed_ms: u64,
     pub server: Option<ServerUsage>,
+    /// Ctrl-C or SIGTERM came during the round: the clients not started yet never were.
+    #[serde(default)]
+    pub interrupted: bool,
     /// Every client ended as it should, and the server's threads and memory returned to baseline.
     pub ok: bool,
 }

@@ -23,7 +23,15 @@ pub struct ShowArgs {
 /// child process, its live view shown), and check that it did what its page describes. Exits 0
 /// when it did, 1 when it did not.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Example: tcplab run 5")]
+#[command(after_help = concat!(
+    "Exit codes:
+  0    the experiment did what its page describes
+  1    it did not
+  2    no such experiment
+", signal_codes!(), "
+       the running command is stopped the same way
+
+Example: tcplab run 5"))]
 pub struct RunArgs {
     /// The experiment's number (5) or name (deadlock), as 'tcplab list' shows them.
     pub experiment: String,

@@ -9,15 +9,16 @@ use crate::units::{ByteSize, Millis, duration_arg, size_arg};
 /// command after `--`, tcplab replaces {host} and {port} (and, for a client, {bytes}) before it
 /// runs it.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Exit codes:
+#[command(after_help = concat!("Exit codes:
   0    passed
   1    it crashed, hung, or echoed wrong bytes; or tcplab could not check it (a port in use, a
        program that exits before it connects or listens)
   2    bad arguments (a command that cannot be found, no {port} in it)
   3    a deadlock was detected
-  130  Ctrl-C (143 on SIGTERM); the program is stopped and reaped first
+", signal_codes!(), "
+       the program is stopped and reaped first
 
-Example: tcplab check client -- python3 experiments/solutions/threaded_client.py {host} {port} {bytes}")]
+Example: tcplab check client -- python3 experiments/solutions/threaded_client.py {host} {port} {bytes}"))]
 pub struct CheckArgs {
     #[command(subcommand)]
     pub what: CheckWhat,
@@ -88,7 +89,8 @@ pub struct CheckCommon {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
     /// Port to use; 0 picks a free one. It fills {port}.
-    #[arg(short, long, default_value_t = 0)]
+    #[arg(short, long, default_value_t = 0, value_parser = super::common::port_arg,
+          allow_negative_numbers = true)]
     pub port: u16,
     /// Give up on one run after this long (the program is stopped and reaped).
     #[arg(long, value_parser = duration_arg, default_value = "60s", value_name = "DURATION")]

@@ -3,16 +3,20 @@
 
 use clap::{Args, Subcommand};
 
+use super::common::{port_arg, server_port_arg};
 pub use crate::classic::blocks::CutAt;
 use crate::units::{ByteSize, size_arg};
 
 macro_rules! sixteen_codes {
     () => {
-        "Exit codes:
+        concat!(
+            "Exit codes:
   0    the exchange completed; in 'demo', also the refused connection that --no-server demonstrates
   1    it ran and failed (refused connection, a peer that closed early, port in use)
   2    it could not start (bad arguments)
-  130  interrupted with Ctrl-C"
+",
+            signal_codes!()
+        )
     };
 }
 
@@ -23,11 +27,14 @@ pub const SIXTEEN_HELP: &str = concat!(
 
 macro_rules! blocks_codes {
     () => {
-        "Exit codes:
+        concat!(
+            "Exit codes:
   0    every block arrived up to the end block; in 'demo', also the refused or cut stream it demonstrates
   1    it ran and failed (refused connection, a block above --max-frame, a stream cut short)
   2    it could not start (bad arguments, such as a malformed --max-frame)
-  130  interrupted with Ctrl-C"
+",
+            signal_codes!()
+        )
     };
 }
 
@@ -52,11 +59,15 @@ pub const DRIBBLE_HELP: &str = concat!(
 
 macro_rules! halfclose_codes {
     () => {
-        "Exit codes:
+        concat!(
+            "Exit codes:
   0    the client's EOF reached the server and the reply came back
   1    it ran and failed (a socket error, or no verdict within the time limit)
   2    it could not start (bad arguments)
-  3    both sides waited in recv() for each other (--no-shutdown): a deadlock of its own kind"
+  3    both sides waited in recv() for each other (--no-shutdown): a deadlock of its own kind
+",
+            signal_codes!()
+        )
     };
 }
 
@@ -65,14 +76,25 @@ pub const HALFCLOSE_HELP: &str = concat!(
     "\n\nExample: tcplab halfclose --no-shutdown"
 );
 
-/// Where a classic server listens or a classic client connects.
+/// Where a classic server listens.
 #[derive(Debug, Clone, Args)]
-pub struct Endpoint {
-    /// IP address or host name (loopback by default).
+pub struct ListenAt {
+    /// IP address or host name to listen on (loopback by default).
     #[arg(default_value = "127.0.0.1")]
     pub host: String,
     /// TCP port; 0 asks the kernel for a free one (the server's first stdout line announces it).
-    #[arg(short, long, default_value_t = 1060)]
+    #[arg(short, long, default_value_t = 1060, value_parser = port_arg, allow_negative_numbers = true)]
+    pub port: u16,
+}
+
+/// Where a classic client connects.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectTo {
+    /// Server address: IP address or host name (loopback by default).
+    #[arg(default_value = "127.0.0.1")]
+    pub host: String,
+    /// Server port: the one the server announced ('Listening at HOST:PORT').
+    #[arg(short, long, default_value_t = 1060, value_parser = server_port_arg, allow_negative_numbers = true)]
     pub port: u16,
 }
 
@@ -114,7 +136,7 @@ pub enum SixteenRole {
 #[derive(Debug, Clone, Args)]
 pub struct SixteenServerArgs {
     #[command(flatten)]
-    pub at: Endpoint,
+    pub at: ListenAt,
     /// Exit after one connection (its exit code says whether the exchange completed).
     #[arg(long)]
     pub once: bool,
@@ -123,7 +145,7 @@ pub struct SixteenServerArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SixteenClientArgs {
     #[command(flatten)]
-    pub at: Endpoint,
+    pub at: ConnectTo,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -150,10 +172,10 @@ pub struct BlocksArgs {
 pub enum BlocksRole {
     /// Accept one connection and print every block until the zero-length block.
     #[command(after_help = concat!(blocks_codes!(), "\n\nExample: tcplab blocks server 127.0.0.1 -p 1060 --max-frame 64K"))]
-    Server(BlocksRoleArgs),
+    Server(BlocksServerArgs),
     /// Connect and send three lines of the Zen of Python, then the zero-length block.
     #[command(after_help = concat!(blocks_codes!(), "\n\nExample: tcplab blocks client 127.0.0.1 -p 1060"))]
-    Client(BlocksRoleArgs),
+    Client(BlocksClientArgs),
     /// Both sides in one process: a normal run, an oversized block (--oversized) or a stream cut
     /// inside a header or a body (--cut).
     #[command(after_help = concat!(blocks_codes!(), "\n\nExample: tcplab blocks demo --oversized --max-frame 64K --json"))]
@@ -161,9 +183,17 @@ pub enum BlocksRole {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct BlocksRoleArgs {
+pub struct BlocksServerArgs {
     #[command(flatten)]
-    pub at: Endpoint,
+    pub at: ListenAt,
+    #[command(flatten)]
+    pub limit: FrameLimit,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BlocksClientArgs {
+    #[command(flatten)]
+    pub at: ConnectTo,
     #[command(flatten)]
     pub limit: FrameLimit,
 }
@@ -171,10 +201,25 @@ pub struct BlocksRoleArgs {
 /// The largest block a reader accepts.
 #[derive(Debug, Clone, Args)]
 pub struct FrameLimit {
-    /// Largest block accepted (e.g. 64K, 1MiB; K and KiB both mean 1024). A reader refuses a
-    /// longer length prefix before allocating anything for it; the client refuses to send one.
-    #[arg(long, value_parser = size_arg, default_value = "1MiB", value_name = "SIZE")]
+    /// Largest block accepted (e.g. 64K, 1MiB; K and KiB both mean 1024), at most 4294967295
+    /// (what a 4-byte prefix can announce). A reader refuses a longer length prefix before
+    /// allocating anything for it, and below it grows its buffer only with the bytes that
+    /// arrive; the client refuses to send one.
+    #[arg(long, value_parser = frame_arg, default_value = "1MiB", value_name = "SIZE")]
     pub max_frame: ByteSize,
+}
+
+/// A `--max-frame`: at least 1 byte, at most what a 4-byte length prefix can announce.
+pub fn frame_arg(text: &str) -> Result<ByteSize, String> {
+    let s = size_arg(text)?;
+    if s.0 > u64::from(u32::MAX) {
+        return Err(format!(
+            "a block's 4-byte length prefix announces at most {} bytes (4 GiB - 1), so a larger \
+             limit means nothing; try 1G",
+            u32::MAX
+        ));
+    }
+    Ok(s)
 }
 
 #[derive(Debug, Clone, Args)]

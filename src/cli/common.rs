@@ -98,3 +98,49 @@ pub struct OutputArgs {
     #[arg(long, short)]
     pub quiet: bool,
 }
+
+/// A port to listen on: a number from 0 to 65535 (0 asks the kernel for a free one). Negative
+/// numbers reach this parser (the port flags allow them) so that `-p -1` is answered with the
+/// range rather than with clap's advice to write `-- -1`.
+pub fn port_arg(text: &str) -> Result<u16, String> {
+    text.parse::<u16>()
+        .map_err(|_| "a port must be a number from 0 to 65535".to_string())
+}
+
+/// The port of a server to connect to: 1 to 65535. Port 0 only means "any free port" to a
+/// server that is about to listen; no server listens on it.
+pub fn server_port_arg(text: &str) -> Result<u16, String> {
+    match port_arg(text)? {
+        0 => Err("port 0 is not a server's port; give the port the server announced".into()),
+        p => Ok(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_is_a_number_from_0_to_65535() {
+        assert_eq!(port_arg("0"), Ok(0));
+        assert_eq!(port_arg("65535"), Ok(65535));
+        for bad in ["-1", "65536", "http", ""] {
+            assert_eq!(
+                port_arg(bad),
+                Err("a port must be a number from 0 to 65535".into()),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_client_refuses_port_0() {
+        assert_eq!(server_port_arg("1060"), Ok(1060));
+        assert!(
+            server_port_arg("0")
+                .unwrap_err()
+                .contains("the port the server announced")
+        );
+        assert!(server_port_arg("-1").unwrap_err().contains("0 to 65535"));
+    }
+}

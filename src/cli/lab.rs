@@ -2,16 +2,25 @@
 
 use clap::Args;
 
-use super::common::{BufferArgs, OutputArgs, OwnBufferArgs, TrafficArgs, WaitArgs};
+use super::common::{
+    BufferArgs, OutputArgs, OwnBufferArgs, TrafficArgs, WaitArgs, port_arg, server_port_arg,
+};
 use crate::units::{ByteSize, Millis, chunk_arg, duration_arg, size_arg};
 
 /// Run the server and the naive client in one process and watch all four buffers fill until
 /// send() and recv() wait on each other for ever; then read where every byte is from the kernel's
 /// queues, end the deadlock cleanly, and try the fixes with --strategy.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Example: tcplab deadlock --sndbuf 16K --rcvbuf 16K --strategy reader-thread"
-)]
+#[command(after_help = concat!(
+    "Exit codes:
+  0    the run completed with its echo verified
+  1    it ran and failed (a timeout, a reset, an echo that differs, an output that cannot be written)
+  2    it could not start (bad arguments)
+  3    a deadlock was detected
+", signal_codes!(), "
+       what had moved is printed first
+
+Example: tcplab deadlock --sndbuf 16K --rcvbuf 16K --strategy reader-thread"))]
 pub struct DeadlockArgs {
     #[command(flatten)]
     pub traffic: TrafficArgs,
@@ -28,7 +37,7 @@ pub struct DeadlockArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Record every sample (about every 10 ms: the app counters and the four kernel queues) into
-    /// FILE as CSV ('-' = stdout).
+    /// FILE as CSV.
     #[arg(long, value_name = "FILE")]
     pub timeline: Option<std::path::PathBuf>,
     /// Draw the same timeline into FILE (SVG): the buffers filling, then the flat line of a
@@ -41,15 +50,21 @@ pub struct DeadlockArgs {
 /// uppercases ASCII letters, and writes everything back. Serves many connections at once (or one
 /// after another with --sequential) until Ctrl-C, and frees connections stuck for --idle-timeout.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Example: tcplab server 127.0.0.1 -p 1060 --max-conns 40 --idle-timeout 10s --log"
-)]
+#[command(after_help = concat!(
+    "Exit codes:
+  0    served --connections N to their end
+  1    it could not serve (port in use, a connection thread that would not end)
+  2    it could not start (bad arguments)
+", signal_codes!(), "
+       every connection closed first
+
+Example: tcplab server 127.0.0.1 -p 1060 --max-conns 40 --idle-timeout 10s --log"))]
 pub struct ServerArgs {
     /// Address to listen on (loopback by default).
     #[arg(default_value = "127.0.0.1")]
     pub host: String,
     /// TCP port; 0 asks the kernel for a free one (the first stdout line announces it).
-    #[arg(short, long, default_value_t = 1060)]
+    #[arg(short, long, default_value_t = 1060, value_parser = port_arg, allow_negative_numbers = true)]
     pub port: u16,
     /// Largest single recv(), at most 1 GiB.
     #[arg(long, value_parser = chunk_arg, default_value = "1024", value_name = "SIZE")]
@@ -74,7 +89,7 @@ pub struct ServerArgs {
     /// Most connections served at once; the next one is accepted, told so in one line of text, and
     /// closed.
     #[arg(long, default_value_t = 128, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=4096))]
+          value_parser = clap::value_parser!(u32).range(1..=4096), allow_negative_numbers = true)]
     pub max_conns: u32,
     /// Free a connection that makes no progress for this long: its thread blocked in send() with
     /// the send queue not draining (the client stopped reading), or nothing arriving at all
@@ -93,15 +108,22 @@ pub struct ServerArgs {
 /// The client of the classic deadlock pair: sends --bytes as --chunk-byte writes, with the chosen
 /// strategy, and checks the uppercased echo. Watches its own side for a stall.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Example: tcplab client 127.0.0.1 -p 1060 --bytes 32MiB --strategy reader-thread"
-)]
+#[command(after_help = concat!(
+    "Exit codes:
+  0    every byte came back uppercased
+  1    it ran and failed (refused connection, a timeout, a reset, an echo that differs)
+  2    it could not start (bad arguments)
+  3    a deadlock was detected on the client's side
+", signal_codes!(), "
+       what had moved is printed first
+
+Example: tcplab client 127.0.0.1 -p 1060 --bytes 32MiB --strategy reader-thread"))]
 pub struct ClientArgs {
     /// Server address.
     #[arg(default_value = "127.0.0.1")]
     pub host: String,
-    /// Server port.
-    #[arg(short, long, default_value_t = 1060)]
+    /// Server port: the one the server announced ('listening on HOST:PORT').
+    #[arg(short, long, default_value_t = 1060, value_parser = server_port_arg, allow_negative_numbers = true)]
     pub port: u16,
     /// Bytes to send, rounded up to whole chunks.
     #[arg(long, value_parser = size_arg, default_value = "32MiB", value_name = "SIZE")]

@@ -9,23 +9,30 @@ use crate::units::{BufSize, ByteSize, Millis, buf_arg, duration_arg, size_arg};
 /// (reader-thread and poll, content verified). Reports each client's outcome and the server's
 /// memory and thread count before, at the peak and after. Without --port it starts its own server.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Example: tcplab load --clients 200 --deadlocking 0.5 --idle-timeout 2s --sndbuf 64K --rcvbuf 64K"
-)]
+#[command(after_help = concat!(
+    "Exit codes:
+  0    every client ended as it should and the server returned to its baseline (PASSED)
+  1    a client or the server did not (FAILED), or the test could not run
+  2    it could not start (bad arguments)
+", signal_codes!(), "
+       no client or round starts after it, the report covers the rest
+
+Example: tcplab load --clients 200 --deadlocking 0.5 --idle-timeout 2s --sndbuf 64K --rcvbuf 64K"))]
 pub struct LoadArgs {
-    /// Server address.
+    /// Loopback address of the server (127.0.0.1 or ::1): the load test reads the server's
+    /// memory and threads from this machine's /proc.
     #[arg(default_value = "127.0.0.1")]
     pub host: String,
     /// Port of a server that is already running; without it, a `tcplab server` is started here on
     /// an ephemeral port and stopped at the end.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = super::common::server_port_arg, allow_negative_numbers = true)]
     pub port: Option<u16>,
     /// PID of the running server given with --port, to read its memory and threads from /proc.
     #[arg(long, value_name = "PID", requires = "port")]
     pub server_pid: Option<u32>,
     /// How many clients connect at once.
     #[arg(long, default_value_t = 40, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=2000))]
+          value_parser = clap::value_parser!(u32).range(1..=2000), allow_negative_numbers = true)]
     pub clients: u32,
     /// Fraction of the clients that deadlock (0 to 1, e.g. 0.5).
     #[arg(long, default_value = "0.5", value_parser = fraction_arg, value_name = "FRACTION")]
@@ -55,7 +62,7 @@ pub struct LoadArgs {
     /// Run the whole class this many times against the same server, to see whether its memory
     /// keeps growing from round to round or settles.
     #[arg(long, default_value_t = 1, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=20))]
+          value_parser = clap::value_parser!(u32).range(1..=20), allow_negative_numbers = true)]
     pub rounds: u32,
     /// Give up after this long in all; every client is bounded by it.
     #[arg(long, value_parser = duration_arg, default_value = "180s", value_name = "DURATION")]

@@ -3,6 +3,14 @@
 //! Each family of subcommands has its own file; the options several commands share
 //! (buffer knobs, traffic shape, output) live in `common.rs`.
 
+/// The two exit codes of a stop by signal, shared by every command's exit-code list.
+macro_rules! signal_codes {
+    () => {
+        "  130  stopped by Ctrl-C (SIGINT)
+  143  stopped by SIGTERM (kill, timeout), the same clean stop"
+    };
+}
+
 pub mod catalogue;
 pub mod check;
 pub mod classic;
@@ -14,13 +22,16 @@ pub mod watch;
 
 use clap::{Parser, Subcommand};
 
-pub const EXIT_CODES: &str = "\
-Exit codes:
+pub const EXIT_CODES: &str = concat!(
+    "Exit codes:
   0    done as intended (a run that completed; a 'run N' whose expectation held)
   1    it ran and failed (refused connection, port in use, peer reset, timeout, an expectation that did not hold)
   2    it could not start (bad arguments)
   3    a deadlock was detected (deadlock, client, halfclose --no-shutdown, check)
-  130  interrupted with Ctrl-C (what had moved is printed first)";
+",
+    signal_codes!(),
+    "\n       sockets are shut down, threads and child processes end, and what had moved is printed"
+);
 
 /// A teaching lab for TCP socket buffers: an uppercase-echo server, a client that sends 16-byte
 /// chunks without reading, and the deadlock their full buffers produce — shown live, detected,

@@ -17,9 +17,15 @@ use crate::units::{ByteSize, Millis, chunk_arg, duration_arg, size_arg};
 /// one axis of the grid. Per-peer flags beat --sndbuf/--rcvbuf, which beat --buffers; with no
 /// buffer flag the sweep varies --buffers over 4K..256K:x4.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Example: tcplab sweep --sndbuf 4K..64K:x2 --rcvbuf 4K,64K -o points.csv --plot points.svg"
-)]
+#[command(after_help = concat!(
+    "Exit codes:
+  0    every point ran (a deadlock at a point is a result, not a failure)
+  1    a point failed, or an output could not be written
+  2    it could not start (bad arguments, a grid of too many points, two outputs to one file)
+", signal_codes!(), "
+       the points that finished are written and plotted
+
+Example: tcplab sweep --sndbuf 4K..64K:x2 --rcvbuf 4K,64K -o points.csv --plot points.svg"))]
 pub struct SweepArgs {
     /// All four buffers at once (SO_SNDBUF and SO_RCVBUF of both peers).
     #[arg(long, value_parser = grid_arg, value_name = "SPEC")]
@@ -57,7 +63,7 @@ pub struct SweepArgs {
     pub bytes: Option<ByteSize>,
     /// Runs of every point (the plot draws their median).
     #[arg(long, default_value_t = 1, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=100))]
+          value_parser = clap::value_parser!(u32).range(1..=100), allow_negative_numbers = true)]
     pub repeat: u32,
     /// Turn Nagle's algorithm off on the client (TCP_NODELAY).
     #[arg(long)]

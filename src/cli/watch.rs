@@ -12,18 +12,18 @@ use crate::units::{Millis, duration_arg};
 #[derive(Debug, Clone, Args)]
 #[command(
     group = clap::ArgGroup::new("target").required(true).multiple(true).args(["port", "pid", "host"]),
-    after_help = "Exit codes:
+    after_help = concat!("Exit codes:
   0    every watched connection closed cleanly (with --until-verdict)
   1    it could not watch (no such process, no sock_diag), or --timeout passed
   2    bad arguments
   3    a deadlock was detected (with --until-verdict)
-  130  Ctrl-C (143 on SIGTERM)
+", signal_codes!(), "
 
-Example: tcplab watch --port 1060 --until-verdict"
+Example: tcplab watch --port 1060 --until-verdict")
 )]
 pub struct WatchArgs {
     /// Watch the connections to or from this port; the end whose own port it is, is the server.
-    #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(short, long, value_parser = super::common::server_port_arg, allow_negative_numbers = true)]
     pub port: Option<u16>,
     /// Watch the connections of this process (and the other ends of them).
     #[arg(long, value_name = "PID")]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::cli::common::{TrafficArgs, WaitArgs};
 use crate::cli::lab::DeadlockArgs;
+use crate::cmd::outputs::{self, Wanted};
 use crate::observe::{FanOut, Observer};
 use crate::report::live::{self, LiveView};
 use crate::report::{self, progress::Live};
@@ -67,11 +68,10 @@ pub fn traffic(t: &TrafficArgs, bytes: ByteSize, w: &WaitArgs, buffers: [BufReq;
 }
 
 pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
+    cmd::loopback_only(&a.host, "--host", "tcplab deadlock")?;
     let cfg = config(a);
     let live = Live::decide(a.output.quiet, a.output.json);
-    // Open the timeline's files first: a typo in a path should not cost a run.
-    let csv_out = a.timeline.as_deref().map(report::create).transpose()?;
-    let svg_out = a.plot_timeline.as_deref().map(report::create).transpose()?;
+    let (csv_out, svg_out) = timeline_files(a)?;
     let mut view = live
         .shown()
         .then(|| LiveView::new(live, &live::title("deadlock", &cfg.traffic)));
@@ -87,4 +87,26 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
     report::timeline::save(&recorder.rows, &result, csv_out, svg_out)?;
     cmd::print_run(&result, a.output.json, live.shown())?;
     Ok(ExitCode::from(result.outcome.exit_code()))
+}
+
+type Out = Option<Box<dyn std::io::Write>>;
+
+/// Checks and opens the timeline's files before the run: a typo in a path should not cost a run,
+/// and stdout already carries the summary or the JSON document.
+fn timeline_files(a: &DeadlockArgs) -> anyhow::Result<(Out, Out)> {
+    let flags = [
+        ("--timeline", &a.timeline),
+        ("--plot-timeline", &a.plot_timeline),
+    ];
+    let wanted: Vec<Wanted> = flags
+        .iter()
+        .filter_map(|(flag, p)| p.as_deref().map(|path| Wanted { flag, path }))
+        .collect();
+    let carries = match a.output.json {
+        true => "the JSON document",
+        false => "the run's summary",
+    };
+    let mut opened = outputs::open(&wanted, Some(carries))?.into_iter();
+    let csv = a.timeline.as_ref().and_then(|_| opened.next());
+    Ok((csv, a.plot_timeline.as_ref().and_then(|_| opened.next())))
 }

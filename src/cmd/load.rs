@@ -2,6 +2,11 @@
 //! (`classroom::load`), prints the report (`report::load`), and stops the server it started with
 //! SIGINT, so the server's own clean shutdown is part of what is tested. The server started here
 //! reports its events as JSON lines, which this command reads as data.
+//!
+//! Ctrl-C or SIGTERM stops the test: no client or round starts after it, the clients already
+//! running end (each is bounded and stops on the signal), the server is stopped, and the report
+//! of what finished is printed before exiting 130 or 143. The server runs in this process's group,
+//! so a Ctrl-C at the terminal reaches it too and it may have stopped already.
 
 use std::io::{self, BufRead, BufReader};
 use std::net::SocketAddr;
@@ -14,8 +19,8 @@ use anyhow::{Context, anyhow};
 use crate::classroom::event::{ConnEnd, ServerEvent};
 use crate::classroom::load::{self, LoadConfig, LoadRun};
 use crate::cli::load::LoadArgs;
-use crate::report;
 use crate::sock::{self, BufReq};
+use crate::{interrupt, report};
 
 /// How long the started server may take to stop after SIGINT.
 const STOP_BOUND: Duration = Duration::from_secs(10);
@@ -34,6 +39,7 @@ impl Drop for Server {
 }
 
 pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
+    super::loopback_only(&a.host, "", "tcplab load")?;
     let buffers = BufReq {
         snd: a.sndbuf,
         rcv: a.rcvbuf,
@@ -70,11 +76,15 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     };
     let mut rounds = Vec::new();
     for round in 1..=a.rounds {
+        if interrupt::requested() {
+            break;
+        }
         if !a.json && a.rounds > 1 {
             eprintln!("tcplab load: round {round} of {}", a.rounds);
         }
         rounds.push(load::run(&cfg)?);
     }
+    let interrupted = interrupt::requested();
     let events = match server.as_mut() {
         Some(s) => Some(stop_server(s)?),
         None => None,
@@ -98,7 +108,8 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     });
     let stopped_cleanly = events.as_ref().map(|_| totals.is_some());
     let run = LoadRun {
-        ok: rounds.iter().all(|r| r.ok) && stopped_cleanly != Some(false),
+        ok: !interrupted && rounds.iter().all(|r| r.ok) && stopped_cleanly != Some(false),
+        interrupted,
         server_max_freed_after_ms: freed_after,
         server_stopped_cleanly: stopped_cleanly,
         server_totals: totals,
@@ -110,7 +121,11 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     } else {
         report::load::write_run(&run, &mut stdout.lock())?;
     }
-    Ok(ExitCode::from(if run.ok { 0 } else { 1 }))
+    Ok(ExitCode::from(match (interrupted, run.ok) {
+        (true, _) => interrupt::exit_code(),
+        (false, true) => 0,
+        (false, false) => 1,
+    }))
 }
 
 fn start_server(a: &LoadArgs) -> anyhow::Result<(Server, SocketAddr)> {
@@ -165,10 +180,11 @@ fn drain(reader: BufReader<ChildStdout>) -> io::Result<JoinHandle<Vec<ServerEven
         })
 }
 
-/// SIGINT, a bounded wait for the exit, and every event the server reported.
+/// SIGINT, a bounded wait for the exit, and every event the server reported. A server that has
+/// already stopped (the terminal's Ctrl-C reaches the whole process group) is only reaped: once
+/// reaped, its pid may belong to another process.
 fn stop_server(s: &mut Server) -> anyhow::Result<Vec<ServerEvent>> {
-    let pid = s.child.id().to_string();
-    let _ = Command::new("kill").args(["-INT", &pid]).status();
+    interrupt::send(&mut s.child, "INT");
     let until = Instant::now() + STOP_BOUND;
     while s.child.try_wait()?.is_none() {
         if Instant::now() >= until {

@@ -8,6 +8,7 @@ pub mod client;
 pub mod deadlock;
 pub mod list;
 pub mod load;
+pub mod outputs;
 pub mod replay;
 pub mod run;
 pub mod server;
@@ -20,6 +21,34 @@ use std::io::{self, Write};
 
 use crate::report::{self, progress};
 use crate::result::RunResult;
+use crate::sock;
+
+/// Arguments that parsed but cannot work together or here (two outputs to one file, an address
+/// off this machine). `main` prints the line and exits 2, as for clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// The one-process runs (`deadlock`, `sweep`) and the load test keep both ends on this machine:
+/// refuse an address other than loopback (`what` is how the user gave it, e.g. `--host`).
+pub fn loopback_only(host: &str, what: &str, command: &str) -> anyhow::Result<()> {
+    let addr = sock::resolve(host, 0)?;
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    let given = if what.is_empty() {
+        format!("'{host}'")
+    } else {
+        format!("{what} '{host}'")
+    };
+    Err(Usage(format!(
+        "cannot run on {given}: '{command}' runs on loopback only, and {} is not a loopback \
+         address; use 127.0.0.1 or ::1 (across two hosts, run 'tcplab server' on one and \
+         'tcplab client' on the other)",
+        addr.ip()
+    ))
+    .into())
+}
 
 /// Loads the catalogue and picks the experiment a student named (number or slug). A miss prints
 /// the one-line error and yields `None`, which `show` and `run` turn into exit code 2.

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::outputs::{self, Wanted};
 use crate::cli::sweep::{SweepArgs, SweepFormat};
 use crate::interrupt;
 use crate::report::sweep_plot::{self as plot, knob_label};
@@ -63,7 +64,8 @@ enum Sink {
 }
 
 impl Sink {
-    fn open(path: &Path, fallback: SweepFormat) -> anyhow::Result<Sink> {
+    /// Rows into `out`, in the form the file name's extension asks for (else `fallback`).
+    fn new(path: &Path, out: Box<dyn Write>, fallback: SweepFormat) -> anyhow::Result<Sink> {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         let format = match ext.to_ascii_lowercase().as_str() {
             "csv" => SweepFormat::Csv,
@@ -71,7 +73,6 @@ impl Sink {
             "txt" => SweepFormat::Text,
             _ => fallback,
         };
-        let out = report::create(path)?;
         Ok(match format {
             SweepFormat::Text => {
                 let mut out = out;
@@ -97,6 +98,7 @@ impl Sink {
 }
 
 pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
+    super::loopback_only(&a.host, "--host", "tcplab sweep")?;
     let plan = plan(a);
     if plan.len() > MAX_POINTS {
         let flags: Vec<&str> = plan.axes.iter().map(|(k, _)| k.flag()).collect();
@@ -114,17 +116,32 @@ pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let format = if a.json { SweepFormat::Json } else { a.format };
-    let outputs = if a.output.is_empty() {
-        vec![PathBuf::from("-")]
+    let (outputs, stdout_carries) = if a.output.is_empty() {
+        (vec![PathBuf::from("-")], Some("the sweep's rows"))
     } else {
-        a.output.clone()
+        (a.output.clone(), None)
     };
-    let mut sinks = outputs
-        .iter()
-        .map(|p| Sink::open(p, format))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    // Check that the plot can be written before spending the sweep's time.
-    let plot_out = a.plot.as_deref().map(report::create).transpose()?;
+    // Check and open every output (the plot too) before spending the sweep's time.
+    let mut wanted: Vec<Wanted> = Vec::new();
+    if stdout_carries.is_none() {
+        wanted.extend(outputs.iter().map(|path| Wanted { flag: "-o", path }));
+    }
+    if let Some(path) = a.plot.as_deref() {
+        wanted.push(Wanted {
+            flag: "--plot",
+            path,
+        });
+    }
+    let mut opened = outputs::open(&wanted, stdout_carries)?.into_iter();
+    let mut sinks = Vec::new();
+    for path in &outputs {
+        let out = match stdout_carries {
+            Some(_) => report::create(path)?,
+            None => opened.next().expect("one writer per output"),
+        };
+        sinks.push(Sink::new(path, out, format)?);
+    }
+    let plot_out = opened.next();
 
     let live = Live::decide(a.quiet, format == SweepFormat::Json);
     let bar = live.bar(

@@ -24,6 +24,14 @@ pub fn write_run(run: &LoadRun, out: &mut dyn Write) -> io::Result<()> {
         (None, Some(_)) => writeln!(out, "the server printed no summary on SIGINT")?,
         (None, None) => {}
     }
+    if run.interrupted {
+        return writeln!(
+            out,
+            "INTERRUPTED by {}: no client or round was started after it; the report covers the \
+             clients that had started",
+            crate::interrupt::signal_name()
+        );
+    }
     writeln!(out, "{}", if run.ok { "PASSED" } else { "FAILED" })
 }
 
@@ -105,7 +113,11 @@ pub fn write_round(r: &LoadReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "round {} in {:.1} s",
-        if r.ok { "passed" } else { "failed" },
+        match (r.interrupted, r.ok) {
+            (true, _) => "interrupted",
+            (false, true) => "passed",
+            (false, false) => "failed",
+        },
         r.elapsed_ms as f64 / 1000.0
     )
 }

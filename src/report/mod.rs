@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod live;
 pub mod load;
 pub mod narration;
+pub mod output;
 pub mod page;
 pub mod progress;
 pub mod server;
@@ -31,20 +32,7 @@ pub mod watch;
 pub mod wrap;
 
 pub use human::{human, human_rate, human_signed};
-
-/// Opens an output file for writing, or stdout for `-`: the one place the views' files are opened.
-pub fn create(path: &std::path::Path) -> anyhow::Result<Box<dyn std::io::Write>> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(std::io::stdout()));
-    }
-    let f = std::fs::File::create(path).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot create '{}': {e}; check that its folder exists and is writable",
-            path.display()
-        )
-    })?;
-    Ok(Box::new(std::io::BufWriter::new(f)))
-}
+pub use output::create;
 
 #[cfg(test)]
 mod tests;

@@ -123,7 +123,73 @@ fn a_cut_body_says_how_many_bytes_are_missing() {
     assert!(e.contains("12 of 30 body bytes (18 missing)"), "{e}");
 }
 
+/// A peer that announces `len` bytes and sends only `body` of them, then EOF, in reads of at most
+/// 4 KiB.
+struct Announced {
+    header: [u8; 4],
+    body: usize,
+    pos: usize,
+}
+
+fn announced(len: u32, body: usize) -> Announced {
+    Announced {
+        header: len.to_be_bytes(),
+        body,
+        pos: 0,
+    }
+}
+
+impl Read for Announced {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos < 4 {
+            let n = (4 - self.pos).min(buf.len());
+            buf[..n].copy_from_slice(&self.header[self.pos..self.pos + n]);
+            self.pos += n;
+            return Ok(n);
+        }
+        let n = (4 + self.body - self.pos).min(buf.len()).min(4096);
+        buf[..n].fill(b'x');
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_block_announced_at_1_gib_costs_only_what_arrived() {
+    let mut buf = Vec::new();
+    let e = read_frame(&mut announced(1 << 30, 14), u32::MAX as u64, &mut buf).unwrap_err();
+    assert!(
+        matches!(e, WireError::CutBody { got: 14, want } if want == 1 << 30),
+        "{e}"
+    );
+    assert_eq!(buf.capacity(), READ_STEP);
+    let e = read_frame(&mut announced(1 << 30, 100_000), u32::MAX as u64, &mut buf).unwrap_err();
+    assert!(matches!(e, WireError::CutBody { got: 100_000, .. }), "{e}");
+    assert!(buf.capacity() <= 4 * READ_STEP, "{}", buf.capacity());
+}
+
 proptest! {
+    /// The incremental growth: whatever length is announced, the buffer stays within one read
+    /// step or twice the bytes that arrived, and never passes the announced length.
+    #[test]
+    fn the_buffer_grows_with_the_bytes_that_arrive_not_with_the_announced_length(
+        len in 1u32..=u32::MAX, body in 0usize..300_000
+    ) {
+        let body = body.min(len as usize);
+        let mut buf = Vec::new();
+        let res = read_frame(&mut announced(len, body), u32::MAX as u64, &mut buf);
+        let bound = READ_STEP.max(2 * body).min(len as usize);
+        prop_assert!(buf.capacity() <= bound, "capacity {} above {}", buf.capacity(), bound);
+        if body < len as usize {
+            let cut = matches!(res, Err(WireError::CutBody { got, want })
+                if got == body && want == len as usize);
+            prop_assert!(cut, "{:?}", res.map_err(|e| e.to_string()));
+        } else {
+            prop_assert_eq!(res.ok().flatten(), Some(body));
+            prop_assert_eq!(buf.len(), body);
+        }
+    }
+
     #[test]
     fn blocks_round_trip_through_short_reads_and_writes(
         blocks in blocks(), wsteps in steps(), rsteps in steps()

@@ -23,6 +23,8 @@ pub struct Cmd {
     env: Vec<(OsString, Option<OsString>)>,
     stdin: Option<Vec<u8>>,
     deadline: Duration,
+    /// Close the reading end of stdout after this many lines, as `| head -N` does.
+    stdout_lines: Option<usize>,
 }
 
 /// `tcplab ARGS`, bounded by `DEADLINE` unless `.deadline(..)` says otherwise.
@@ -45,6 +47,7 @@ impl Cmd {
             env: vec![(LIVE_ENV.into(), None)],
             stdin: None,
             deadline: DEADLINE,
+            stdout_lines: None,
         }
     }
 
@@ -71,6 +74,13 @@ impl Cmd {
     /// Bytes for the program's stdin, which is then closed (without this, stdin is /dev/null).
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Cmd {
         self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Reads `lines` lines of stdout, then closes the pipe, as `PROGRAM | head -LINES` does: the
+    /// program's next writes to stdout fail with a broken pipe.
+    pub fn head(mut self, lines: usize) -> Cmd {
+        self.stdout_lines = Some(lines);
         self
     }
 
@@ -108,7 +118,7 @@ impl Cmd {
         let child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start `{shown}`: {e}"));
-        Running::new(child, shown, self.stdin)
+        Running::new(child, shown, self.stdin, self.stdout_lines)
     }
 }
 

@@ -10,12 +10,14 @@
 //! - `running.rs`: `Running`, the one child guard, with its stdout lines on a channel.
 //! - `server.rs`: `Server`, a `Running` that announced its address (`tcplab_server`,
 //!   `python_server`).
+//! - `scratch.rs`: `Scratch`, a folder for a test's files, removed at the end.
 //!
 //! Each test file compiles its own copy and uses only part of it, hence the allow.
 #![allow(dead_code, unused_imports)]
 
 mod cmd;
 mod running;
+mod scratch;
 mod server;
 
 use std::path::Path;
@@ -23,8 +25,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub use cmd::{Cmd, Output, python, tcplab};
-pub use libc::{SIGINT, SIGTERM};
+pub use libc::{SIGCONT, SIGINT, SIGSTOP, SIGTERM};
 pub use running::Running;
+pub use scratch::{Scratch, path_arg, scratch};
 pub use server::{Server, python_server, tcplab_server};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tcplab");
@@ -77,6 +80,31 @@ pub fn has_thread(pid: u32, name: &str) -> bool {
     tasks
         .flatten()
         .any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+}
+
+/// Every process started by `pid` and still running (children, their children, …), from
+/// /proc/PID/task/*/children.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for child in text.split_whitespace().filter_map(|c| c.parse().ok()) {
+                found.push(child);
+                todo.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// Whether a process still exists (running, or a zombie nobody has reaped).
+pub fn process_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// A loopback port that refuses connections: bound by this test and never listening, so no other

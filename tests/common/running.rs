@@ -36,7 +36,12 @@ pub struct Running {
 }
 
 impl Running {
-    pub(super) fn new(mut child: Child, command: String, stdin: Option<Vec<u8>>) -> Running {
+    pub(super) fn new(
+        mut child: Child,
+        command: String,
+        stdin: Option<Vec<u8>>,
+        head: Option<usize>,
+    ) -> Running {
         if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
             // A program that exits without reading its stdin is the test's business, not an error.
             thread::spawn(move || {
@@ -48,11 +53,14 @@ impl Running {
         thread::spawn(move || {
             let mut out = BufReader::new(out);
             let mut buf = Vec::new();
-            while matches!(out.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
+            let mut left = head.unwrap_or(usize::MAX);
+            // With `head`, returning drops the pipe's reading end after that many lines.
+            while left > 0 && matches!(out.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
                 if tx.send(String::from_utf8_lossy(&buf).into_owned()).is_err() {
                     return;
                 }
                 buf.clear();
+                left -= 1;
             }
         });
         let mut err = child.stderr.take().expect("stderr is piped");
@@ -197,6 +205,11 @@ impl Running {
             stderr: self.stderr_text(),
             command: self.command.clone(),
         }
+    }
+
+    /// Everything the process has written to stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr_text()
     }
 
     /// Everything known so far: the command, whether it still runs, stdout and stderr.

@@ -1,0 +1,117 @@
+//! Output paths are checked before a run (issue 9, item 7.1 of the issue): a file that cannot be
+//! written fails at once and by name, two outputs naming one file are refused, stdout takes a
+//! second output only when it is free, and a write error after the run names its file too.
+
+mod common;
+
+use std::fs;
+use std::time::Duration;
+
+use common::*;
+
+/// These runs stop before any point or run starts; a sweep that ran would take seconds.
+const BEFORE_RUN: Duration = Duration::from_secs(20);
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_plot_path_that_takes_no_writes_fails_before_the_sweep_runs() {
+    let out = tcplab(&[
+        "sweep",
+        "--buffers",
+        "16K,64K",
+        "-q",
+        "--plot",
+        "/proc/version",
+    ])
+    .deadline(BEFORE_RUN)
+    .run();
+    out.assert_code(1);
+    let line = out.one_error_line();
+    assert!(
+        line.starts_with("tcplab: cannot write '/proc/version': "),
+        "{line}"
+    );
+    assert!(out.stdout.is_empty(), "the sweep ran first\n{}", out.dump());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_output_on_a_full_device_is_named() {
+    let out = tcplab(&["sweep", "--buffers", "16K", "-q", "-o", "/dev/full"])
+        .deadline(BEFORE_RUN)
+        .run();
+    out.assert_code(1);
+    let line = out.one_error_line();
+    assert!(
+        line.starts_with("tcplab: cannot write '/dev/full': no space left on device; "),
+        "{line}"
+    );
+}
+
+#[test]
+fn two_outputs_naming_one_file_are_refused_and_the_file_is_left_alone() {
+    let dir = scratch("same-file");
+    let x = dir.join("x.csv");
+    fs::write(&x, "an earlier sweep\n").unwrap();
+    let same = dir.join(".").join("x.csv");
+    let out = tcplab(&["sweep", "--buffers", "16K,64K", "-q"])
+        .args(["--plot", path_arg(&x), "-o", path_arg(&same)])
+        .deadline(BEFORE_RUN)
+        .run();
+    out.assert_code(2);
+    let line = out.one_error_line();
+    assert!(line.contains("the same file"), "{line}");
+    assert_eq!(fs::read_to_string(&x).unwrap(), "an earlier sweep\n");
+}
+
+#[test]
+fn the_timeline_cannot_share_stdout_with_the_json_document() {
+    let out = tcplab(&["deadlock", "--json", "--timeline", "-"])
+        .deadline(BEFORE_RUN)
+        .run();
+    out.assert_code(2);
+    let line = out.one_error_line();
+    assert!(
+        line.contains("--timeline") && line.contains("stdout already carries the JSON document"),
+        "{line}"
+    );
+    assert!(out.stdout.is_empty(), "{}", out.dump());
+}
+
+#[test]
+fn stdout_takes_the_plot_when_the_rows_go_to_a_file() {
+    let dir = scratch("plot-on-stdout");
+    let rows = dir.join("rows.csv");
+    let out = tcplab(&["sweep", "--buffers", "16K,64K", "-q", "-o", path_arg(&rows)])
+        .args(["--plot", "-"])
+        .deadline(Duration::from_secs(120))
+        .run();
+    out.assert_code(0);
+    assert!(out.stdout.starts_with("<svg"), "{}", out.dump());
+    let clash = tcplab(&["sweep", "--buffers", "16K", "-q", "--plot", "-"])
+        .deadline(BEFORE_RUN)
+        .run();
+    clash.assert_code(2);
+    assert!(clash.one_error_line().contains("the sweep's rows"));
+}
+
+/// A file that grows past the process's file-size limit (`ulimit -f`, with SIGXFSZ ignored so the
+/// write fails with EFBIG instead of killing the process) fails mid-write, after the run.
+#[test]
+fn a_write_error_after_the_run_names_the_file() {
+    let dir = scratch("too-large");
+    let csv = dir.join("t.csv");
+    let script = r#"trap '' XFSZ; ulimit -f 2; exec "$0" "$@""#;
+    let out = Cmd::new("sh")
+        .args([
+            "-c", script, BIN, "deadlock", "--sndbuf", "16K", "--rcvbuf", "16K",
+        ])
+        .args(["--json", "--timeline", path_arg(&csv)])
+        .run();
+    out.assert_code(1);
+    let line = out.one_error_line();
+    assert!(
+        line.starts_with(&format!("tcplab: cannot write '{}': ", csv.display())),
+        "{line}"
+    );
+}
