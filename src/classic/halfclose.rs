@@ -238,6 +238,7 @@ pub fn run(a: &HalfcloseConfig) -> Result<HalfcloseReport, HalfcloseError> {
         timeout: TIMEOUT,
         verify_stall: None,
         narrator: Narrator::default(),
+        start: None,
     };
     let mut sampler = OwnSampler::new(&shared, Some(&client), Some(&server));
     let run = drive::supervise(watch, &mut sampler, &mut NoObserver, jobs);

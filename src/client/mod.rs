@@ -45,6 +45,11 @@ pub struct ClientReport {
 
 pub trait Strategy: Sync {
     fn run(&self, job: &ClientJob<'_>) -> ClientReport;
+
+    /// How many threads use the socket, each passing the start gate once.
+    fn threads(&self) -> u32 {
+        1
+    }
 }
 
 pub fn for_name(name: StrategyName) -> &'static dyn Strategy {
@@ -57,6 +62,17 @@ pub fn for_name(name: StrategyName) -> &'static dyn Strategy {
 }
 
 impl ClientJob<'_> {
+    /// Waits at the start gate until the socket is connected; false when it never will be.
+    fn connected(&self) -> bool {
+        self.shared.start.pass()
+    }
+
+    /// The report of a client whose socket never connected: it did nothing.
+    fn never_connected(&self) -> ClientReport {
+        self.shared.client.set(Phase::Done);
+        ClientReport::default()
+    }
+
     /// An error is only reported when the watcher did not cause it by shutting the socket down.
     fn report_error(&self, e: io::Error) -> Option<io::Error> {
         (!self.shared.is_stopping()).then_some(e)

@@ -15,6 +15,9 @@ impl Strategy for Naive {
     fn run(&self, job: &ClientJob<'_>) -> ClientReport {
         let s = job.shared;
         s.client.enter();
+        if !job.connected() {
+            return job.never_connected();
+        }
         let mut buf = vec![0u8; job.read];
         let mut verifier = Verifier::new(job.chunk.len(), Layout::Whole { total: job.total });
         s.client.set(Phase::Sending);

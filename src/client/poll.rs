@@ -26,6 +26,9 @@ impl Strategy for PollLoop {
     fn run(&self, job: &ClientJob<'_>) -> ClientReport {
         let s = job.shared;
         s.client.enter();
+        if !job.connected() {
+            return job.never_connected();
+        }
         s.client.set(Phase::Polling);
         let mut verifier = Verifier::new(job.chunk.len(), Layout::Whole { total: job.total });
         let result = event_loop(job, &mut verifier);

@@ -3,7 +3,8 @@
 //!
 //! The reader's slot is claimed before the thread is spawned, and everything it needs (buffer,
 //! verifier) is made before that too, so from the watcher's first look there is a reader, and the
-//! reader's first act is recv(): nothing sits between its spawn and its first read.
+//! reader's first act is recv(): nothing sits between its spawn and its first read. Against a
+//! server elsewhere, both threads exist before the socket connects (`counters::StartGate`).
 
 use std::net::Shutdown;
 use std::thread;
@@ -15,6 +16,10 @@ use crate::sample::Phase;
 pub struct ReaderThread;
 
 impl Strategy for ReaderThread {
+    fn threads(&self) -> u32 {
+        2
+    }
+
     fn run(&self, job: &ClientJob<'_>) -> ClientReport {
         let s = job.shared;
         s.client.enter();
@@ -26,6 +31,10 @@ impl Strategy for ReaderThread {
                 .name("tcplab-reader".into())
                 .spawn_scoped(scope, || {
                     s.reader.enter();
+                    if !s.start.pass() {
+                        s.reader.set(Phase::Done);
+                        return (verifier.finish(), Ok(()));
+                    }
                     let r = read_to_eof(
                         job.sock,
                         &mut buf,
@@ -44,12 +53,20 @@ impl Strategy for ReaderThread {
                 Ok(r) => r,
                 Err(e) => {
                     s.reader.set(Phase::Done);
+                    s.start.skip();
+                    if !job.connected() {
+                        return job.never_connected();
+                    }
                     return ClientReport {
                         error: Some(e),
                         ..ClientReport::default()
                     };
                 }
             };
+            if !job.connected() {
+                let _ = reader.join();
+                return job.never_connected();
+            }
             s.client.set(Phase::Sending);
             let sent =
                 send_chunks(job, &s.client_sent).and_then(|()| job.sock.shutdown(Shutdown::Write));

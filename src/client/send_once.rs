@@ -27,6 +27,9 @@ impl Strategy for SendOnce {
     fn run(&self, job: &ClientJob<'_>) -> ClientReport {
         let s = job.shared;
         s.client.enter();
+        if !job.connected() {
+            return job.never_connected();
+        }
         let mut runs: Vec<(u32, u64)> = Vec::with_capacity(MAX_RUNS);
         let mut stats = ShortSends::default();
         let mut buf = vec![0u8; job.read];

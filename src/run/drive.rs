@@ -69,7 +69,13 @@ pub struct Watch<'a> {
     pub verify_stall: Option<Duration>,
     /// Tells what happens as it happens.
     pub narrator: Narrator,
+    /// Run once every thread is started (given whether they all were), before the watch begins:
+    /// connects a client whose threads wait at `Shared::start`. False ends the run at once.
+    pub start: Option<Start<'a>>,
 }
+
+/// See `Watch::start`.
+pub type Start<'a> = Box<dyn FnOnce(bool) -> bool + 'a>;
 
 /// What the supervisor saw.
 pub struct Supervised<R> {
@@ -96,7 +102,7 @@ pub fn supervise<'env, R: Ended>(
     obs: &mut dyn Observer,
     jobs: Vec<Job<'env, R>>,
 ) -> Supervised<R> {
-    let started = Instant::now();
+    let mut started = Instant::now();
     let shared = w.shared;
     let mut out = thread::scope(|scope| {
         let (tx, rx) = mpsc::channel::<R>();
@@ -119,9 +125,15 @@ pub fn supervise<'env, R: Ended>(
             }
         }
         drop(tx);
+        let connected = w
+            .start
+            .take()
+            .is_none_or(|start| start(spawn_error.is_none()));
+        // The clock starts once the connection exists.
+        started = Instant::now();
         let mut results = Vec::new();
         let mut seen = Seen::default();
-        let end = if spawn_error.is_some() {
+        let end = if spawn_error.is_some() || !connected {
             WatchEnd::Failed
         } else {
             watch(

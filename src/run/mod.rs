@@ -14,7 +14,7 @@ use std::time::Duration;
 use socket2::Socket;
 
 use crate::client::{self, ClientJob, ClientReport, StrategyName};
-use crate::counters::Shared;
+use crate::counters::{Shared, StartGate};
 use crate::narrate::Narrator;
 use crate::observe::Observer;
 use crate::observe::own::OwnSampler;
@@ -191,50 +191,61 @@ pub fn run_pair(cfg: &PairConfig, obs: &mut dyn Observer) -> Result<RunResult, S
         local,
         cfg.buffers_after_connect,
     );
-    Ok(drive_run(
+    drive_run(
         &cfg.traffic,
-        settings,
-        buffers,
+        Start::Now((settings, buffers)),
         &chunk,
         &client,
         Some(&server),
         obs,
-    ))
+    )
 }
 
-/// Runs the client against a server elsewhere, watching its own side.
+/// Runs the client against a server elsewhere, watching its own side. Every thread the client
+/// needs is started before it connects, so a server that frees silent connections never sees it
+/// wait for one (`counters::StartGate`).
 pub fn run_client(cfg: &ClientConfig, obs: &mut dyn Observer) -> Result<RunResult, SetupError> {
     let limits = Limits::read();
     let chunk = payload::chunk(cfg.traffic.chunk);
-    let client = sock::connect(
-        cfg.addr,
-        Some(&cfg.buffers),
-        cfg.connect_timeout,
-        Peer::Echo,
-    )?;
+    let client = sock::unconnected(cfg.addr, Some(&cfg.buffers))?;
     if cfg.traffic.nodelay {
         client
             .set_tcp_nodelay(true)
             .map_err(io("set TCP_NODELAY"))?;
     }
-    let buffers = vec![socket_buffers(
-        Side::Client,
-        &cfg.buffers,
-        &client,
-        &limits,
-    )?];
-    let mut settings = settings(Mode::Client, &cfg.traffic, cfg.addr, false);
-    settings.client_addr = sock::local(&client).ok().map(|a| a.to_string());
-    Ok(drive_run(
+    let connect = || -> Result<Ready, SetupError> {
+        sock::connect_now(&client, cfg.addr, cfg.connect_timeout, Peer::Echo)?;
+        let buffers = vec![socket_buffers(
+            Side::Client,
+            &cfg.buffers,
+            &client,
+            &limits,
+        )?];
+        let mut settings = settings(Mode::Client, &cfg.traffic, cfg.addr, false);
+        settings.client_addr = sock::local(&client).ok().map(|a| a.to_string());
+        Ok((settings, buffers))
+    };
+    drive_run(
         &cfg.traffic,
-        settings,
-        buffers,
+        Start::AfterConnect(Box::new(connect)),
         &chunk,
         &client,
         None,
         obs,
-    ))
+    )
 }
+
+/// What `classify` needs besides the run: the settings and the buffers the kernel granted.
+type Ready = (Settings, Vec<SocketBuffers>);
+
+/// When the threads may start: at once (connected already), or once a connect succeeds.
+enum Start<'a> {
+    Now(Ready),
+    AfterConnect(Box<dyn FnOnce() -> Result<Ready, SetupError> + 'a>),
+}
+
+/// How long the connect waits for the client's threads to be ready at the start gate.
+const THREADS_READY_BOUND: Duration = Duration::from_secs(30);
 
 fn socket_buffers(
     role: Side,
@@ -273,14 +284,26 @@ fn settings(mode: Mode, t: &Traffic, addr: SocketAddr, after: bool) -> Settings 
 /// them, and turns what happened into the result.
 fn drive_run(
     t: &Traffic,
-    settings: Settings,
-    buffers: Vec<SocketBuffers>,
+    start: Start<'_>,
     chunk: &[u8],
     client: &Socket,
     server: Option<&Socket>,
     obs: &mut dyn Observer,
-) -> RunResult {
-    let shared = Shared::default();
+) -> Result<RunResult, SetupError> {
+    let mut shared = Shared::default();
+    let strategy = client::for_name(t.strategy);
+    let ready = std::cell::RefCell::new(None);
+    let start = match start {
+        Start::Now(r) => {
+            *ready.borrow_mut() = Some(Ok(r));
+            None
+        }
+        Start::AfterConnect(connect) => {
+            shared.start = StartGate::closed();
+            Some(connect)
+        }
+    };
+    let shared = shared;
     let mut jobs: Vec<Job<'_, Done>> = Vec::new();
     let mut sockets = vec![client];
     if let Some(server) = server {
@@ -301,12 +324,12 @@ fn drive_run(
         shared: &shared,
         pace: t.pace,
     };
-    let strategy = client::for_name(t.strategy);
     jobs.push(Job::new("tcplab-client", move || {
         Done::Client(strategy.run(&job))
     }));
     let mut sampler =
         OwnSampler::new(&shared, Some(client), server).client_role(t.strategy.client_role());
+    let gate = &shared.start;
     let watch = Watch {
         shared: &shared,
         sockets,
@@ -314,7 +337,32 @@ fn drive_run(
         timeout: t.timeout,
         verify_stall: t.verify_stall,
         narrator: Narrator::new(t.pace),
+        start: start.map(|connect| -> drive::Start<'_> {
+            let ready = &ready;
+            Box::new(move |spawned| {
+                if spawned {
+                    gate.wait_arrived(strategy.threads(), THREADS_READY_BOUND);
+                    *ready.borrow_mut() = Some(connect());
+                }
+                let ok = matches!(*ready.borrow(), Some(Ok(_)));
+                gate.release(ok);
+                ok
+            })
+        }),
     };
     let run = drive::supervise(watch, &mut sampler, obs, jobs);
-    outcome::classify(t, settings, buffers, &shared, client, server, run)
+    let (settings, buffers) = match ready.into_inner() {
+        Some(r) => r?,
+        None => {
+            return Err(SetupError::Socket {
+                what: "start the client's threads",
+                source: run
+                    .spawn_error
+                    .unwrap_or_else(|| std::io::Error::other("no thread started")),
+            });
+        }
+    };
+    Ok(outcome::classify(
+        t, settings, buffers, &shared, client, server, run,
+    ))
 }

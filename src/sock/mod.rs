@@ -227,6 +227,13 @@ pub fn connect(
     timeout: Duration,
     expected: Peer,
 ) -> Result<Socket, NetError> {
+    let sock = unconnected(addr, req)?;
+    connect_now(&sock, addr, timeout, expected)?;
+    Ok(sock)
+}
+
+/// A client socket for `addr` with its buffers set, not yet connected (`connect_now`).
+pub fn unconnected(addr: SocketAddr, req: Option<&BufReq>) -> Result<Socket, NetError> {
     let sock = new_tcp(&addr)?;
     if let Some(req) = req {
         req.apply(&sock).map_err(|cause| NetError::Option {
@@ -234,14 +241,23 @@ pub fn connect(
             cause,
         })?;
     }
+    Ok(sock)
+}
+
+/// Connects a socket made by `unconnected`.
+pub fn connect_now(
+    sock: &Socket,
+    addr: SocketAddr,
+    timeout: Duration,
+    expected: Peer,
+) -> Result<(), NetError> {
     sock.connect_timeout(&SockAddr::from(addr), timeout)
         .map_err(|cause| NetError::Connect {
             addr,
             cause,
             timeout,
             expected,
-        })?;
-    Ok(sock)
+        })
 }
 
 /// The address a socket is bound to (or connected from).
