@@ -50,7 +50,9 @@ pub struct HolderResult {
     pub end: HolderEnd,
     /// Bytes send() accepted (bytes).
     pub sent_bytes: u64,
-    /// When the last byte was accepted, from connect (milliseconds).
+    /// When the connection last moved as the holder sees it, from connect (milliseconds): a byte
+    /// accepted by its send(), or more echo in its receive queue (the server's send() still
+    /// draining, so the server cannot call it stuck yet).
     pub last_progress_ms: u64,
     /// When the holder ended, from connect (milliseconds).
     pub ended_ms: u64,
@@ -104,6 +106,7 @@ fn send_until_freed(
     let mut sent = 0u64;
     let mut last = Duration::ZERO;
     let mut at = 0usize;
+    let mut echo_queued = 0u64;
     while sent < cfg.total {
         if started.elapsed() >= cfg.deadline {
             return (HolderEnd::NotFreed, sent, last);
@@ -125,7 +128,16 @@ fn send_until_freed(
                     io::ErrorKind::WouldBlock
                         | io::ErrorKind::TimedOut
                         | io::ErrorKind::Interrupted
-                ) => {}
+                ) =>
+            {
+                // Blocked: has the server's echo moved since the last look?
+                if let Ok(q) = sock::queues(sock)
+                    && q.inq_bytes != echo_queued
+                {
+                    echo_queued = q.inq_bytes;
+                    last = started.elapsed();
+                }
+            }
             Err(e)
                 if matches!(
                     e.kind(),

@@ -26,7 +26,8 @@ use crate::run::{self, ClientConfig, Traffic};
 use crate::sock::BufReq;
 
 /// A freed client is "freed within the idle limit" when the server closed it at most this long
-/// after `--idle-timeout` had passed since its last byte: one supervisor tick (100 ms), one send
+/// after `--idle-timeout` had passed since its connection last moved (a byte sent, or more echo
+/// arriving; `HolderResult::last_progress_ms`): one supervisor tick (100 ms), one send
 /// slice of the holder (200 ms), and room for a busy 2-core machine.
 pub const FREE_SLACK: Duration = Duration::from_millis(1500);
 /// Stack of each client thread here (the strategies start their own threads as needed).
