@@ -6,6 +6,10 @@
 //!   receive queue do not count: the server cannot read them while it is blocked;
 //! - idle: the server waits in recv() and nothing at all moved for the limit.
 //!
+//! Silent and idle need the server thread to be waiting in recv() with nothing to read: a thread
+//! that has bytes in its receive queue but is not scheduled (hundreds of echo loops on two busy
+//! cores) is the server being slow, never the client's fault.
+//!
 //! Which kind of stuck it is comes from the call the kernel shows the thread in, where readable.
 
 use std::time::Duration;
@@ -67,6 +71,10 @@ pub fn stuck(h: &History, s: &Sample, limit: Duration) -> Option<(StuckKind, Vec
         return Some((StuckKind::BlockedInSend, ev));
     }
     if still < limit {
+        return None;
+    }
+    let unread = s.server.as_ref().is_some_and(|q| q.inq_bytes > 0);
+    if !thread.waiting_in_recv() || unread {
         return None;
     }
     let c = s.counts;

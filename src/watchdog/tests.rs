@@ -402,3 +402,28 @@ fn a_client_that_never_sends_is_silent_and_one_that_stops_is_idle() {
     assert_eq!(v.kind, Kind::Stuck(StuckKind::Idle));
     assert_eq!(v.at, Duration::from_millis(1000 + 1000));
 }
+
+#[test]
+fn a_server_thread_not_scheduled_with_bytes_to_read_is_never_stuck() {
+    // Two busy cores, hundreds of echo loops: the thread is runnable (the kernel shows no call)
+    // and the client's bytes wait in its receive queue. Nothing moves, yet the client did its part.
+    let mut w = stuck_rules();
+    let s = (0..50).map(|i| {
+        conn_sample(
+            i * 100,
+            181_216,
+            181_216,
+            q(129_040, 0, 65536),
+            Call::Running,
+        )
+    });
+    assert_eq!(first_verdict(&mut w, s), None);
+    // The same thread waiting in recv() with bytes queued is a moment before a wake-up: not stuck.
+    let mut w = stuck_rules();
+    let s = (0..50).map(|i| conn_sample(i * 100, 4096, 4096, q(512, 0, 65536), Call::Recv));
+    assert_eq!(first_verdict(&mut w, s), None);
+    // A silent client seen while the server thread has not yet reached recv(): not stuck either.
+    let mut w = stuck_rules();
+    let s = (0..50).map(|i| conn_sample(i * 100, 0, 0, q(0, 0, 65536), Call::Running));
+    assert_eq!(first_verdict(&mut w, s), None);
+}
