@@ -21,17 +21,35 @@ use crate::server::ServeEnd;
 use crate::sock;
 use crate::watchdog::{Rule, Watchdog};
 
+/// What is left in the backlog after `accept_all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Backlog {
+    /// Nothing (or nothing more will be accepted).
+    Empty,
+    /// Connections wait that are accepted at a later tick (sequential, full, or out of
+    /// descriptors).
+    Waits,
+    /// The budget ran out with connections still waiting: accept again at once.
+    More,
+}
+
+/// Longest the supervisor accepts in one go before it looks at the open connections again.
+const ACCEPT_BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl Server<'_> {
-    /// Accepts every connection waiting in the backlog (sequential: only while none is open).
+    /// Accepts the connections waiting in the backlog (sequential: only while none is open), at
+    /// most `ACCEPT_BUDGET` of them, so the watch over the open ones runs at every tick even
+    /// while a thousand clients arrive.
     pub(super) fn accept_all(
         &mut self,
         listener: &Socket,
         rx: &Receiver<(u64, ServeEnd)>,
         tx: &mpsc::Sender<(u64, ServeEnd)>,
         waker: &Arc<Waker>,
-    ) {
+    ) -> Backlog {
         self.warn_accept_failures(false);
-        while !self.accepting_done() {
+        let until = Instant::now() + ACCEPT_BUDGET;
+        while !self.accepting_done() && Instant::now() < until {
             if self.full() {
                 // Count only connections open at this moment: ones that ended since the last
                 // tick are removed first, and ones whose client has closed and whose thread is
@@ -39,18 +57,18 @@ impl Server<'_> {
                 self.collect_finished(rx);
                 self.await_closing(rx);
                 if self.full() && self.cfg.sequential {
-                    return;
+                    return Backlog::Waits;
                 }
             }
             let (sock, peer) = match listener.accept() {
                 Ok(c) => c,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Backlog::Empty,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     // EMFILE and friends: the pending connection stays in the backlog; try again
                     // at the next tick instead of spinning on it.
                     self.accept_failed(&e);
-                    break;
+                    return Backlog::Waits;
                 }
             };
             let peer = peer
@@ -71,6 +89,11 @@ impl Server<'_> {
             }
             self.start(sock, peer, tx, waker);
         }
+        if self.accepting_done() {
+            Backlog::Empty
+        } else {
+            Backlog::More
+        }
     }
 
     fn start(
@@ -83,12 +106,13 @@ impl Server<'_> {
         self.next_id += 1;
         let _ = sock.set_nonblocking(false);
         let conn = Arc::new(Conn::new(self.next_id, peer, sock));
-        match conn::spawn(
+        let r = conn::spawn(
             Arc::clone(&conn),
             self.cfg.read,
             tx.clone(),
             Arc::clone(waker),
-        ) {
+        );
+        match r {
             Ok(handle) => {
                 self.totals.accepted += 1;
                 let rules: Vec<Rule> = self

@@ -124,11 +124,16 @@ pub fn run(listener: &Socket, cfg: &Config, sink: &mut dyn Sink) -> io::Result<S
         if s.accepting_done() && s.table.is_empty() {
             break;
         }
-        s.accept_all(listener, &rx, &tx, &waker);
+        let backlog = s.accept_all(listener, &rx, &tx, &waker);
         s.collect_finished(&rx);
         s.look_at_all();
         s.sink.tick(&s.snapshot());
-        match poll.poll(&mut events, Some(TICK)) {
+        let wait = if backlog == accept::Backlog::More {
+            Duration::ZERO
+        } else {
+            TICK
+        };
+        match poll.poll(&mut events, Some(wait)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
