@@ -9,7 +9,7 @@
 //! be gone by then.
 
 use std::net::SocketAddr;
-use std::sync::mpsc;
+use std::sync::{Arc, PoisonError, RwLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -62,30 +62,53 @@ pub fn run(cfg: &LoadConfig) -> anyhow::Result<LoadReport> {
         Err(_) if interrupt::requested() => None,
         Err(e) => return Err(e.into()),
     };
-    let started = Instant::now();
     let (tx, rx) = mpsc::channel::<ClientOutcome>();
     let mut handles = Vec::new();
+    // Every client thread exists before the first one connects, so the class really arrives at
+    // once: started one by one, a thousand clients took a minute to connect, the first ones done
+    // before the last began.
+    // A lock held for writing while they are started; each waits by taking it for reading, so
+    // once it is let go they all proceed together (a condition variable's mutex made a thousand
+    // wake one after another, over 36 s on two busy cores).
+    let line = Arc::new(RwLock::new(false));
+    let mut starting = line.write().unwrap_or_else(PoisonError::into_inner);
+    let mut spawned = Ok(());
     for i in 0..cfg.clients {
         if interrupt::requested() {
             break;
         }
         let tx = tx.clone();
         let cfg = cfg.clone();
+        let line = Arc::clone(&line);
         let h = thread::Builder::new()
             .name(format!("tcplab-load-{i}"))
             .stack_size(CLIENT_STACK)
             .spawn(move || {
+                if !*line.read().unwrap_or_else(PoisonError::into_inner) {
+                    return;
+                }
                 let o = if is_deadlocking(i, cfg.deadlocking) {
                     deadlocking(i, &cfg)
                 } else {
                     fixed(i, &cfg)
                 };
                 let _ = tx.send(o);
-            })?;
-        handles.push(h);
+            });
+        match h {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                spawned = Err(e);
+                break;
+            }
+        }
     }
+    let go = spawned.is_ok() && !interrupt::requested();
+    *starting = go;
+    drop(starting);
+    spawned?;
+    let started = Instant::now();
     drop(tx);
-    let started_clients = handles.len();
+    let started_clients = if go { handles.len() } else { 0 };
     let mut outcomes = Vec::new();
     let mut peak = before;
     // Every client is bounded by cfg.timeout; this bound adds the time to connect and report.
