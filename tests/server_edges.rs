@@ -152,3 +152,41 @@ fn a_closed_stdout_does_not_stop_the_server_serving() {
     out.assert_code(130);
     assert!(!out.stderr.contains("panicked"), "{}", out.dump());
 }
+
+/// Connects and waits for the server to close the connection; how long that took.
+fn freed_after(server: &Server, bound: Duration) -> Duration {
+    use std::io::Read;
+    let mut c = TcpStream::connect(server.addr).expect("connect");
+    c.set_read_timeout(Some(bound)).expect("read timeout");
+    let start = Instant::now();
+    let mut byte = [0u8; 1];
+    match c.read(&mut byte) {
+        Ok(0) => {}
+        Ok(_) => panic!("the server sent a byte to a client that sent none"),
+        Err(e) => assert!(
+            e.kind() == std::io::ErrorKind::ConnectionReset,
+            "not freed within {bound:?}: {e}"
+        ),
+    }
+    start.elapsed()
+}
+
+#[test]
+fn a_reader_that_stops_reading_the_events_does_not_stop_the_server_freeing_clients() {
+    // `--json` events go to a pipe read for its first line only. Six hundred connections make
+    // far more than a pipe holds; then a silent client must still be freed at the idle limit.
+    let mut server = Server::announced(
+        tcplab(&["server", "127.0.0.1", "--port", "0", "--quiet", "--json"])
+            .args(["--idle-timeout", "1s"])
+            .unread_after(1),
+        "{\"event\":\"listening\",\"addr\":\"",
+    );
+    for _ in 0..600 {
+        drop(TcpStream::connect(server.addr).expect("connect"));
+    }
+    let took = freed_after(&server, Duration::from_secs(20));
+    assert!(took < Duration::from_secs(8), "freed after {took:?}");
+    server.signal(SIGINT);
+    let out = server.finish(Duration::from_secs(30));
+    out.assert_code(130);
+}

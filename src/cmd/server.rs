@@ -32,7 +32,7 @@ pub fn main(a: &ServerArgs) -> anyhow::Result<ExitCode> {
     let listener = sock::listen(addr, Some(&req), backlog)?;
     let local = sock::local(&listener)?;
     let mut sink: Box<dyn Sink> = if a.json {
-        Box::new(JsonSink::default())
+        Box::new(JsonSink::new()?)
     } else {
         Box::new(TextSink::new(a.log, Live::decide(a.quiet, false)))
     };

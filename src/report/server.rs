@@ -1,10 +1,13 @@
 //! What the classroom server tells the instructor: one stdout line per event (with `--log`, the
 //! accepted connections too and the running totals appended), a status line on stderr when the
 //! progress factory allows, and the totals at the end; or, with `--json`, one JSON object per
-//! event. A closed or full stdout never stops the server: the sink stops writing and says so once
-//! on stderr.
+//! event, written by a thread of its own. A closed or full stdout never stops the server: the sink
+//! stops writing and says so once on stderr.
 
 use std::io::{self, Write};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::thread;
+use std::time::Duration;
 
 use indicatif::ProgressBar;
 
@@ -169,19 +172,98 @@ impl Sink for TextSink {
     }
 }
 
-/// One JSON object per event, one per line.
-#[derive(Default)]
+/// One JSON object per event, one per line, written by a thread of its own (`Outbox`).
 pub struct JsonSink {
-    stdout_gone: bool,
+    out: Outbox,
+}
+
+impl JsonSink {
+    pub fn new() -> io::Result<JsonSink> {
+        Ok(JsonSink {
+            out: Outbox::start()?,
+        })
+    }
 }
 
 impl Sink for JsonSink {
     fn event(&mut self, e: &ServerEvent) {
-        if self.stdout_gone {
-            return;
+        match serde_json::to_string(e) {
+            Ok(line) => self.out.send(line),
+            Err(err) => eprintln!("tcplab: cannot write a server event as JSON: {err}"),
         }
-        if super::json::write_line(e, io::stdout().lock()).is_err() {
-            self.stdout_gone = true;
+    }
+}
+
+/// Lines bound for stdout, handed to a writer thread. The supervisor never waits for whoever
+/// reads stdout: with a thousand clients on two busy cores, a `tcplab load` reading the events
+/// was starved for seconds, its pipe filled, and the server, blocked writing an event, accepted
+/// nobody and freed nobody. Lines beyond `OUTBOX_LINES` waiting are counted, not kept.
+struct Outbox {
+    tx: Option<SyncSender<String>>,
+    done: Receiver<()>,
+    dropped: u64,
+}
+
+/// Most lines waiting for the writer (at about 300 bytes each, 30 MB at worst).
+const OUTBOX_LINES: usize = 100_000;
+/// How long the last lines may take to be written once the server stops.
+const OUTBOX_FLUSH: Duration = Duration::from_secs(5);
+
+impl Outbox {
+    fn start() -> io::Result<Outbox> {
+        let (tx, rx) = mpsc::sync_channel::<String>(OUTBOX_LINES);
+        let (done_tx, done) = mpsc::channel();
+        thread::Builder::new()
+            .name("tcplab-log".into())
+            .spawn(move || {
+                let mut gone = false;
+                for line in rx {
+                    if gone {
+                        continue;
+                    }
+                    let mut out = io::stdout().lock();
+                    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+                        gone = true;
+                        eprintln!(
+                            "tcplab: cannot write the server's events to stdout ({e}); the server goes on without them"
+                        );
+                    }
+                }
+                let _ = done_tx.send(());
+            })?;
+        Ok(Outbox {
+            tx: Some(tx),
+            done,
+            dropped: 0,
+        })
+    }
+
+    fn send(&mut self, line: String) {
+        if let Some(tx) = &self.tx {
+            match tx.try_send(line) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => self.dropped += 1,
+                Err(TrySendError::Disconnected(_)) => self.tx = None,
+            }
+        }
+    }
+}
+
+impl Drop for Outbox {
+    /// Lets the writer finish the lines waiting, for at most `OUTBOX_FLUSH`.
+    fn drop(&mut self) {
+        self.tx = None;
+        if self.done.recv_timeout(OUTBOX_FLUSH).is_err() {
+            eprintln!(
+                "tcplab: stdout took more than {} s to take the server's last events; some are lost",
+                OUTBOX_FLUSH.as_secs()
+            );
+        }
+        if self.dropped > 0 {
+            eprintln!(
+                "tcplab: {} events were not written: stdout was not read fast enough",
+                self.dropped
+            );
         }
     }
 }

@@ -23,8 +23,17 @@ pub struct Cmd {
     env: Vec<(OsString, Option<OsString>)>,
     stdin: Option<Vec<u8>>,
     deadline: Duration,
-    /// Close the reading end of stdout after this many lines, as `| head -N` does.
-    stdout_lines: Option<usize>,
+    /// What happens to stdout after a number of lines.
+    stdout_lines: Option<(usize, AfterLines)>,
+}
+
+/// What the test does with stdout once it has read the lines it wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterLines {
+    /// Closes the pipe (`| head -N`).
+    Close,
+    /// Keeps the pipe open, unread, until the guard is dropped.
+    KeepOpen,
 }
 
 /// `tcplab ARGS`, bounded by `DEADLINE` unless `.deadline(..)` says otherwise.
@@ -80,7 +89,14 @@ impl Cmd {
     /// Reads `lines` lines of stdout, then closes the pipe, as `PROGRAM | head -LINES` does: the
     /// program's next writes to stdout fail with a broken pipe.
     pub fn head(mut self, lines: usize) -> Cmd {
-        self.stdout_lines = Some(lines);
+        self.stdout_lines = Some((lines, AfterLines::Close));
+        self
+    }
+
+    /// Reads `lines` lines of stdout, then stops reading but keeps the pipe open, as a reader
+    /// that is starved or stuck does: once the pipe is full, the program's writes to stdout wait.
+    pub fn unread_after(mut self, lines: usize) -> Cmd {
+        self.stdout_lines = Some((lines, AfterLines::KeepOpen));
         self
     }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use wait_timeout::ChildExt;
 
 use super::Output;
-use super::cmd::dump;
+use super::cmd::{AfterLines, dump};
 
 /// How long output may still arrive after the process has exited (a grandchild holding the pipes
 /// open would otherwise keep the test waiting).
@@ -33,6 +33,8 @@ pub struct Running {
     /// Disconnects when stderr reaches EOF.
     stderr_open: Receiver<()>,
     status: Option<ExitStatus>,
+    /// Dropped with the guard: lets an unread stdout pipe go.
+    _keep_open: mpsc::Sender<()>,
 }
 
 impl Running {
@@ -40,7 +42,7 @@ impl Running {
         mut child: Child,
         command: String,
         stdin: Option<Vec<u8>>,
-        head: Option<usize>,
+        head: Option<(usize, AfterLines)>,
     ) -> Running {
         if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
             // A program that exits without reading its stdin is the test's business, not an error.
@@ -50,10 +52,11 @@ impl Running {
         }
         let out = child.stdout.take().expect("stdout is piped");
         let (tx, lines) = mpsc::channel();
+        let (keep_open, unread) = mpsc::channel::<()>();
         thread::spawn(move || {
             let mut out = BufReader::new(out);
             let mut buf = Vec::new();
-            let mut left = head.unwrap_or(usize::MAX);
+            let mut left = head.map_or(usize::MAX, |h| h.0);
             // With `head`, returning drops the pipe's reading end after that many lines.
             while left > 0 && matches!(out.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
                 if tx.send(String::from_utf8_lossy(&buf).into_owned()).is_err() {
@@ -61,6 +64,11 @@ impl Running {
                 }
                 buf.clear();
                 left -= 1;
+            }
+            if head.is_some_and(|h| h.1 == AfterLines::KeepOpen) {
+                // Holds the pipe, unread, until the guard is dropped; no more lines will come.
+                drop(tx);
+                let _ = unread.recv();
             }
         });
         let mut err = child.stderr.take().expect("stderr is piped");
@@ -84,6 +92,7 @@ impl Running {
             stderr,
             stderr_open,
             status: None,
+            _keep_open: keep_open,
         }
     }
 

@@ -84,7 +84,8 @@ impl DerefMut for Server {
 
 /// `127.0.0.1:4000`, `[::1]:4000` or Python's `('127.0.0.1', 4000)`.
 fn parse_addr(text: &str) -> Option<SocketAddr> {
-    let text = text.trim();
+    // A JSON announcement: the address ends at its closing quote.
+    let text = text.split('"').next().unwrap_or(text).trim();
     if let Ok(addr) = text.parse() {
         return Some(addr);
     }
