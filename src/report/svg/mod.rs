@@ -1,0 +1,24 @@
+//! The plots, drawn with plotters' SVG backend into a string (the caller writes the file, so only
+//! one place opens files):
+//! - `sweep` (`sweep.rs`): bytes sent before the stall against a buffer size, log–log, one line per
+//!   value of the other parameters (the median of the repeats, each run a dot), the prediction
+//!   dashed beside it;
+//! - `timeline` (`timeline.rs`): one run over time, the app counters above and the four kernel
+//!   queues below.
+//!
+//! Both share one look (`style.rs`), byte axes ticked at round binary sizes (`ticks.rs`) and
+//! labelled through `report::human`.
+
+pub mod style;
+mod sweep;
+mod ticks;
+mod timeline;
+
+pub use sweep::sweep;
+pub use timeline::timeline;
+
+type Result<T> = std::result::Result<T, String>;
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    format!("cannot draw the plot: {e}")
+}

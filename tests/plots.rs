@@ -1,0 +1,235 @@
+//! The plots read back from their SVG as a student would read them: every tick label a whole
+//! binary size (powers of two on the sweep's log axes), every line of the timeline there.
+//! The real binary on 127.0.0.1 with small buffers, every run bounded.
+
+mod common;
+
+use std::fs;
+use std::time::Duration;
+
+use common::{path_arg, scratch, tcplab};
+use roxmltree::{Document, Node};
+use tcplab::timeline::TimelineRow;
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// A polyline as drawn: its colour, width (pixels) and vertices.
+#[derive(Debug, Clone, PartialEq)]
+struct Poly {
+    color: String,
+    width: u32,
+    points: Vec<(f64, f64)>,
+}
+
+fn poly(n: Node) -> Option<Poly> {
+    if !n.has_tag_name("polyline") {
+        return None;
+    }
+    let points = n
+        .attribute("points")?
+        .split_whitespace()
+        .map(|p| {
+            let (x, y) = p.split_once(',').expect("x,y");
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect();
+    Some(Poly {
+        color: n.attribute("stroke")?.to_string(),
+        width: n.attribute("stroke-width")?.parse().ok()?,
+        points,
+    })
+}
+
+fn polys(doc: &Document) -> Vec<Poly> {
+    doc.descendants().filter_map(poly).collect()
+}
+
+fn text_of(n: Node) -> String {
+    n.text().unwrap_or("").trim().to_string()
+}
+
+fn texts(doc: &Document) -> Vec<String> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(text_of)
+        .collect()
+}
+
+/// A tick label read back as bytes: a whole number of B, KiB, MiB or GiB (`64 KiB`, `1 MiB`),
+/// never a rounded one such as `97.66 KiB`. `None` for text that is not a size at all.
+fn size_label(label: &str) -> Option<Result<u64, String>> {
+    let (n, unit) = label.split_once(' ')?;
+    let unit = match unit {
+        "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    n.chars().next()?.is_ascii_digit().then(|| {
+        n.parse::<u64>()
+            .map(|n| n * unit)
+            .map_err(|_| format!("'{label}' is not a whole number of its unit"))
+    })
+}
+
+/// The y-axis tick labels as (bytes, pixel y): the right-aligned text at the axis (where "0 B"
+/// stands, on a linear axis; the list under the timeline right-aligns its times elsewhere). On a
+/// timeline the list has a run of ticks per panel, each starting again at 0.
+fn y_ticks(doc: &Document) -> Vec<(u64, f64)> {
+    let right: Vec<Node> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text") && n.attribute("text-anchor") == Some("end"))
+        .collect();
+    let axis_x = right
+        .iter()
+        .find(|n| text_of(**n) == "0 B")
+        .and_then(|n| n.attribute("x"));
+    right
+        .iter()
+        .filter(|n| axis_x.is_none() || n.attribute("x") == axis_x)
+        .map(|n| {
+            let label = text_of(*n);
+            let bytes = size_label(&label)
+                .unwrap_or_else(|| panic!("y tick label '{label}' is not a size"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            (bytes, n.attribute("y").unwrap().parse().unwrap())
+        })
+        .collect()
+}
+
+fn panels(ticks: &[(u64, f64)]) -> Vec<Vec<(u64, f64)>> {
+    let mut out: Vec<Vec<(u64, f64)>> = Vec::new();
+    for t in ticks {
+        match out.last_mut() {
+            Some(p) if t.0 != 0 => p.push(*t),
+            _ => out.push(vec![*t]),
+        }
+    }
+    for p in &mut out {
+        p.sort_by_key(|t| t.0);
+    }
+    out
+}
+
+/// Linear ticks start at 0 and step by one power of two of at least 1 KiB.
+fn assert_binary_steps(ticks: &[(u64, f64)]) {
+    let v: Vec<u64> = ticks.iter().map(|t| t.0).collect();
+    assert!(v.len() >= 2 && v[0] == 0, "{v:?}");
+    let step = v[1];
+    assert!(
+        step >= 1024 && step.is_power_of_two(),
+        "step {step} B: {v:?}"
+    );
+    for (i, t) in v.iter().enumerate() {
+        assert_eq!(*t, i as u64 * step, "uneven ticks: {v:?}");
+    }
+}
+
+#[test]
+fn the_sweep_plot_ticks_powers_of_two_and_draws_each_series_measured_and_predicted() {
+    let dir = scratch("plot-sweep");
+    let svg = dir.join("p.svg");
+    let o = tcplab(&[
+        "sweep",
+        "--sndbuf",
+        "8K..32K:x2",
+        "--rcvbuf",
+        "8K,32K",
+        "-q",
+    ])
+    .args(["-o", path_arg(&dir.join("p.csv")), "--plot", path_arg(&svg)])
+    .deadline(DEADLINE)
+    .run();
+    o.assert_code(0);
+    let text = fs::read_to_string(&svg).unwrap();
+    let doc = Document::parse(&text).expect("the plot is not well-formed XML");
+    let lines: Vec<Poly> = polys(&doc)
+        .into_iter()
+        .filter(|p| p.points.len() == 3 && p.width >= 3)
+        .filter(|p| p.points[2].0 - p.points[0].0 > 100.0)
+        .collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "one measured line of 3 points per rcvbuf value"
+    );
+    assert_ne!(lines[0].color, lines[1].color, "two series, one colour");
+    let t = texts(&doc);
+    for name in [
+        "SO_RCVBUF (both peers) 8 KiB",
+        "SO_RCVBUF (both peers) 32 KiB",
+    ] {
+        for kind in ["measured", "predicted"] {
+            assert!(
+                t.iter().any(|s| s.starts_with(&format!("{name} ({kind}"))),
+                "no {kind} legend for {name}: {t:?}"
+            );
+        }
+    }
+    let y: Vec<u64> = y_ticks(&doc).iter().map(|t| t.0).collect();
+    let x: Vec<u64> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text") && n.attribute("text-anchor") == Some("middle"))
+        .filter_map(|n| size_label(&text_of(n)))
+        .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    for (axis, ticks) in [("x", &x), ("y", &y)] {
+        assert!(ticks.len() >= 2, "{axis}: {ticks:?}");
+        assert!(
+            ticks.iter().all(|t| t.is_power_of_two()),
+            "{axis} ticks not at powers of two: {ticks:?}"
+        );
+    }
+    assert_eq!(x, [8192, 16384, 32768], "a tick at each swept size");
+}
+
+#[test]
+fn the_timeline_ticks_round_binary_sizes_and_draws_every_line() {
+    let dir = scratch("plot-timeline");
+    let (csv, svg) = (dir.join("t.csv"), dir.join("t.svg"));
+    let o = tcplab(&["deadlock", "--sndbuf", "16K", "--rcvbuf", "16K", "-q"])
+        .args([
+            "--timeline",
+            path_arg(&csv),
+            "--plot-timeline",
+            path_arg(&svg),
+        ])
+        .deadline(DEADLINE)
+        .run();
+    o.assert_code(3);
+    let rows: Vec<TimelineRow> = csv::Reader::from_path(&csv)
+        .unwrap()
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let text = fs::read_to_string(&svg).unwrap();
+    let doc = Document::parse(&text).expect("the timeline plot is not XML");
+
+    // Axes: each panel's byte ticks are 0, s, 2s, … for a power of two s.
+    let panels = panels(&y_ticks(&doc));
+    assert_eq!(panels.len(), 2, "counters and queues: {panels:?}");
+    panels.iter().for_each(|p| assert_binary_steps(p));
+
+    // Lines: one per row of the timeline, eight of them, each at least 3 px wide and in the
+    // colour and width its legend entry shows.
+    let data: Vec<Poly> = polys(&doc)
+        .into_iter()
+        .filter(|p| p.points.len() == rows.len())
+        .collect();
+    assert_eq!(data.len(), 8, "four counters and four queues");
+    assert!(data.iter().all(|d| d.width >= 3), "{data:?}");
+    let t = texts(&doc);
+    for name in [
+        "client sent",
+        "server processed",
+        "server sent",
+        "client received",
+        "client send queue",
+        "server receive queue",
+        "server send queue",
+        "client receive queue",
+    ] {
+        assert!(t.iter().any(|s| s == name), "no legend for {name}: {t:?}");
+    }
+}
