@@ -1,5 +1,6 @@
 //! The plots read back from their SVG as a student would read them: every tick label a whole
-//! binary size (powers of two on the sweep's log axes), every line of the timeline there.
+//! binary size (powers of two on the sweep's log axes), every line of the timeline there and
+//! visible (a line that lies on another is drawn inside it, and the legend says so).
 //! The real binary on 127.0.0.1 with small buffers, every run bounded.
 
 mod common;
@@ -126,6 +127,38 @@ fn assert_binary_steps(ticks: &[(u64, f64)]) {
     }
 }
 
+/// The legend's entries of the timeline: each swatch with the words written just right of it
+/// (the lines of one entry joined).
+fn legend(doc: &Document) -> Vec<(Poly, String)> {
+    let mut out: Vec<(Poly, String)> = Vec::new();
+    for n in doc.root_element().children().filter(|n| n.is_element()) {
+        if let Some(p) = poly(n).filter(|p| p.points.len() == 2) {
+            out.push((p, String::new()));
+            continue;
+        }
+        let Some((swatch, words)) = out.last_mut() else {
+            continue;
+        };
+        let x: f64 = n
+            .attribute("x")
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(-1.0);
+        let right_of = x - swatch.points[1].0;
+        if n.has_tag_name("text") && (0.0..=20.0).contains(&right_of) {
+            *words = format!("{words} {}", text_of(n)).trim().to_string();
+        }
+    }
+    out.retain(|(_, w)| !w.is_empty());
+    out
+}
+
+fn entry<'a>(legend: &'a [(Poly, String)], name: &str) -> &'a (Poly, String) {
+    legend
+        .iter()
+        .find(|(_, w)| w == name || w.starts_with(&format!("{name} (")))
+        .unwrap_or_else(|| panic!("no legend entry for {name}: {legend:?}"))
+}
+
 #[test]
 fn the_sweep_plot_ticks_powers_of_two_and_draws_each_series_measured_and_predicted() {
     let dir = scratch("plot-sweep");
@@ -185,7 +218,7 @@ fn the_sweep_plot_ticks_powers_of_two_and_draws_each_series_measured_and_predict
 }
 
 #[test]
-fn the_timeline_ticks_round_binary_sizes_and_draws_every_line() {
+fn the_timeline_ticks_round_binary_sizes_and_shows_every_line() {
     let dir = scratch("plot-timeline");
     let (csv, svg) = (dir.join("t.csv"), dir.join("t.svg"));
     let o = tcplab(&["deadlock", "--sndbuf", "16K", "--rcvbuf", "16K", "-q"])
@@ -218,9 +251,8 @@ fn the_timeline_ticks_round_binary_sizes_and_draws_every_line() {
         .filter(|p| p.points.len() == rows.len())
         .collect();
     assert_eq!(data.len(), 8, "four counters and four queues");
-    assert!(data.iter().all(|d| d.width >= 3), "{data:?}");
-    let t = texts(&doc);
-    for name in [
+    let legend = legend(&doc);
+    let names = [
         "client sent",
         "server processed",
         "server sent",
@@ -229,7 +261,37 @@ fn the_timeline_ticks_round_binary_sizes_and_draws_every_line() {
         "server receive queue",
         "server send queue",
         "client receive queue",
-    ] {
-        assert!(t.iter().any(|s| s == name), "no legend for {name}: {t:?}");
+    ];
+    for name in names {
+        let (swatch, _) = entry(&legend, name);
+        assert!(
+            swatch.width >= 3,
+            "{name} is drawn {} px wide",
+            swatch.width
+        );
+        assert!(
+            data.iter()
+                .any(|d| d.color == swatch.color && d.width == swatch.width),
+            "no line for {name} ({} {} px) in {data:?}",
+            swatch.color,
+            swatch.width
+        );
     }
+    // A line drawn over an earlier one along its whole length is narrower, so the earlier shows.
+    for (i, a) in data.iter().enumerate() {
+        for b in &data[i + 1..] {
+            let on_it = a
+                .points
+                .iter()
+                .zip(&b.points)
+                .all(|(p, q)| (p.1 - q.1).abs() <= 1.0);
+            assert!(!on_it || b.width < a.width, "{b:?} hides {a:?}");
+        }
+    }
+    // The server writes back each read before the next one: "server sent" lies on "server
+    // processed", one read (1 KiB) away at most, and is drawn inside it.
+    let (processed, _) = entry(&legend, "server processed");
+    let (sent, words) = entry(&legend, "server sent");
+    assert!(sent.width < processed.width, "{legend:?}");
+    assert!(words.contains("drawn inside server processed"), "{words}");
 }

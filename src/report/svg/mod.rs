@@ -4,11 +4,14 @@
 //!   value of the other parameters (the median of the repeats, each run a dot), the prediction
 //!   dashed beside it;
 //! - `timeline` (`timeline.rs`): one run over time, the app counters above and the four kernel
-//!   queues below.
+//!   queues below, every line visible where lines lie on each other (`overlap.rs`), the legends
+//!   beside the panels (`legend.rs`).
 //!
 //! Both share one look (`style.rs`), byte axes ticked at round binary sizes (`ticks.rs`) and
 //! labelled through `report::human`.
 
+mod legend;
+mod overlap;
 pub mod style;
 mod sweep;
 mod ticks;

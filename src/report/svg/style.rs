@@ -23,7 +23,10 @@ pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-/// The width of a data line (pixels).
+/// Legend text.
+pub const INK: RGBColor = RGBColor(0x33, 0x33, 0x33);
+
+/// The narrowest data line (pixels); a line drawn inside another is this much narrower each time.
 pub const LINE: u32 = 3;
 
 /// The page's width (pixels); heights follow from what each plot holds.

@@ -1,16 +1,18 @@
 //! The timeline plot of one run: the programs' counters in the upper panel, the four kernel queues
-//! in the lower one. A counter and the queue it feeds share a colour (client sent and the client's
-//! send queue, …).
+//! in the lower one, a legend beside each panel. Lines that lie on each other are drawn inside one
+//! another (`overlap`), so each shows. A counter and the queue it feeds share a colour (client
+//! sent and the client's send queue, …).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{AXIS, FONT, LINE, TEXT, TITLE, WIDTH, color};
-use super::ticks;
-use super::{Result, err};
+use super::legend::{self, Entry, Swatch};
+use super::style::{AXIS, FONT, TEXT, TITLE, WIDTH, color};
+use super::{Result, err, overlap, ticks};
 use crate::report::human;
 use crate::timeline::TimelineRow;
 
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type Getter = (&'static str, fn(&TimelineRow) -> u64);
 
 /// The app counters, upper panel.
@@ -37,8 +39,12 @@ const QUEUES: [Getter; 4] = [
     }),
 ];
 
-/// A panel's height (pixels).
+/// Pixels: a panel's height, the legend column's width, the room above a panel.
 const PANEL_H: u32 = 440;
+const LEGEND_W: u32 = 330;
+const TOP_H: u32 = 24;
+/// How close two lines may be and still look like one (pixels).
+const SAME_LINE_PX: u64 = 4;
 
 /// The timeline plot of one run as an SVG document.
 pub fn timeline(rows: &[TimelineRow], title: &str) -> Result<String> {
@@ -48,29 +54,56 @@ pub fn timeline(rows: &[TimelineRow], title: &str) -> Result<String> {
         root.fill(&WHITE).map_err(err)?;
         let root = root.titled(title, (FONT, TITLE)).map_err(err)?;
         let (upper, lower) = root.split_vertically(PANEL_H);
-        panel(&upper, rows, &COUNTERS, "application counters")?;
-        panel(&lower, rows, &QUEUES, "kernel queues")?;
+        let lines = |getters: &[Getter]| -> Vec<Line> {
+            getters
+                .iter()
+                .enumerate()
+                .map(|(i, (name, get))| Line {
+                    name,
+                    color: color(i),
+                    values: rows.iter().map(get).collect(),
+                })
+                .collect()
+        };
+        let panel_of = |lines, y_desc| Panel {
+            rows,
+            lines,
+            y_desc,
+        };
+        draw_panel(&upper, &panel_of(lines(&COUNTERS), "application counters"))?;
+        draw_panel(&lower, &panel_of(lines(&QUEUES), "kernel queues"))?;
         root.present().map_err(err)?;
     }
     Ok(svg)
 }
 
-fn panel(
-    area: &DrawingArea<SVGBackend<'_>, Shift>,
-    rows: &[TimelineRow],
-    lines: &[Getter],
-    y_desc: &str,
-) -> Result<()> {
-    let t_end = rows.last().map_or(1.0, |r| r.time_ms).max(1.0);
-    let y_max = rows
+/// One line of a panel.
+struct Line {
+    name: &'static str,
+    color: RGBColor,
+    values: Vec<u64>,
+}
+
+struct Panel<'a> {
+    rows: &'a [TimelineRow],
+    lines: Vec<Line>,
+    y_desc: &'static str,
+}
+
+fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
+    let (plot, side) = area.split_horizontally(WIDTH - LEGEND_W);
+    let t_end = p.rows.last().map_or(1.0, |r| r.time_ms).max(1.0);
+    let y_max = p
+        .lines
         .iter()
-        .flat_map(|r| lines.iter().map(move |(_, get)| get(r)))
+        .flat_map(|l| l.values.iter().copied())
         .max()
         .unwrap_or(0);
-    // Headroom above the highest line keeps the legend (upper left) off the data.
-    let axis = ticks::linear(y_max + y_max / 2);
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
+    // A little room above the highest line.
+    let axis = ticks::linear(y_max + y_max / 16);
+    let mut chart = ChartBuilder::on(&plot)
+        .margin(10)
+        .margin_top(TOP_H)
         .x_label_area_size(64)
         .y_label_area_size(120)
         .build_cartesian_2d(
@@ -81,7 +114,7 @@ fn panel(
     chart
         .configure_mesh()
         .x_desc("time since the start (ms)")
-        .y_desc(y_desc)
+        .y_desc(p.y_desc)
         .label_style((FONT, TEXT))
         .axis_desc_style((FONT, AXIS))
         .bold_line_style(BLACK.mix(0.15))
@@ -91,22 +124,29 @@ fn panel(
         .y_label_formatter(&|v| human(*v))
         .draw()
         .map_err(err)?;
-    for (i, (name, get)) in lines.iter().enumerate() {
-        let c = color(i);
-        let pts = rows.iter().map(|r| (r.time_ms, get(r)));
+    let plot_px = u64::from(chart.plotting_area().dim_in_pixel().1.max(1));
+    let tolerance = axis.top * SAME_LINE_PX / plot_px;
+    let values: Vec<Vec<u64>> = p.lines.iter().map(|l| l.values.clone()).collect();
+    let strokes = overlap::strokes(&values, tolerance);
+    let mut entries = Vec::new();
+    for (line, s) in p.lines.iter().zip(&strokes) {
+        let pts = p
+            .rows
+            .iter()
+            .zip(&line.values)
+            .map(|(r, v)| (r.time_ms, *v));
         chart
-            .draw_series(LineSeries::new(pts, c.stroke_width(LINE)))
-            .map_err(err)?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 30, y)], c.stroke_width(LINE)));
+            .draw_series(LineSeries::new(pts, line.color.stroke_width(s.width)))
+            .map_err(err)?;
+        let mut text = line.name.to_string();
+        if !s.lies_on.is_empty() {
+            let under: Vec<&str> = s.lies_on.iter().map(|&i| p.lines[i].name).collect();
+            text += &format!(" (drawn inside {} where they meet)", under.join(", "));
+        }
+        entries.push(Entry {
+            swatch: Swatch::Line(line.color, s.width),
+            text,
+        });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, TEXT))
-        .legend_area_size(40)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)
+    legend::draw(&side, TOP_H as i32, &entries)
 }
