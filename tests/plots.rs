@@ -1,6 +1,7 @@
 //! The plots read back from their SVG as a student would read them: every tick label a whole
 //! binary size (powers of two on the sweep's log axes), every line of the timeline there and
-//! visible (a line that lies on another is drawn inside it, and the legend says so).
+//! visible (a line that lies on another is drawn inside it, and the legend says so), and each
+//! queue's capacity dashed at its value.
 //! The real binary on 127.0.0.1 with small buffers, every run bounded.
 
 mod common;
@@ -127,6 +128,12 @@ fn assert_binary_steps(ticks: &[(u64, f64)]) {
     }
 }
 
+/// The pixel row of `bytes` on a panel, from its tick labels.
+fn pixel_y(ticks: &[(u64, f64)], bytes: u64) -> f64 {
+    let (lo, hi) = (ticks[0], ticks[ticks.len() - 1]);
+    lo.1 + (bytes as f64 - lo.0 as f64) / (hi.0 - lo.0) as f64 * (hi.1 - lo.1)
+}
+
 /// The legend's entries of the timeline: each swatch with the words written just right of it
 /// (the lines of one entry joined).
 fn legend(doc: &Document) -> Vec<(Poly, String)> {
@@ -218,7 +225,7 @@ fn the_sweep_plot_ticks_powers_of_two_and_draws_each_series_measured_and_predict
 }
 
 #[test]
-fn the_timeline_ticks_round_binary_sizes_and_shows_every_line() {
+fn the_timeline_ticks_round_binary_sizes_shows_every_line_and_the_capacities() {
     let dir = scratch("plot-timeline");
     let (csv, svg) = (dir.join("t.csv"), dir.join("t.svg"));
     let o = tcplab(&["deadlock", "--sndbuf", "16K", "--rcvbuf", "16K", "-q"])
@@ -294,4 +301,34 @@ fn the_timeline_ticks_round_binary_sizes_and_shows_every_line() {
     let (sent, words) = entry(&legend, "server sent");
     assert!(sent.width < processed.width, "{legend:?}");
     assert!(words.contains("drawn inside server processed"), "{words}");
+
+    // Capacities: a dashed line at each queue's SO_SNDBUF or SO_RCVBUF, in the queue panel.
+    let last = rows.last().unwrap();
+    let caps = [
+        last.client_sndbuf_bytes,
+        last.server_rcvbuf_bytes,
+        last.server_sndbuf_bytes,
+        last.client_rcvbuf_bytes,
+    ];
+    let dashes: Vec<Poly> = polys(&doc)
+        .into_iter()
+        .filter(|p| p.points.len() == 2 && p.points[0].1 == p.points[1].1)
+        .filter(|p| (p.points[1].0 - p.points[0].0).abs() <= 14.0)
+        .collect();
+    for cap in caps {
+        let cap = cap.expect("the row records each buffer");
+        let y = pixel_y(&panels[1], cap);
+        let at = dashes
+            .iter()
+            .filter(|d| (d.points[0].1 - y).abs() <= 1.5)
+            .count();
+        assert!(
+            at >= 10,
+            "{at} dashes at {cap} B (y {y:.0}); dashes: {dashes:?}"
+        );
+    }
+    assert!(
+        legend.iter().any(|(_, w)| w.starts_with("capacity")),
+        "the capacity lines are not named: {legend:?}"
+    );
 }

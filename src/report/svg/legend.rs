@@ -1,8 +1,9 @@
 //! The timeline's legends, one column beside each panel, drawn with plotters' elements: each entry
-//! a swatch that looks like what it names (a line at its own width) and its words, wrapped to the
-//! column. Kept off the plotting area, so no legend ever covers a line.
+//! a swatch that looks like what it names (a line at its own width, a dashed limit) and its words,
+//! wrapped to the column. Kept off the plotting area, so no legend ever covers a line.
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -15,6 +16,8 @@ use crate::report::wrap::wrap;
 pub enum Swatch {
     /// A solid line of this colour and width (pixels).
     Line(RGBColor, u32),
+    /// A dashed line of this colour.
+    Dashed(RGBColor),
 }
 
 /// One entry: its swatch and its words.
@@ -59,6 +62,12 @@ fn swatch(area: &DrawingArea<SVGBackend<'_>, Shift>, s: Swatch, y: i32) -> Resul
         Swatch::Line(c, w) => {
             area.draw(&PathElement::new(vec![(x0, y), (x1, y)], c.stroke_width(w)))
         }
+        Swatch::Dashed(c) => area.draw(&DashedPathElement::new(
+            vec![(x0, y), (x1, y)],
+            10,
+            6,
+            c.stroke_width(3),
+        )),
     }
     .map_err(err)
 }

@@ -4,7 +4,8 @@
 //! smaller than 16 px on a 1400 px page. Solid lines are measurements; dashed lines are limits
 //! (a queue's capacity) or predictions, in every plot.
 
-use plotters::style::RGBColor;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{IntoFont, RGBColor, TextStyle};
 
 /// Blue, vermillion, bluish green, reddish purple, orange, sky blue, black: the order the lines
 /// take them in. The first four are the strongest on white, and a timeline panel uses only those.
@@ -23,7 +24,7 @@ pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-/// Legend text.
+/// Text, and marks that are not one queue's: a capacity that several queues share.
 pub const INK: RGBColor = RGBColor(0x33, 0x33, 0x33);
 
 /// The narrowest data line (pixels); a line drawn inside another is this much narrower each time.
@@ -39,3 +40,8 @@ pub const FONT: &str = "sans-serif";
 pub const TITLE: f64 = 30.0;
 pub const AXIS: f64 = 22.0;
 pub const TEXT: f64 = 20.0;
+
+/// Text in ink at `size`, anchored as given.
+pub fn text(size: f64, h: HPos, v: VPos) -> TextStyle<'static> {
+    (FONT, size).into_font().color(&INK).pos(Pos::new(h, v))
+}

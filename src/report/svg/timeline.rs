@@ -1,5 +1,5 @@
 //! The timeline plot of one run: the programs' counters in the upper panel, the four kernel queues
-//! in the lower one, a legend beside each panel. Lines that lie on each other are drawn inside one
+//! in the lower one with each queue's capacity dashed, a legend beside each panel. Lines that lie on each other are drawn inside one
 //! another (`overlap`), so each shows. A counter and the queue it feeds share a colour (client
 //! sent and the client's send queue, …).
 
@@ -8,7 +8,7 @@ use plotters::prelude::*;
 
 use super::legend::{self, Entry, Swatch};
 use super::style::{AXIS, FONT, TEXT, TITLE, WIDTH, color};
-use super::{Result, err, overlap, ticks};
+use super::{Result, capacity, err, overlap, ticks};
 use crate::report::human;
 use crate::timeline::TimelineRow;
 
@@ -39,10 +39,12 @@ const QUEUES: [Getter; 4] = [
     }),
 ];
 
-/// Pixels: a panel's height, the legend column's width, the room above a panel.
+/// Pixels: a panel's height, the legend column's width, the room above a panel and to its right
+/// for the capacity labels.
 const PANEL_H: u32 = 440;
 const LEGEND_W: u32 = 330;
 const TOP_H: u32 = 24;
+const CAPS_W: u32 = 100;
 /// How close two lines may be and still look like one (pixels).
 const SAME_LINE_PX: u64 = 4;
 
@@ -65,13 +67,17 @@ pub fn timeline(rows: &[TimelineRow], title: &str) -> Result<String> {
                 })
                 .collect()
         };
-        let panel_of = |lines, y_desc| Panel {
+        let panel_of = |lines, y_desc, capacities| Panel {
             rows,
             lines,
             y_desc,
+            capacities,
         };
-        draw_panel(&upper, &panel_of(lines(&COUNTERS), "application counters"))?;
-        draw_panel(&lower, &panel_of(lines(&QUEUES), "kernel queues"))?;
+        draw_panel(
+            &upper,
+            &panel_of(lines(&COUNTERS), "application counters", false),
+        )?;
+        draw_panel(&lower, &panel_of(lines(&QUEUES), "kernel queues", true))?;
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -88,15 +94,22 @@ struct Panel<'a> {
     rows: &'a [TimelineRow],
     lines: Vec<Line>,
     y_desc: &'static str,
+    capacities: bool,
 }
 
 fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
     let (plot, side) = area.split_horizontally(WIDTH - LEGEND_W);
     let t_end = p.rows.last().map_or(1.0, |r| r.time_ms).max(1.0);
+    let caps = if p.capacities {
+        capacity::lines(p.rows)
+    } else {
+        Vec::new()
+    };
     let y_max = p
         .lines
         .iter()
         .flat_map(|l| l.values.iter().copied())
+        .chain(caps.iter().flat_map(|c| c.values.iter().flatten().copied()))
         .max()
         .unwrap_or(0);
     // A little room above the highest line.
@@ -104,6 +117,7 @@ fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
     let mut chart = ChartBuilder::on(&plot)
         .margin(10)
         .margin_top(TOP_H)
+        .margin_right(CAPS_W)
         .x_label_area_size(64)
         .y_label_area_size(120)
         .build_cartesian_2d(
@@ -148,5 +162,10 @@ fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
             text,
         });
     }
+    capacity::draw(&mut chart, p.rows, &caps, t_end)?;
+    entries.extend(caps.iter().map(|c| Entry {
+        swatch: Swatch::Dashed(c.color),
+        text: c.legend(),
+    }));
     legend::draw(&side, TOP_H as i32, &entries)
 }
