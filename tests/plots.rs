@@ -1,7 +1,7 @@
 //! The plots read back from their SVG as a student would read them: every tick label a whole
 //! binary size (powers of two on the sweep's log axes), every line of the timeline there and
-//! visible (a line that lies on another is drawn inside it, and the legend says so), and each
-//! queue's capacity dashed at its value.
+//! visible (a line that lies on another is drawn inside it, and the legend says so), each queue's
+//! capacity dashed at its value, and each narrated event marked and listed in the terminal's words.
 //! The real binary on 127.0.0.1 with small buffers, every run bounded.
 
 mod common;
@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::{path_arg, scratch, tcplab};
 use roxmltree::{Document, Node};
+use tcplab::report::narration::event_text;
 use tcplab::timeline::TimelineRow;
 
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -225,7 +226,7 @@ fn the_sweep_plot_ticks_powers_of_two_and_draws_each_series_measured_and_predict
 }
 
 #[test]
-fn the_timeline_ticks_round_binary_sizes_shows_every_line_and_the_capacities() {
+fn the_timeline_shows_every_line_the_capacities_and_the_events() {
     let dir = scratch("plot-timeline");
     let (csv, svg) = (dir.join("t.csv"), dir.join("t.svg"));
     let o = tcplab(&["deadlock", "--sndbuf", "16K", "--rcvbuf", "16K", "-q"])
@@ -330,5 +331,59 @@ fn the_timeline_ticks_round_binary_sizes_shows_every_line_and_the_capacities() {
     assert!(
         legend.iter().any(|(_, w)| w.starts_with("capacity")),
         "the capacity lines are not named: {legend:?}"
+    );
+
+    // Events: each one numbered on the plot and listed in the words the terminal prints.
+    let events: Vec<_> = rows.iter().flat_map(|r| r.events()).collect();
+    assert!(events.len() >= 3, "{events:?}");
+    let t = texts(&doc);
+    let all = t.join(" ");
+    for (n, e) in events.iter().enumerate() {
+        let words = event_text(&e.kind);
+        assert!(all.contains(&words), "event {} not listed: {words}", n + 1);
+    }
+    let marked = rows.iter().filter(|r| !r.events().is_empty()).count();
+    let uprights = polys(&doc)
+        .into_iter()
+        .filter(|p| p.points.len() == 2 && p.points[0].0 == p.points[1].0)
+        .filter(|p| (p.points[0].1 - p.points[1].1).abs() > 100.0)
+        .count();
+    assert!(
+        uprights >= 2 * marked,
+        "{uprights} vertical marks for {marked} moments with events, on two panels"
+    );
+    assert!(
+        t.iter().any(|s| s == "1"),
+        "event 1 is not numbered on the plot"
+    );
+
+    // Late steps: the note is there exactly when a queue moved after the counters stopped.
+    let counters = |r: &TimelineRow| {
+        [
+            r.client_sent_bytes,
+            r.server_processed_bytes,
+            r.server_sent_bytes,
+            r.client_received_bytes,
+        ]
+    };
+    let queues = |r: &TimelineRow| {
+        [
+            r.client_send_queue_bytes,
+            r.server_recv_queue_bytes,
+            r.server_send_queue_bytes,
+            r.client_recv_queue_bytes,
+        ]
+    };
+    let still = rows
+        .windows(2)
+        .rposition(|w| counters(&w[0]) != counters(&w[1]))
+        .map_or(0, |i| i + 1);
+    let stepped = rows[still..]
+        .windows(2)
+        .any(|w| queues(&w[0]) != queues(&w[1]));
+    assert_eq!(
+        all.contains("neither program moves a byte, yet the queues still step"),
+        stepped,
+        "the late-step note disagrees with the rows"
     );
 }

@@ -1,6 +1,7 @@
 //! The timeline's legends, one column beside each panel, drawn with plotters' elements: each entry
-//! a swatch that looks like what it names (a line at its own width, a dashed limit) and its words,
-//! wrapped to the column. Kept off the plotting area, so no legend ever covers a line.
+//! a swatch that looks like what it names (a line at its own width, a dashed limit, an event mark,
+//! a ring) and its words, wrapped to the column. Kept off the plotting area, so no legend ever
+//! covers a line.
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -18,6 +19,10 @@ pub enum Swatch {
     Line(RGBColor, u32),
     /// A dashed line of this colour.
     Dashed(RGBColor),
+    /// A narrated event's vertical mark.
+    Mark,
+    /// The ring around a late step.
+    Ring,
 }
 
 /// One entry: its swatch and its words.
@@ -27,8 +32,8 @@ pub struct Entry {
     pub text: String,
 }
 
-/// Columns of text in a legend line (16 px sans-serif in a 340 px column).
-const COLUMNS: usize = 30;
+/// Columns of text in a legend line (16 px sans-serif, 270 px beside the swatch).
+const COLUMNS: usize = 27;
 /// Pixels from one line of text to the next, and between entries.
 const LINE_GAP: i32 = 22;
 const ENTRY_GAP: i32 = 10;
@@ -68,6 +73,14 @@ fn swatch(area: &DrawingArea<SVGBackend<'_>, Shift>, s: Swatch, y: i32) -> Resul
             6,
             c.stroke_width(3),
         )),
+        Swatch::Mark => {
+            let x = (x0 + x1) / 2;
+            area.draw(&PathElement::new(
+                vec![(x, y - 10), (x, y + 10)],
+                INK.mix(0.8).stroke_width(2),
+            ))
+        }
+        Swatch::Ring => area.draw(&Circle::new(((x0 + x1) / 2, y), 8, INK.stroke_width(3))),
     }
     .map_err(err)
 }

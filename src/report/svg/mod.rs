@@ -5,13 +5,16 @@
 //!   dashed beside it;
 //! - `timeline` (`timeline.rs`): one run over time, the app counters above and the four kernel
 //!   queues below with their capacities dashed (`capacity.rs`), every line visible where lines
-//!   lie on each other (`overlap.rs`), the legends beside the panels (`legend.rs`).
+//!   lie on each other (`overlap.rs`), the legends beside the panels (`legend.rs`), the narrated
+//!   events and the late steps marked (`marks.rs`) and listed under the plot (`notes.rs`).
 //!
 //! Both share one look (`style.rs`), byte axes ticked at round binary sizes (`ticks.rs`) and
 //! labelled through `report::human`.
 
 mod capacity;
 mod legend;
+mod marks;
+mod notes;
 mod overlap;
 pub mod style;
 mod sweep;

@@ -24,7 +24,7 @@ pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-/// Text, and marks that are not one queue's: a capacity that several queues share.
+/// Text, and marks that are not one queue's: event lines, a capacity several queues share.
 pub const INK: RGBColor = RGBColor(0x33, 0x33, 0x33);
 
 /// The narrowest data line (pixels); a line drawn inside another is this much narrower each time.

@@ -1,14 +1,18 @@
 //! The timeline plot of one run: the programs' counters in the upper panel, the four kernel queues
-//! in the lower one with each queue's capacity dashed, a legend beside each panel. Lines that lie on each other are drawn inside one
-//! another (`overlap`), so each shows. A counter and the queue it feeds share a colour (client
-//! sent and the client's send queue, …).
+//! in the lower one with each queue's capacity dashed, the narrated events as numbered vertical
+//! lines on both, the late steps ringed, a legend beside each panel, and under the plot the events
+//! in the words the terminal prints and, when the run shows them, the late steps explained. A
+//! counter and the queue it feeds share a colour (client sent and the client's send queue, …).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
 
 use super::legend::{self, Entry, Swatch};
-use super::style::{AXIS, FONT, TEXT, TITLE, WIDTH, color};
-use super::{Result, capacity, err, overlap, ticks};
+use super::marks::{self, LateSteps, Mark, QUEUES};
+use super::notes::{self, MAX_STEPS, letter};
+use super::style::{AXIS, FONT, INK, LINE, TEXT, TITLE, WIDTH, color, text};
+use super::{Result, TimeChart, capacity, err, overlap, ticks};
 use crate::report::human;
 use crate::timeline::TimelineRow;
 
@@ -23,61 +27,60 @@ const COUNTERS: [Getter; 4] = [
     ("client received", |r| r.client_received_bytes),
 ];
 
-/// The kernel queues, lower panel, in the order a byte passes them.
-const QUEUES: [Getter; 4] = [
-    ("client send queue", |r| {
-        r.client_send_queue_bytes.unwrap_or(0)
-    }),
-    ("server receive queue", |r| {
-        r.server_recv_queue_bytes.unwrap_or(0)
-    }),
-    ("server send queue", |r| {
-        r.server_send_queue_bytes.unwrap_or(0)
-    }),
-    ("client receive queue", |r| {
-        r.client_recv_queue_bytes.unwrap_or(0)
-    }),
-];
-
-/// Pixels: a panel's height, the legend column's width, the room above a panel and to its right
-/// for the capacity labels.
+/// Pixels: a panel's height, the legend column's width, the room above a panel for the event
+/// numbers and to its right for the capacity labels.
 const PANEL_H: u32 = 440;
 const LEGEND_W: u32 = 330;
-const TOP_H: u32 = 24;
+const MARKS_H: u32 = 64;
 const CAPS_W: u32 = 100;
 /// How close two lines may be and still look like one (pixels).
 const SAME_LINE_PX: u64 = 4;
 
 /// The timeline plot of one run as an SVG document.
 pub fn timeline(rows: &[TimelineRow], title: &str) -> Result<String> {
+    let (marks, events) = marks::events(rows);
+    let late = marks::late_steps(rows);
+    let listed = notes::notes(&events, late.as_ref());
+    let height = 60 + 2 * PANEL_H + 24 + listed.len() as u32 * notes::LINE_H + 20;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 60 + 2 * PANEL_H)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let root = root.titled(title, (FONT, TITLE)).map_err(err)?;
-        let (upper, lower) = root.split_vertically(PANEL_H);
-        let lines = |getters: &[Getter]| -> Vec<Line> {
-            getters
-                .iter()
-                .enumerate()
-                .map(|(i, (name, get))| Line {
-                    name,
-                    color: color(i),
-                    values: rows.iter().map(get).collect(),
-                })
-                .collect()
-        };
-        let panel_of = |lines, y_desc, capacities| Panel {
+        let (panels, below) = root.split_vertically(2 * PANEL_H);
+        let (upper, lower) = panels.split_vertically(PANEL_H);
+        let counters: Vec<Line> = COUNTERS
+            .iter()
+            .enumerate()
+            .map(|(i, (name, get))| Line {
+                name,
+                color: color(i),
+                values: rows.iter().map(get).collect(),
+            })
+            .collect();
+        let queues: Vec<Line> = QUEUES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Line {
+                name,
+                color: color(i),
+                values: rows
+                    .iter()
+                    .map(|r| marks::queues(r)[i].unwrap_or(0))
+                    .collect(),
+            })
+            .collect();
+        let panel_of = |lines, y_desc, queues| Panel {
             rows,
             lines,
             y_desc,
-            capacities,
+            marks: &marks,
+            late: late.as_ref().filter(|_| queues),
+            capacities: queues,
         };
-        draw_panel(
-            &upper,
-            &panel_of(lines(&COUNTERS), "application counters", false),
-        )?;
-        draw_panel(&lower, &panel_of(lines(&QUEUES), "kernel queues", true))?;
+        draw_panel(&upper, &panel_of(counters, "application counters", false))?;
+        draw_panel(&lower, &panel_of(queues, "kernel queues", true))?;
+        notes::draw(&below, &listed)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -94,6 +97,8 @@ struct Panel<'a> {
     rows: &'a [TimelineRow],
     lines: Vec<Line>,
     y_desc: &'static str,
+    marks: &'a [Mark],
+    late: Option<&'a LateSteps>,
     capacities: bool,
 }
 
@@ -116,7 +121,7 @@ fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
     let axis = ticks::linear(y_max + y_max / 16);
     let mut chart = ChartBuilder::on(&plot)
         .margin(10)
-        .margin_top(TOP_H)
+        .margin_top(MARKS_H)
         .margin_right(CAPS_W)
         .x_label_area_size(64)
         .y_label_area_size(120)
@@ -167,5 +172,61 @@ fn draw_panel(area: &Area, p: &Panel) -> Result<()> {
         swatch: Swatch::Dashed(c.color),
         text: c.legend(),
     }));
-    legend::draw(&side, TOP_H as i32, &entries)
+    draw_marks(&mut chart, p.marks, axis.top)?;
+    if !p.marks.is_empty() {
+        entries.push(Entry {
+            swatch: Swatch::Mark,
+            text: "a narrated event, numbered as in the list below".into(),
+        });
+    }
+    if let Some(late) = p.late {
+        draw_steps(&mut chart, late, &p.lines)?;
+        entries.push(Entry {
+            swatch: Swatch::Ring,
+            text: "a late step: a queue moves after the programs stopped (below)".into(),
+        });
+    }
+    legend::draw(&side, MARKS_H as i32, &entries)
+}
+
+/// A vertical line at each mark, its number above the panel (stacked when marks crowd).
+fn draw_marks(chart: &mut TimeChart, marks: &[Mark], top: u64) -> Result<()> {
+    const NEAR_PX: i32 = 40;
+    let mut last_x: Option<i32> = None;
+    let mut level = 0;
+    for m in marks {
+        let x = chart.backend_coord(&(m.at_ms, top)).0;
+        level = match last_x {
+            Some(px) if x - px < NEAR_PX => (level + 1) % 3,
+            _ => 0,
+        };
+        last_x = Some(x);
+        chart
+            .draw_series(LineSeries::new(
+                [(m.at_ms, 0), (m.at_ms, top)],
+                INK.mix(0.8).stroke_width(2),
+            ))
+            .map_err(err)?;
+        let label = EmptyElement::at((m.at_ms, top))
+            + Text::new(
+                m.label(),
+                (0, -6 - 20 * level),
+                text(TEXT, HPos::Center, VPos::Bottom),
+            );
+        chart.plotting_area().draw(&label).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A ring in the queue's colour where each late step leaves a queue, with the step's letter.
+fn draw_steps(chart: &mut TimeChart, late: &LateSteps, lines: &[Line]) -> Result<()> {
+    for (i, step) in late.steps.iter().take(MAX_STEPS).enumerate() {
+        for m in &step.moves {
+            let ring = EmptyElement::at((step.at_ms, m.level))
+                + Circle::new((0, 0), 9, lines[m.queue].color.stroke_width(LINE))
+                + Text::new(letter(i), (11, -10), text(TEXT, HPos::Left, VPos::Bottom));
+            chart.plotting_area().draw(&ring).map_err(err)?;
+        }
+    }
+    Ok(())
 }
