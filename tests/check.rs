@@ -141,6 +141,14 @@ fn the_naive_python_client_deadlocks_blocked_in_sendto_with_a_report_and_nothing
     }
     let svg = std::fs::read_to_string(dir.join("naive.svg")).expect("the timeline was written");
     roxmltree::Document::parse(&svg).expect("the timeline is well-formed SVG");
+    for written in [md.clone(), dir.join("naive.svg")] {
+        let line = format!("wrote {}", written.display());
+        assert!(
+            out.stderr.lines().any(|l| l == line),
+            "no '{line}' on stderr\n{}",
+            out.dump()
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -115,3 +115,75 @@ fn a_write_error_after_the_run_names_the_file() {
         "{line}"
     );
 }
+
+/// The lines of stderr that name a written file (`wrote …`), in order.
+fn wrote_lines(out: &Output) -> Vec<&str> {
+    out.stderr
+        .lines()
+        .filter(|l| l.starts_with("wrote "))
+        .collect()
+}
+
+#[test]
+fn each_timeline_file_is_named_on_stderr_and_stdout_keeps_only_the_json() {
+    let dir = scratch("wrote-timeline");
+    let (csv, svg) = (dir.join("t.csv"), dir.join("t.svg"));
+    let out = tcplab(&["deadlock", "--sndbuf", "16K", "--rcvbuf", "16K", "--json"])
+        .args([
+            "--timeline",
+            path_arg(&csv),
+            "--plot-timeline",
+            path_arg(&svg),
+        ])
+        .run();
+    out.assert_code(3);
+    // The whole of stdout is the one JSON document.
+    let _ = out.result();
+    let rows = csv::Reader::from_path(&csv)
+        .expect("the timeline CSV")
+        .records()
+        .count();
+    assert!(rows >= 2, "{rows} rows\n{}", out.dump());
+    assert_eq!(
+        wrote_lines(&out),
+        [
+            format!("wrote {} ({rows} rows)", csv.display()),
+            format!("wrote {}", svg.display())
+        ],
+        "{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn each_sweep_file_is_named_on_stderr_and_rows_on_stdout_stay_clean() {
+    let dir = scratch("wrote-sweep");
+    let (csv, json, svg) = (dir.join("p.csv"), dir.join("p.json"), dir.join("p.svg"));
+    let out = tcplab(&["sweep", "--buffers", "16K,32K", "-q"])
+        .args(["-o", path_arg(&csv), "-o", path_arg(&json)])
+        .args(["--plot", path_arg(&svg)])
+        .deadline(Duration::from_secs(120))
+        .run();
+    out.assert_code(0);
+    assert!(out.stdout.is_empty(), "{}", out.dump());
+    assert_eq!(
+        wrote_lines(&out),
+        [
+            format!("wrote {} (2 rows)", csv.display()),
+            format!("wrote {} (2 rows)", json.display()),
+            format!("wrote {}", svg.display())
+        ],
+        "{}",
+        out.dump()
+    );
+    // Rows on stdout as JSON Lines: every line of stdout is a row, the plot is named on stderr.
+    let out = tcplab(&["sweep", "--buffers", "16K", "-q", "--json"])
+        .args(["--plot", path_arg(&svg)])
+        .deadline(Duration::from_secs(120))
+        .run();
+    out.assert_code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", out.dump());
+    serde_json::from_str::<serde_json::Value>(lines[0]).expect("a JSON row");
+    assert_eq!(wrote_lines(&out), [format!("wrote {}", svg.display())]);
+}

@@ -75,6 +75,16 @@ struct ReportFiles {
     md: Box<dyn Write>,
     svg: Box<dyn Write>,
     svg_name: String,
+    paths: [PathBuf; 2],
+}
+
+impl ReportFiles {
+    /// Names both files on stderr, once they are written.
+    fn tell(&self) {
+        self.paths
+            .iter()
+            .for_each(|p| crate::cmd::outputs::tell_written(p, None));
+    }
 }
 
 fn open_report(path: Option<&Path>) -> anyhow::Result<Option<ReportFiles>> {
@@ -95,6 +105,7 @@ fn open_report(path: Option<&Path>) -> anyhow::Result<Option<ReportFiles>> {
         md: report::create(md)?,
         svg: report::create(&svg)?,
         svg_name,
+        paths: [md.to_path_buf(), svg],
     }))
 }
 
@@ -176,6 +187,7 @@ fn client_main(a: &CheckClientArgs) -> anyhow::Result<ExitCode> {
         write_svg(&rows, &title, &mut f.svg)?;
         report::check::write_client_markdown(&doc, Some(&f.svg_name), &mut f.md)?;
         f.md.flush()?;
+        f.tell();
     }
     Ok(ExitCode::from(doc.outcome.exit_code()))
 }
@@ -259,6 +271,7 @@ fn server_main(a: &CheckServerArgs) -> anyhow::Result<ExitCode> {
         write_svg(&rows, &title, &mut f.svg)?;
         report::check::write_server_markdown(&doc, Some(&f.svg_name), &mut f.md)?;
         f.md.flush()?;
+        f.tell();
     }
     Ok(ExitCode::from(doc.outcome.exit_code()))
 }

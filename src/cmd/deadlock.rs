@@ -86,6 +86,12 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
     let result = run::run_pair(&cfg, &mut FanOut(observers))?;
     report::timeline::save(&recorder.rows, &result, csv_out, svg_out)?;
     cmd::print_run(&result, a.output.json, live.shown())?;
+    if let Some(path) = &a.timeline {
+        outputs::tell_written(path, Some(&report::output::rows(recorder.rows.len())));
+    }
+    if let Some(path) = &a.plot_timeline {
+        outputs::tell_written(path, None);
+    }
     Ok(ExitCode::from(result.outcome.exit_code()))
 }
 

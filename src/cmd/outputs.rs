@@ -2,7 +2,8 @@
 //! file (the second would silently overwrite the first), stdout (`-`) takes at most one of them and
 //! only when it does not already carry the command's own text or JSON, and every file is created
 //! now (`report::create`), so a path that cannot be written costs no run. A refusal is a `Usage`
-//! error (exit 2); a file that cannot be created is a runtime failure (exit 1).
+//! error (exit 2); a file that cannot be created is a runtime failure (exit 1). Once written, each
+//! file is named in one line on stderr (`tell_written`).
 
 use std::fs;
 use std::io::Write;
@@ -64,6 +65,14 @@ pub fn check(wanted: &[Wanted<'_>], stdout_carries: Option<&str>) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// Names a file that is now written, in one line on stderr: stdout keeps the command's own text or
+/// JSON, and a machine document there stays whole. Nothing for `-`.
+pub fn tell_written(path: &Path, detail: Option<&str>) {
+    if let Some(line) = report::output::wrote(path, detail) {
+        eprintln!("{line}");
+    }
 }
 
 fn is_stdout(path: &Path) -> bool {

@@ -161,7 +161,17 @@ pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(out) = plot_out {
         write_plot(&plan, &done, out)?;
     }
-    match end? {
+    let end = end?;
+    if stdout_carries.is_none() {
+        let rows = report::output::rows(done.len());
+        outputs
+            .iter()
+            .for_each(|p| outputs::tell_written(p, Some(&rows)));
+    }
+    if let Some(path) = a.plot.as_deref() {
+        outputs::tell_written(path, None);
+    }
+    match end {
         End::Interrupted => Ok(ExitCode::from(interrupt::exit_code())),
         End::AllDone if done.iter().any(|(_, r)| r.outcome == Outcome::Failed) => {
             Ok(ExitCode::from(1))

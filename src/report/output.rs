@@ -1,7 +1,8 @@
 //! Output files: the one place the views' files are opened (`-` means stdout). A file is created
 //! and probed with an empty write before the run, so a path that cannot take writes (`/proc/…`,
 //! `/dev/full`, a missing folder) fails before any time is spent; every later write error names
-//! the file too. Which outputs may go together is the commands' business (`cmd::outputs`).
+//! the file too. Which outputs may go together is the commands' business (`cmd::outputs`). Once
+//! a file is whole, `wrote` gives the one line that tells the user it is there.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -82,9 +83,41 @@ pub fn create(path: &Path) -> anyhow::Result<Box<dyn Write>> {
     Ok(Box::new(Named::new(name, BufWriter::new(f))))
 }
 
+/// The line that names a file once it is written: `wrote t.csv (412 rows)`, `wrote t.svg`.
+/// `None` for stdout (`-`): what went there is on the screen or in the pipe already.
+pub fn wrote(path: &Path, detail: Option<&str>) -> Option<String> {
+    if path.as_os_str() == "-" {
+        return None;
+    }
+    Some(match detail {
+        Some(d) => format!("wrote {} ({d})", path.display()),
+        None => format!("wrote {}", path.display()),
+    })
+}
+
+/// `1 row`, `412 rows`.
+pub fn rows(n: usize) -> String {
+    match n {
+        1 => "1 row".into(),
+        n => format!("{n} rows"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_written_file_is_named_with_what_it_holds_and_stdout_is_not() {
+        let t = Path::new("out/t.csv");
+        assert_eq!(
+            wrote(t, Some(&rows(412))).as_deref(),
+            Some("wrote out/t.csv (412 rows)")
+        );
+        assert_eq!(wrote(t, Some(&rows(1))).unwrap(), "wrote out/t.csv (1 row)");
+        assert_eq!(wrote(Path::new("t.svg"), None).unwrap(), "wrote t.svg");
+        assert_eq!(wrote(Path::new("-"), None), None);
+    }
 
     #[test]
     fn a_write_error_names_the_file_and_keeps_its_kind() {
