@@ -206,3 +206,36 @@ fn sigterm_leaves_the_json_document_and_whole_timeline_files() {
     let plot = std::fs::read_to_string(&svg).expect("the timeline SVG");
     roxmltree::Document::parse(&plot).expect("the timeline SVG is whole XML");
 }
+
+/// The server `load` starts runs in a session of its own (so Linux schedules it as its own group,
+/// not as one thread among the clients'), and it does not outlive a load that is killed outright.
+#[test]
+fn the_server_load_starts_has_its_own_session_and_dies_with_load() {
+    // Fields after the ")" that ends the command name: state, ppid, pgrp, session, …
+    fn stat(pid: u32) -> Option<Vec<String>> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (_, rest) = text.rsplit_once(')')?;
+        Some(rest.split_whitespace().map(String::from).collect())
+    }
+    let mut load = tcplab(&[
+        "load",
+        "--clients",
+        "4",
+        "--rounds",
+        "20",
+        "--hold-bytes",
+        "8MiB",
+    ])
+    .spawn();
+    let mut server = 0;
+    load.wait_for(READY, "load's server in a session of its own", |l| {
+        server = descendants(l.pid()).first().copied().unwrap_or(0);
+        server != 0 && stat(server).is_some_and(|f| f[3] == server.to_string())
+    });
+
+    load.signal(libc::SIGKILL);
+    let _ = load.finish(STOP);
+    wait_until(STOP, "the server ending after load was killed", || {
+        stat(server).is_none_or(|f| f[0] == "Z")
+    });
+}

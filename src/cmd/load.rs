@@ -5,8 +5,14 @@
 //!
 //! Ctrl-C or SIGTERM stops the test: no client or round starts after it, the clients already
 //! running end (each is bounded and stops on the signal), the server is stopped, and the report
-//! of what finished is printed before exiting 130 or 143. The server runs in this process's group,
-//! so a Ctrl-C at the terminal reaches it too and it may have stopped already.
+//! of what finished is printed before exiting 130 or 143.
+//!
+//! The server runs in a session of its own (`server --managed-by PID`), as a class's server does in
+//! its own terminal. Linux schedules each session as one group (autogroup), so the server's
+//! supervisor competes with the load's thousands of client threads as one group against another,
+//! not as one thread among them: at 1000 clients in one session it went unscheduled for seconds and
+//! freed stuck clients late. A Ctrl-C at the terminal reaches only this command, which stops the
+//! server; if this command dies without stopping it, the kernel sends the server SIGTERM.
 
 use std::io::{self, BufRead, BufReader};
 use std::net::SocketAddr;
@@ -134,6 +140,7 @@ fn start_server(a: &LoadArgs) -> anyhow::Result<(Server, SocketAddr)> {
         .arg("server")
         .arg(&a.host)
         .args(["--port", "0", "--quiet", "--json"])
+        .args(["--managed-by", &std::process::id().to_string()])
         // Raw byte counts and milliseconds: exactly what was asked for, never a display form.
         .args(["--sndbuf", &a.sndbuf.to_arg()])
         .args(["--rcvbuf", &a.rcvbuf.to_arg()])
@@ -181,8 +188,8 @@ fn drain(reader: BufReader<ChildStdout>) -> io::Result<JoinHandle<Vec<ServerEven
 }
 
 /// SIGINT, a bounded wait for the exit, and every event the server reported. A server that has
-/// already stopped (the terminal's Ctrl-C reaches the whole process group) is only reaped: once
-/// reaped, its pid may belong to another process.
+/// already stopped (a signal sent to it directly) is only reaped: once reaped, its pid may belong
+/// to another process.
 fn stop_server(s: &mut Server) -> anyhow::Result<Vec<ServerEvent>> {
     interrupt::send(&mut s.child, "INT");
     let until = Instant::now() + STOP_BOUND;

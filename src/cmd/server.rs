@@ -16,6 +16,9 @@ use crate::sock::{self, BufReq};
 const DEFAULT_IDLE: Duration = Duration::from_secs(30);
 
 pub fn main(a: &ServerArgs) -> anyhow::Result<ExitCode> {
+    if let Some(parent) = a.managed_by {
+        interrupt::managed_by(parent)?;
+    }
     let addr = sock::resolve(&a.host, a.port)?;
     let req = BufReq {
         snd: a.buffers.sndbuf,
