@@ -76,13 +76,11 @@ pub fn signal_name() -> &'static str {
     }
 }
 
-/// Puts this process in a session of its own and asks the kernel to send it SIGTERM when `parent`
-/// (the process that started it) ends. A session is what Linux's autogroup scheduling shares the
-/// CPU between, so a server started by the load test is not one thread among thousands of clients.
-/// Fails when `parent` has already ended, since no signal would come any more.
+/// Asks the kernel to send this process SIGTERM when `parent` (the process that started it) ends,
+/// so a server started by the load test never outlives it. Fails when `parent` has already ended,
+/// since no signal would come any more.
 pub fn managed_by(parent: u32) -> std::io::Result<()> {
-    use rustix::process::{Signal, getppid, set_parent_process_death_signal, setsid};
-    setsid()?;
+    use rustix::process::{Signal, getppid, set_parent_process_death_signal};
     set_parent_process_death_signal(Some(Signal::TERM))?;
     // Checked after the request, so a parent that ended before it is not missed.
     if getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(parent) {

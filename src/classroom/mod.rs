@@ -98,6 +98,9 @@ struct Server<'a> {
     last_warning: Option<Instant>,
     /// When accept() last failed.
     last_accept_failure: Option<Instant>,
+    /// Threads that reported their end and have yet to return: joined once they have, so the
+    /// supervisor never waits for a thread the scheduler has not run yet.
+    ending: Vec<JoinHandle<()>>,
 }
 
 /// Serves until Ctrl-C (or `--connections`), then closes every connection and joins every thread.
@@ -119,6 +122,7 @@ pub fn run(listener: &Socket, cfg: &Config, sink: &mut dyn Sink) -> io::Result<S
         accept_failures: 0,
         last_warning: None,
         last_accept_failure: None,
+        ending: Vec::new(),
     };
     while !interrupt::requested() {
         if s.accepting_done() && s.table.is_empty() {
@@ -126,6 +130,7 @@ pub fn run(listener: &Socket, cfg: &Config, sink: &mut dyn Sink) -> io::Result<S
         }
         let backlog = s.accept_all(listener, &rx, &tx, &waker);
         s.collect_finished(&rx);
+        s.join_returned();
         s.look_at_all();
         s.sink.tick(&s.snapshot());
         let wait = if backlog == accept::Backlog::More {
@@ -150,6 +155,10 @@ pub fn run(listener: &Socket, cfg: &Config, sink: &mut dyn Sink) -> io::Result<S
             Ok((id, end)) => s.finish(id, &end),
             Err(_) => break,
         }
+    }
+    // Each of these has sent its last message; all that is left is its return.
+    for h in s.ending.drain(..) {
+        let _ = h.join();
     }
     s.warn_accept_failures(true);
     if !s.table.is_empty() {
@@ -177,6 +186,16 @@ impl Server<'_> {
     fn collect_finished(&mut self, rx: &Receiver<(u64, ServeEnd)>) {
         while let Ok((id, end)) = rx.try_recv() {
             self.finish(id, &end);
+        }
+    }
+
+    /// Joins the ending threads that have returned; the others are looked at again next tick.
+    fn join_returned(&mut self) {
+        let (returned, running): (Vec<_>, Vec<_>) =
+            self.ending.drain(..).partition(|h| h.is_finished());
+        self.ending = running;
+        for h in returned {
+            let _ = h.join();
         }
     }
 
@@ -218,8 +237,10 @@ impl Server<'_> {
         else {
             return;
         };
-        // The thread has sent its last message; joining waits at most for its return.
-        let _ = handle.join();
+        // The thread has sent its last message, but on a loaded machine it may not run again for
+        // seconds: joining here would hold up every other connection's watchdog. It is joined
+        // once it has returned (`join_returned`).
+        self.ending.push(handle);
         let received = conn.received();
         self.totals.processed_bytes += received;
         self.totals.closed += 1;

@@ -103,8 +103,7 @@ pub struct ServerArgs {
     /// stopped), for scripts such as the load test.
     #[arg(long)]
     pub json: bool,
-    /// Run in a session of its own and stop (as on SIGTERM) when process PID ends: how `tcplab
-    /// load` starts its server.
+    /// Stop (as on SIGTERM) when process PID ends: how `tcplab load` starts its server.
     #[arg(long, value_name = "PID", hide = true)]
     pub managed_by: Option<u32>,
 }

@@ -7,12 +7,11 @@
 //! running end (each is bounded and stops on the signal), the server is stopped, and the report
 //! of what finished is printed before exiting 130 or 143.
 //!
-//! The server runs in a session of its own (`server --managed-by PID`), as a class's server does in
-//! its own terminal. Linux schedules each session as one group (autogroup), so the server's
-//! supervisor competes with the load's thousands of client threads as one group against another,
-//! not as one thread among them: at 1000 clients in one session it went unscheduled for seconds and
-//! freed stuck clients late. A Ctrl-C at the terminal reaches only this command, which stops the
-//! server; if this command dies without stopping it, the kernel sends the server SIGTERM.
+//! The server runs in this process's group, so a Ctrl-C at the terminal reaches it too and it may
+//! have stopped already. If this command dies without stopping it, the kernel sends the server
+//! SIGTERM (`server --managed-by PID`). It was tried in a session of its own (Linux schedules each
+//! session as one group): under a busy machine its supervisor then competed with its own hundreds
+//! of connection threads and freed stuck clients 20-50 s late in 200-client runs, so it stays here.
 
 use std::io::{self, BufRead, BufReader};
 use std::net::SocketAddr;
