@@ -11,7 +11,9 @@
 //!   counters and queues standing still (the kernel keeps adjusting queues for a few hundred ms
 //!   after the last byte moved). Where threads cannot be seen, the kernel's windows and queues
 //!   alone.
-//! - `silence`: the fallback; no app counter moved for a long time.
+//! - `silence`: the fallback; no app counter moved for a long time, and no thread of the
+//!   connection was runnable meanwhile (a thread the kernel shows runnable is waiting for a CPU,
+//!   not for the peer: on a starved machine it may not run for seconds).
 //! - `halfclose`: both sides wait in recv() for each other with nothing in flight (a forgotten
 //!   shutdown(SHUT_WR)).
 //! - `stuck`: a classroom connection whose server thread cannot make progress with its own work.
@@ -25,7 +27,7 @@ mod stuck;
 use std::time::Duration;
 
 use crate::result::{Evidence, StallBasis};
-use crate::sample::{Counts, KernelQueues, Sample};
+use crate::sample::{Call, Counts, KernelQueues, Phase, Sample};
 
 pub use stuck::StuckKind;
 
@@ -38,7 +40,8 @@ pub const DEFAULT_CONFIRM: Duration = Duration::from_millis(250);
 pub enum Rule {
     /// A wait-for cycle (or, with threads out of sight, the kernel's evidence), still for `confirm`.
     Deadlock { confirm: Duration },
-    /// No app counter moved for `after` (once anything has moved at all).
+    /// No app counter moved, and no thread was seen runnable, for `after` (once anything has
+    /// moved at all).
     Silence { after: Duration },
     /// Both sides wait in recv() with empty queues and nothing in flight, still for `confirm`.
     HalfClose { confirm: Duration },
@@ -89,6 +92,8 @@ pub struct History {
     /// send queue shrank.
     pub last_drain: Duration,
     last_server_outq: Option<u64>,
+    /// Time a thread of the connection that is not done was last seen runnable (`Call::Running`).
+    pub last_runnable: Duration,
 }
 
 impl History {
@@ -117,11 +122,24 @@ impl History {
             self.last_drain = s.at;
         }
         self.last_server_outq = outq;
+        let runnable = s
+            .threads
+            .iter()
+            .any(|t| t.call == Some(Call::Running) && t.phase != Some(Phase::Done));
+        if runnable {
+            self.last_runnable = s.at;
+        }
     }
 
     /// How long no app counter has moved, at `s`.
     pub fn quiet(&self, s: &Sample) -> Duration {
         s.at.saturating_sub(self.last_move)
+    }
+
+    /// How long no app counter has moved and no thread was runnable, at `s`: a thread waiting for
+    /// a CPU may be about to move a byte, so its wait is not silence.
+    pub fn silent(&self, s: &Sample) -> Duration {
+        s.at.saturating_sub(self.last_move.max(self.last_runnable))
     }
 
     /// How long neither a counter nor a queue has changed, at `s`.
@@ -210,7 +228,7 @@ pub fn apply(rule: Rule, h: &History, s: &Sample) -> Option<(Kind, StallBasis, V
             Some((Kind::Deadlock, StallBasis::KernelEvidence, ev))
         }
         Rule::Silence { after } => {
-            let quiet = h.quiet(s);
+            let quiet = h.silent(s);
             (quiet >= after && s.counts.total() > 0).then(|| {
                 let ev = vec![Evidence::SilentFor { ms: ms(quiet) }];
                 (Kind::Deadlock, StallBasis::Silence, ev)

@@ -123,6 +123,44 @@ fn silence_past_stall_after_is_the_fallback() {
     assert_eq!(v.at, Duration::from_secs(2));
 }
 
+/// A thread the kernel shows runnable is waiting for a CPU, not for its peer: on a starved machine
+/// the sender may sit between a send() that returned and its counter for seconds (seen at load
+/// average 500). Silence counts only from the last sample in which no thread was runnable.
+#[test]
+fn a_starved_runnable_thread_holds_off_the_silence_verdict() {
+    let mut w = deadlock_rules();
+    let starved = || {
+        vec![
+            thread(
+                Side::Client,
+                Role::Sender,
+                Phase::Sending,
+                Some(Call::Running),
+            ),
+            reader(Phase::Receiving, Some(Call::Recv)),
+            server(Phase::Receiving, Call::Recv),
+        ]
+    };
+    let runnable = (0..400).map(|i| sample(i * 10, 16, starved()));
+    assert_eq!(
+        first_verdict(&mut w, runnable),
+        None,
+        "4 s runnable, no verdict"
+    );
+    // Once nothing is runnable any more, silence counts from the last runnable sample (3.99 s).
+    let blocked = || {
+        vec![
+            client_send(),
+            reader(Phase::Receiving, Some(Call::Recv)),
+            server(Phase::Sending, Call::Send),
+        ]
+    };
+    let v = first_verdict(&mut w, (400..700).map(|i| sample(i * 10, 16, blocked())))
+        .expect("silence after the threads block");
+    assert_eq!(v.basis, StallBasis::Silence);
+    assert_eq!(v.at, Duration::from_millis(3990 + 2000));
+}
+
 #[test]
 fn queues_still_changing_delay_the_verdict() {
     let mut w = deadlock_rules();
