@@ -15,6 +15,10 @@
 //! cargo bench --bench watchdog -- --chunks 1G --no-naive      # one part alone
 //! cargo bench --bench watchdog -- --chunks none               # the naive latency alone
 //! ```
+//!
+//! A 1 GiB run takes 10-15 s on a lightly loaded 2-core machine and over a minute under heavy
+//! load, so the 1G part alone usually gets fewer runs. Each run's outcome goes to stderr as it
+//! ends, so a bench stopped early still shows how many runs it made.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -192,6 +196,7 @@ fn fixes(strategy: &str, part: &Part, runs: usize) {
             }
         };
         slowest = slowest.max(r.timings.elapsed_ms);
+        eprintln!("{what}: {:?} in {} ms", r.outcome, r.timings.elapsed_ms);
         match r.outcome {
             Outcome::Completed
                 if r.verification.as_ref().is_some_and(|v| v.matched) && ran.exit == Some(0) => {}
