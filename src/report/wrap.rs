@@ -152,7 +152,9 @@ fn numbers_keep_their_units(line: &str) -> Box<dyn Iterator<Item = Word<'_>> + '
         &line[starts[k]..end]
     };
     let is_unit = |w: &str| {
-        let bare = w.trim_end().trim_end_matches([',', '.', ';', ':', ')', ']']);
+        let bare = w
+            .trim_end()
+            .trim_end_matches([',', '.', ';', ':', ')', ']']);
         UNITS.contains(&bare)
     };
     let mut words = Vec::with_capacity(starts.len());
