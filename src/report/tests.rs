@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::catalogue::child::ChildRun;
 use crate::catalogue::verdict;
 use crate::classroom::load::LoadRun;
+use crate::report::wrap::{assert_wrapped, wrap};
 use crate::result::RunResult;
 use crate::sweep::SweepRow;
 
@@ -33,6 +34,50 @@ fn a_fix_summary() {
 #[test]
 fn the_send_once_summary_counts_the_lost_bytes() {
     insta::assert_snapshot!(text(&run(include_str!("testdata/send-once.json"))));
+}
+
+#[test]
+fn autotuned_buffers_that_moved_take_one_line_each() {
+    insta::assert_snapshot!(text(&run(include_str!("testdata/auto.json"))));
+}
+
+/// The rows of the summary's tables: the buffers (`  client  SO_SNDBUF …`) and the ledger's stages
+/// (`  ↓ client send queue .....`).
+fn table_rows(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| {
+            l.starts_with("  client  ") || l.starts_with("  server  ") || l.contains(" ... ")
+        })
+        .collect()
+}
+
+#[test]
+fn the_summaries_wrap_at_80_and_120_columns_and_their_tables_fit_whole() {
+    let runs = [
+        include_str!("testdata/deadlock.json"),
+        include_str!("testdata/deadlock-16k.json"),
+        include_str!("testdata/reader-thread.json"),
+        include_str!("testdata/send-once.json"),
+        include_str!("testdata/auto.json"),
+    ];
+    for json in runs {
+        let r = run(json);
+        let mut t = Vec::new();
+        super::text::write_run(&r, &mut t).unwrap();
+        super::text::write_events(&r, &mut t).unwrap();
+        let t = String::from_utf8(t).unwrap();
+        assert!(table_rows(&t).len() >= 2, "{t}");
+        for width in [80, 120] {
+            let wrapped = wrap(&t, width, "    ");
+            assert_wrapped(&t, &wrapped, width);
+            for row in table_rows(&t) {
+                assert!(
+                    wrapped.lines().any(|l| l == row),
+                    "a table row was wrapped at {width} columns:\n{row}\n--- in\n{wrapped}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
