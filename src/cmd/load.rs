@@ -8,7 +8,7 @@
 //! of what finished is printed before exiting 130 or 143. The server runs in this process's group,
 //! so a Ctrl-C at the terminal reaches it too and it may have stopped already.
 
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdout, Command, ExitCode, Stdio};
 use std::thread::{self, JoinHandle};
@@ -19,6 +19,7 @@ use anyhow::{Context, anyhow};
 use crate::classroom::event::{ConnEnd, ServerEvent};
 use crate::classroom::load::{self, LoadConfig, LoadRun};
 use crate::cli::load::LoadArgs;
+use crate::report::wrap;
 use crate::sock::{self, BufReq};
 use crate::{interrupt, report};
 
@@ -56,9 +57,12 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     };
     if !a.json {
         eprintln!(
-            "tcplab load: {} clients against {addr}, {:.0} % of them deadlocking",
-            a.clients,
-            a.deadlocking * 100.0
+            "{}",
+            wrap::for_stderr(&format!(
+                "tcplab load: {} clients against {addr}, {:.0} % of them deadlocking",
+                a.clients,
+                a.deadlocking * 100.0
+            ))
         );
     }
     let cfg = LoadConfig {
@@ -80,7 +84,10 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
             break;
         }
         if !a.json && a.rounds > 1 {
-            eprintln!("tcplab load: round {round} of {}", a.rounds);
+            eprintln!(
+                "{}",
+                wrap::for_stderr(&format!("tcplab load: round {round} of {}", a.rounds))
+            );
         }
         rounds.push(load::run(&cfg)?);
     }
@@ -119,7 +126,11 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         report::json::write(&run, stdout.lock())?;
     } else {
-        report::load::write_run(&run, &mut stdout.lock())?;
+        let mut text = Vec::new();
+        report::load::write_run(&run, &mut text)?;
+        let mut out = stdout.lock();
+        write!(out, "{}", wrap::for_stdout(&String::from_utf8_lossy(&text)))?;
+        out.flush()?;
     }
     Ok(ExitCode::from(match (interrupted, run.ok) {
         (true, _) => interrupt::exit_code(),

@@ -96,7 +96,20 @@ fn the_load_report() {
     let run: LoadRun = serde_json::from_str(include_str!("testdata/load.json")).unwrap();
     let mut out = Vec::new();
     super::load::write_run(&run, &mut out).unwrap();
-    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    let text = String::from_utf8(out).unwrap();
+    for width in [80, 120] {
+        let wrapped = wrap(&text, width, "    ");
+        assert_wrapped(&text, &wrapped, width);
+        // Each client's row stays whole up to its detail (`; freed … after its last byte`).
+        for row in text.lines().filter(|l| l.starts_with("client ")) {
+            let table = row.split(';').next().unwrap();
+            assert!(
+                wrapped.lines().any(|l| l.starts_with(table)),
+                "a client's row was wrapped at {width} columns:\n{row}\n--- in\n{wrapped}"
+            );
+        }
+    }
+    insta::assert_snapshot!(text);
 }
 
 #[test]
