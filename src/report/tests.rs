@@ -80,15 +80,53 @@ fn the_summaries_wrap_at_80_and_120_columns_and_their_tables_fit_whole() {
     }
 }
 
+/// The recorded sweep as a table; `failed` gives point 2 an error line, as a failed point has.
+fn sweep_table(width: Option<usize>, failed: bool) -> String {
+    let mut out = Vec::new();
+    super::sweep_table::write_header(&mut out, width).unwrap();
+    for line in include_str!("testdata/sweep.jsonl").lines() {
+        let mut row: SweepRow = serde_json::from_str(line).expect("a sweep row");
+        if failed && row.point == 2 {
+            row.error = Some(
+                "the peer reset the connection after 4096 of 2097152 bytes were sent and 0 came \
+                 back; is the server full (its --max-conns) or not an echo server?"
+                    .into(),
+            );
+        }
+        super::sweep_table::write_row(&row, &mut out, width).unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
 #[test]
 fn the_sweep_table() {
-    let mut out = Vec::new();
-    super::sweep_table::write_header(&mut out).unwrap();
-    for line in include_str!("testdata/sweep.jsonl").lines() {
-        let row: SweepRow = serde_json::from_str(line).expect("a sweep row");
-        super::sweep_table::write_row(&row, &mut out).unwrap();
+    insta::assert_snapshot!(sweep_table(None, false));
+}
+
+#[test]
+fn the_sweep_table_on_an_80_column_terminal() {
+    insta::assert_snapshot!(sweep_table(Some(80), true));
+}
+
+#[test]
+fn the_sweep_table_fits_80_and_120_columns_with_every_word_whole() {
+    let piped = sweep_table(None, true);
+    assert!(piped.lines().any(|l| l.len() > 120), "{piped}");
+    for width in [80, 120] {
+        let shown = sweep_table(Some(width), true);
+        // The same words; only the layout (rows on two lines, paragraphs wrapped) differs.
+        let mut words: Vec<&str> = shown.split_whitespace().collect();
+        let mut want: Vec<&str> = piped.split_whitespace().collect();
+        words.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(words, want, "{shown}");
+        for line in shown.lines() {
+            assert!(
+                textwrap::core::display_width(line) <= width,
+                "wider than {width}: {line}\n{shown}"
+            );
+        }
     }
-    insta::assert_snapshot!(String::from_utf8(out).unwrap());
 }
 
 #[test]
