@@ -121,9 +121,9 @@ pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     if a.plot.is_some() && plan.x_knob().is_none() {
         eprintln!(
             "{}",
-            wrap::for_stderr(&format!(
+            wrap::for_stderr(
                 "tcplab: cannot draw --plot: no swept flag takes a byte size (only 'auto'); give sizes such as --sndbuf 4K..64K:x2"
-            ))
+            )
         );
         return Ok(ExitCode::from(2));
     }
