@@ -169,3 +169,27 @@ fn the_pass_block_of_run_5() {
         .unwrap();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());
 }
+
+#[test]
+fn the_list_wraps_its_titles_under_themselves_at_80_and_120_columns() {
+    let list = crate::catalogue::load().expect("the catalogue");
+    let text = |width| {
+        let mut out = Vec::new();
+        super::catalogue::write_list(&list, width, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let piped = text(None);
+    for width in [80, 120] {
+        let shown = text(Some(width));
+        assert_wrapped(&piped, &shown, width);
+        for line in shown
+            .lines()
+            .filter(|l| l.starts_with(' ') && l.trim_start().len() < l.len() - 2)
+        {
+            assert!(
+                line.starts_with(&" ".repeat(31)),
+                "a title hangs under itself:\n{shown}"
+            );
+        }
+    }
+}
