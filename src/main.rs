@@ -35,11 +35,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) if e.is::<cmd::Usage>() => {
-            eprintln!("tcplab: {e}");
+            say(format!("tcplab: {e}"));
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("tcplab: {}", report::errors::line(&e));
+            say(format!("tcplab: {}", report::errors::line(&e)));
             ExitCode::from(1)
         }
     }
@@ -60,7 +60,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
         };
     }
     if let Some(line) = negative_value(&e) {
-        eprintln!("tcplab: {line}; see 'tcplab --help'");
+        say(format!("tcplab: {line}; see 'tcplab --help'"));
         return ExitCode::from(2);
     }
     let text = e.render().to_string();
@@ -72,7 +72,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
         })
         .map(|l| l.strip_prefix("error: ").unwrap_or(l))
         .collect();
-    eprintln!("tcplab: {}; see 'tcplab --help'", parts.join("; "));
+    say(format!("tcplab: {}; see 'tcplab --help'", parts.join("; ")));
     ExitCode::from(2)
 }
 
@@ -104,6 +104,12 @@ fn negative_value(e: &clap::Error) -> Option<String> {
         }
         None => format!("unexpected argument '{typed}': negative values are not accepted"),
     })
+}
+
+/// The one error line on stderr: one line into a pipe or a log, wrapped at word boundaries (never
+/// inside a word) when a person reads it on a terminal.
+fn say(line: String) {
+    eprintln!("{}", report::wrap::for_stderr(&line));
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -143,3 +143,34 @@ fn a_client_port_is_the_servers_port_and_never_0() {
         );
     }
 }
+
+#[test]
+fn an_error_wraps_at_word_boundaries_for_a_terminal_and_stays_one_line_in_a_pipe() {
+    let port = refusing_port();
+    let p = port.port.to_string();
+    let cases: [(&[&str], i32); 2] = [
+        (&["blocks", "demo", "--cut"], 2),
+        (&["client", "--port", &p, "--bytes", "64K"], 1),
+    ];
+    for (args, code) in cases {
+        let piped = tcplab(args).deadline(Duration::from_secs(20)).run();
+        piped.assert_code(code);
+        let line = piped.one_error_line();
+        assert!(line.len() > 80, "{line}");
+        for width in [80, 120] {
+            let shown = tcplab(args)
+                .env("COLUMNS", &width.to_string())
+                .deadline(Duration::from_secs(20))
+                .run();
+            shown.assert_code(code);
+            assert_wrapped(line, &shown.stderr, width);
+            for more in shown.stderr.lines().skip(1) {
+                assert!(
+                    more.starts_with("    "),
+                    "continuations are indented\n{}",
+                    shown.dump()
+                );
+            }
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{Output, Server, python, python_server, refusing_port, tcplab};
+use common::{Output, Server, assert_wrapped, python, python_server, refusing_port, tcplab};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -371,4 +371,29 @@ fn a_max_frame_above_what_a_length_prefix_can_announce_is_refused() {
         .deadline(DEADLINE)
         .run()
         .assert_code(0);
+}
+
+#[test]
+fn classic_demos_wrap_to_the_terminal_and_keep_one_record_per_line_in_a_pipe() {
+    for args in [
+        &["blocks", "demo", "--oversized"][..],
+        &["dribble", "--close-after", "8"],
+    ] {
+        let piped = tcplab(args).deadline(DEADLINE).run();
+        piped.assert_code(0);
+        let outcome = piped.stdout.lines().last().unwrap_or_default();
+        assert!(
+            outcome.starts_with("outcome: ") && outcome.len() > 120,
+            "the outcome is one line in a pipe\n{}",
+            piped.dump()
+        );
+        for width in [80, 120] {
+            let wrapped = tcplab(args)
+                .env("COLUMNS", &width.to_string())
+                .deadline(DEADLINE)
+                .run();
+            wrapped.assert_code(0);
+            assert_wrapped(&piped.stdout, &wrapped.stdout, width);
+        }
+    }
 }

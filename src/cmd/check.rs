@@ -31,14 +31,20 @@ pub fn main(a: &CheckArgs) -> anyhow::Result<ExitCode> {
     };
     match r {
         Err(e) if bad_input(&e) => {
-            eprintln!("tcplab: {}", report::errors::line(&e));
+            eprintln!(
+                "{}",
+                report::wrap::for_stderr(&format!("tcplab: {}", report::errors::line(&e)))
+            );
             Ok(ExitCode::from(2))
         }
         Err(e)
             if e.chain()
                 .any(|c| matches!(c.downcast_ref(), Some(CheckError::Interrupted(_)))) =>
         {
-            eprintln!("tcplab: {}", report::errors::line(&e));
+            eprintln!(
+                "{}",
+                report::wrap::for_stderr(&format!("tcplab: {}", report::errors::line(&e)))
+            );
             Ok(ExitCode::from(crate::interrupt::exit_code()))
         }
         r => r,
@@ -113,7 +119,7 @@ fn open_report(path: Option<&Path>) -> anyhow::Result<Option<ReportFiles>> {
 /// watching the terminal (so an error stays the only line a script sees).
 fn say(c: &CheckCommon, line: &str) {
     if progress::Live::decide(c.quiet, c.json).shown() {
-        eprintln!("{line}");
+        eprintln!("{}", report::wrap::for_stderr(line));
     }
 }
 

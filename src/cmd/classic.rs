@@ -16,29 +16,37 @@ use crate::cli::classic::{
     BlocksArgs, BlocksRole, DemoOutput, DribbleArgs, HalfcloseArgs, SixteenArgs, SixteenRole,
 };
 use crate::interrupt;
-use crate::report::{self, progress};
+use crate::report::{self, progress, wrap};
 use crate::sock;
 
 type TextView<R> = fn(&R, bool, &mut dyn Write) -> io::Result<()>;
 
+/// The report as JSON, or as text wrapped to the terminal (`wrap::for_stdout`: into a pipe or a
+/// file each line stays whole).
 fn emit<R: Serialize>(report: &R, o: &DemoOutput, text: TextView<R>) -> anyhow::Result<()> {
+    let words = || -> io::Result<String> {
+        let mut t = Vec::new();
+        text(report, o.quiet, &mut t)?;
+        Ok(String::from_utf8_lossy(&t).into_owned())
+    };
     if o.json {
         if progress::watched_by_runner() {
-            text(report, o.quiet, &mut io::stderr().lock())?;
+            write!(io::stderr().lock(), "{}", wrap::for_stderr(&words()?))?;
         }
         report::json::write(report, io::stdout().lock())?;
         return Ok(());
     }
     let mut out = io::stdout().lock();
-    text(report, o.quiet, &mut out)?;
+    write!(out, "{}", wrap::for_stdout(&words()?))?;
     out.flush()?;
     Ok(())
 }
 
-/// A transcript line on stdout, flushed at once (the roles print as they go, like the scripts).
+/// A transcript line on stdout, flushed at once (the roles print as they go, like the scripts),
+/// wrapped at word boundaries for a terminal.
 fn line(l: String) {
     let mut out = io::stdout().lock();
-    let _ = writeln!(out, "{l}");
+    let _ = writeln!(out, "{}", wrap::for_stdout(&l));
     let _ = out.flush();
 }
 
@@ -57,8 +65,11 @@ pub fn sixteen(a: &SixteenArgs) -> anyhow::Result<ExitCode> {
             let end = sixteen::server(addr, s.once, &mut |said| match said {
                 Said::Line(l) => line(l),
                 Said::Failed { from, error } => eprintln!(
-                    "tcplab: connection from {from}: {}; still listening",
-                    report::errors::line(&error)
+                    "{}",
+                    wrap::for_stderr(&format!(
+                        "tcplab: connection from {from}: {}; still listening",
+                        report::errors::line(&error)
+                    ))
                 ),
             })?;
             Ok(role_end(end))
@@ -118,7 +129,7 @@ pub fn dribble(a: &DribbleArgs) -> anyhow::Result<ExitCode> {
         close_after: a.close_after,
     };
     if let Err(e) = cfg.check() {
-        eprintln!("tcplab: {e}");
+        eprintln!("{}", wrap::for_stderr(&format!("tcplab: {e}")));
         return Ok(ExitCode::from(2));
     }
     let r = dribble::run(&cfg)?;

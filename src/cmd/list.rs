@@ -11,7 +11,7 @@ pub fn main(_a: &ListArgs) -> anyhow::Result<ExitCode> {
     let list = catalogue::load()?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    report::catalogue::write_list(&list, &mut out)?;
+    report::catalogue::write_list(&list, report::wrap::stdout_width(), &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

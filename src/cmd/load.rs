@@ -13,7 +13,7 @@
 //! session as one group): under a busy machine its supervisor then competed with its own hundreds
 //! of connection threads and freed stuck clients 20-50 s late in 200-client runs, so it stays here.
 
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdout, Command, ExitCode, Stdio};
 use std::thread::{self, JoinHandle};
@@ -24,6 +24,7 @@ use anyhow::{Context, anyhow};
 use crate::classroom::event::{ConnEnd, ServerEvent};
 use crate::classroom::load::{self, LoadConfig, LoadRun};
 use crate::cli::load::LoadArgs;
+use crate::report::wrap;
 use crate::sock::{self, BufReq};
 use crate::{interrupt, report};
 
@@ -61,9 +62,12 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     };
     if !a.json {
         eprintln!(
-            "tcplab load: {} clients against {addr}, {:.0} % of them deadlocking",
-            a.clients,
-            a.deadlocking * 100.0
+            "{}",
+            wrap::for_stderr(&format!(
+                "tcplab load: {} clients against {addr}, {:.0} % of them deadlocking",
+                a.clients,
+                a.deadlocking * 100.0
+            ))
         );
     }
     let cfg = LoadConfig {
@@ -85,7 +89,10 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
             break;
         }
         if !a.json && a.rounds > 1 {
-            eprintln!("tcplab load: round {round} of {}", a.rounds);
+            eprintln!(
+                "{}",
+                wrap::for_stderr(&format!("tcplab load: round {round} of {}", a.rounds))
+            );
         }
         rounds.push(load::run(&cfg)?);
     }
@@ -124,7 +131,11 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         report::json::write(&run, stdout.lock())?;
     } else {
-        report::load::write_run(&run, &mut stdout.lock())?;
+        let mut text = Vec::new();
+        report::load::write_run(&run, &mut text)?;
+        let mut out = stdout.lock();
+        write!(out, "{}", wrap::for_stdout(&String::from_utf8_lossy(&text)))?;
+        out.flush()?;
     }
     Ok(ExitCode::from(match (interrupted, run.ok) {
         (true, _) => interrupt::exit_code(),

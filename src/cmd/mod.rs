@@ -61,7 +61,10 @@ pub fn experiment(query: &str) -> anyhow::Result<Option<crate::catalogue::Experi
             .position(|e| e.number == n)
             .map(|i| list.swap_remove(i))),
         Err(not_found) => {
-            eprintln!("tcplab: {not_found}");
+            eprintln!(
+                "{}",
+                report::wrap::for_stderr(&format!("tcplab: {not_found}"))
+            );
             Ok(None)
         }
     }

@@ -71,7 +71,7 @@ pub fn check(wanted: &[Wanted<'_>], stdout_carries: Option<&str>) -> Result<(), 
 /// JSON, and a machine document there stays whole. Nothing for `-`.
 pub fn tell_written(path: &Path, detail: Option<&str>) {
     if let Some(line) = report::output::wrote(path, detail) {
-        eprintln!("{line}");
+        eprintln!("{}", report::wrap::for_stderr(&line));
     }
 }
 

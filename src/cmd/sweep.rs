@@ -10,7 +10,7 @@ use super::outputs::{self, Wanted};
 use crate::cli::sweep::{SweepArgs, SweepFormat};
 use crate::interrupt;
 use crate::report::sweep_plot::{self as plot, knob_label};
-use crate::report::{self, csv::CsvSink, progress::Live, svg, sweep_table as table};
+use crate::report::{self, csv::CsvSink, progress::Live, svg, sweep_table as table, wrap};
 use crate::result::Outcome;
 use crate::sweep::grid::MAX_POINTS;
 use crate::sweep::{End, Knob, Plan, Point, SweepRow};
@@ -58,7 +58,8 @@ pub fn plan(a: &SweepArgs) -> Plan {
 
 /// One destination of the rows.
 enum Sink {
-    Text(Box<dyn Write>),
+    /// The table, laid out for the terminal's width when it goes to one (`None`: a pipe, a file).
+    Text(Box<dyn Write>, Option<usize>),
     Csv(Box<CsvSink<Box<dyn Write>>>),
     Json(Box<dyn Write>),
 }
@@ -76,8 +77,13 @@ impl Sink {
         Ok(match format {
             SweepFormat::Text => {
                 let mut out = out;
-                table::write_header(&mut out)?;
-                Sink::Text(out)
+                let width = if path.as_os_str() == "-" {
+                    wrap::stdout_width()
+                } else {
+                    None
+                };
+                table::write_header(&mut out, width)?;
+                Sink::Text(out, width)
             }
             SweepFormat::Csv => Sink::Csv(Box::new(CsvSink::new(out))),
             SweepFormat::Json => Sink::Json(out),
@@ -86,7 +92,7 @@ impl Sink {
 
     fn write(&mut self, row: &SweepRow) -> std::io::Result<()> {
         match self {
-            Sink::Text(out) => table::write_row(row, out),
+            Sink::Text(out, width) => table::write_row(row, out, *width),
             Sink::Csv(csv) => csv.write(row),
             Sink::Json(out) => {
                 serde_json::to_writer(&mut *out, row)?;
@@ -103,15 +109,21 @@ pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     if plan.len() > MAX_POINTS {
         let flags: Vec<&str> = plan.axes.iter().map(|(k, _)| k.flag()).collect();
         eprintln!(
-            "tcplab: the sweep over {} has {} points (repeats included), more than the {MAX_POINTS} allowed; use coarser steps (e.g. x4) or fewer values",
-            flags.join(", "),
-            plan.len()
+            "{}",
+            wrap::for_stderr(&format!(
+                "tcplab: the sweep over {} has {} points (repeats included), more than the {MAX_POINTS} allowed; use coarser steps (e.g. x4) or fewer values",
+                flags.join(", "),
+                plan.len()
+            ))
         );
         return Ok(ExitCode::from(2));
     }
     if a.plot.is_some() && plan.x_knob().is_none() {
         eprintln!(
-            "tcplab: cannot draw --plot: no swept flag takes a byte size (only 'auto'); give sizes such as --sndbuf 4K..64K:x2"
+            "{}",
+            wrap::for_stderr(
+                "tcplab: cannot draw --plot: no swept flag takes a byte size (only 'auto'); give sizes such as --sndbuf 4K..64K:x2"
+            )
         );
         return Ok(ExitCode::from(2));
     }

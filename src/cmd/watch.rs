@@ -45,7 +45,12 @@ pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         if w.conns().is_empty() && !said_waiting && !a.json {
             let what = describe(&target);
             bar.suspend(|| {
-                eprintln!("tcplab watch: waiting for connections {what} (Ctrl-C to stop)")
+                eprintln!(
+                    "{}",
+                    wrap::for_stderr(&format!(
+                        "tcplab watch: waiting for connections {what} (Ctrl-C to stop)"
+                    ))
+                )
             });
             said_waiting = true;
         }

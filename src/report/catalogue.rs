@@ -10,15 +10,30 @@ use crate::catalogue::verdict::{self, CommandReport, Comparison};
 use crate::report::human;
 use crate::result::RunResult;
 
-pub fn write_list(list: &[Experiment], out: &mut dyn Write) -> io::Result<()> {
+/// The list, one experiment a line; with a terminal's `width`, a long title wraps under itself
+/// (the number and slug stay a column of their own) and the closing sentence wraps too.
+pub fn write_list(
+    list: &[Experiment],
+    width: Option<usize>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    // `NN  slug(26) ` before the title.
+    const TITLE_AT: usize = 31;
     for e in list {
-        writeln!(out, "{:>2}  {:<26} {}", e.number, e.slug, e.title)?;
+        let title = match width {
+            Some(w) => super::wrap::wrap(&e.title, w.saturating_sub(TITLE_AT).max(20), "")
+                .replace('\n', &format!("\n{:TITLE_AT$}", "")),
+            None => e.title.clone(),
+        };
+        writeln!(out, "{:>2}  {:<26} {title}", e.number, e.slug)?;
     }
     writeln!(out)?;
-    writeln!(
-        out,
-        "'tcplab show N' reads an experiment's page; 'tcplab run N' runs it and checks the result."
-    )
+    let closing =
+        "'tcplab show N' reads an experiment's page; 'tcplab run N' runs it and checks the result.";
+    match width {
+        Some(w) => writeln!(out, "{}", super::wrap::wrap(closing, w, "")),
+        None => writeln!(out, "{closing}"),
+    }
 }
 
 /// An experiment's page rendered for the terminal (answers only when asked), then the commands

@@ -1,5 +1,5 @@
 //! The classic programs' views: the transcript of each demo, then one `outcome:` line saying what
-//! it teaches.
+//! it teaches. Each line is a record; the command wraps them for a terminal (`wrap::for_stdout`).
 
 use std::io::{self, Write};
 
@@ -157,5 +157,120 @@ pub fn halfclose(r: &HalfcloseReport, quiet: bool, out: &mut dyn Write) -> io::R
             out,
             "outcome: completed: shutdown(SHUT_WR) closes only the sending half: the server sees EOF, and the client can still read the reply"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classic::halfclose::StallEvidence;
+    use crate::report::wrap::{assert_wrapped, wrap};
+
+    fn text(view: impl Fn(&mut dyn Write) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        view(&mut out).expect("writing to memory");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    /// Every view of every demo's outcome, as the terminal shows it at 80 and at 120 columns.
+    fn wraps_at_80_and_120(text: &str) {
+        for width in [80, 120] {
+            assert_wrapped(text, &wrap(text, width, "    "), width);
+        }
+    }
+
+    #[test]
+    fn the_sixteen_demo_wraps_at_word_boundaries() {
+        let r = DemoReport {
+            outcome: Outcome::Completed,
+            server_addr: "127.0.0.1:46731".into(),
+            client_addr: Some("127.0.0.1:34712".into()),
+            server_received: Some("Hi there, server".into()),
+            client_received: Some("Farewell, client".into()),
+            transcript: vec![
+                "server: Listening at 127.0.0.1:46731".into(),
+                "server: Socket connects 127.0.0.1:46731 and 127.0.0.1:34712".into(),
+            ],
+            error: None,
+            explanation: "each side asked recv() for 16 bytes and looped until it had all 16: TCP \
+                          delivers a stream of bytes, not messages, so a single recv() may return \
+                          fewer"
+                .into(),
+        };
+        wraps_at_80_and_120(&text(|o| sixteen(&r, false, o)));
+    }
+
+    #[test]
+    fn every_blocks_outcome_wraps_at_word_boundaries() {
+        for outcome in [
+            Outcome::Completed,
+            Outcome::FrameRefused,
+            Outcome::Truncated,
+        ] {
+            let r = BlocksReport {
+                outcome,
+                max_frame_bytes: 1 << 20,
+                blocks: vec!["b'Beautiful is better than ugly.'".into()],
+                block_sizes_bytes: vec![30],
+                announced_bytes: Some((1 << 20) + 1),
+                missing_bytes: Some(7),
+                buffer_capacity_bytes: 30,
+                error: Some(
+                    "peer announced a block of 1048577 bytes, above the limit of 1048576 bytes \
+                     set by --max-frame; refused before allocating; raise --max-frame if the \
+                     peer is trusted"
+                        .into(),
+                ),
+            };
+            wraps_at_80_and_120(&text(|o| blocks(&r, false, o)));
+        }
+    }
+
+    #[test]
+    fn every_dribble_outcome_wraps_at_word_boundaries() {
+        for (outcome, error) in [
+            (Outcome::Completed, None),
+            (
+                Outcome::ClosedEarly,
+                Some("the peer closed after 8 of 16 bytes".to_string()),
+            ),
+        ] {
+            let r = DribbleReport {
+                outcome,
+                message: "'Hi there, server'".into(),
+                pieces_bytes: vec![5, 3, 8],
+                recv_asked_bytes: vec![16, 11, 8],
+                recv_sizes_bytes: vec![5, 3, 8],
+                received_bytes: 16,
+                error,
+            };
+            wraps_at_80_and_120(&text(|o| dribble(&r, false, o)));
+        }
+    }
+
+    #[test]
+    fn both_halfclose_outcomes_wrap_at_word_boundaries() {
+        let stall = StallEvidence {
+            server_call: Some("recv".into()),
+            client_call: Some("recv".into()),
+            server_inq_bytes: Some(0),
+            client_inq_bytes: Some(0),
+            client_outq_bytes: Some(0),
+            held_ms: 300,
+        };
+        for (outcome, stall) in [(Outcome::Completed, None), (Outcome::Stalled, Some(stall))] {
+            let r = HalfcloseReport {
+                outcome,
+                client_shut_down_write: stall.is_none(),
+                client_sent_bytes: 65536,
+                server_received_bytes: 65536,
+                server_recv_calls: 4,
+                reply: "server read 65536 bytes in 4 recv() calls, then EOF".into(),
+                client_received_bytes: 52,
+                stall,
+                elapsed_ms: 310,
+            };
+            wraps_at_80_and_120(&text(|o| halfclose(&r, false, o)));
+        }
     }
 }

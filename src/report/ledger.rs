@@ -72,8 +72,12 @@ pub fn evidence_text(e: &Evidence) -> String {
     }
 }
 
+/// One stage of the ledger: its name and dot leaders to column 25, then the bytes (right-aligned
+/// in 11 columns, room for `1023.99 KiB`), its capacity and a note. A send queue over its capacity
+/// with bytes unsent, `↓ server send queue ...  132.49 KiB of 128 KiB (104%)  (132.47 KiB unsent)`,
+/// takes 77 columns, so the rows fit an 80-column terminal and are never wrapped.
 pub fn row(out: &mut impl Write, name: &str, st: Stage, note: &str) -> io::Result<()> {
-    let dots = ".".repeat(26usize.saturating_sub(name.chars().count()));
+    let dots = ".".repeat(23usize.saturating_sub(name.chars().count()));
     let cap = match st.capacity_bytes {
         Some(c) if c > 0 => format!(
             " of {} ({:.0}%)",
@@ -86,7 +90,7 @@ pub fn row(out: &mut impl Write, name: &str, st: Stage, note: &str) -> io::Resul
 }
 
 pub fn write_ledger(l: &Ledger, out: &mut impl Write) -> io::Result<()> {
-    let unsent = |b: u64| format!("  ({} not yet sent)", human(b));
+    let unsent = |b: u64| format!("  ({} unsent)", human(b));
     row(out, "client app sent", l.client_app_sent, "")?;
     row(
         out,

@@ -1,5 +1,6 @@
 //! The load test's text view: one line per client, then each round's verdict, the server's memory
-//! and threads, and PASSED or FAILED.
+//! and threads, and PASSED or FAILED. Each line is a record; the command wraps them for a
+//! terminal (`wrap::for_stdout`).
 
 use std::io::{self, Write};
 
@@ -67,12 +68,13 @@ pub fn write_round(r: &LoadReport, out: &mut dyn Write) -> io::Result<()> {
             (None, Some(ms)) => format!("; freed {ms} ms after its last byte"),
             _ => String::new(),
         };
+        // `fixed (reader-thread)` in one column keeps the row, up to its detail, within 79
+        // columns, so an 80-column terminal wraps only the detail, never the table.
+        let kind = format!("{} ({})", role(c.role), c.strategy);
         writeln!(
             out,
-            "client {:>3} {:<11} {:<13} {:<9} sent {:>10}, verified {:>10}{detail}",
+            "client {:>3} {kind:<21} {:<9} sent {:>10}, verified {:>10}{detail}",
             c.index,
-            role(c.role),
-            c.strategy,
             end(c.outcome),
             human(c.sent_bytes),
             human(c.verified_bytes)

@@ -2,7 +2,8 @@
 //! accepted connections too and the running totals appended), a status line on stderr when the
 //! progress factory allows, and the totals at the end; or, with `--json`, one JSON object per
 //! event, written by a thread of its own. A closed or full stdout never stops the server: the sink
-//! stops writing and says so once on stderr.
+//! stops writing and says so once on stderr. The text lines wrap for a terminal, except under
+//! `--log`, whose lines are records; JSON lines are never wrapped.
 
 use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -14,7 +15,7 @@ use indicatif::ProgressBar;
 use super::progress::Live;
 use crate::classroom::event::{ConnClosed, ConnEnd, ServerEvent, Sink, Snapshot, Totals};
 use crate::interrupt;
-use crate::report::human;
+use crate::report::{human, wrap};
 
 /// The text log.
 pub struct TextSink {
@@ -52,10 +53,14 @@ impl TextSink {
         if self.stdout_gone {
             return;
         }
+        // A `--log` line is a record someone greps or pipes, even at a terminal: it stays one
+        // line. Without `--log` the lines are for a person and wrap like every text view.
         let text = if self.log && with_totals {
             format!("{line} [{}]", self.summary())
-        } else {
+        } else if self.log {
             line.to_string()
+        } else {
+            wrap::for_stdout(line)
         };
         let write = || {
             let mut out = io::stdout().lock();
@@ -75,6 +80,7 @@ impl TextSink {
     }
 
     fn warn(&self, line: &str) {
+        let line = wrap::for_stderr(line);
         match &self.status {
             Some(b) => b.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),
@@ -189,7 +195,12 @@ impl Sink for JsonSink {
     fn event(&mut self, e: &ServerEvent) {
         match serde_json::to_string(e) {
             Ok(line) => self.out.send(line),
-            Err(err) => eprintln!("tcplab: cannot write a server event as JSON: {err}"),
+            Err(err) => eprintln!(
+                "{}",
+                wrap::for_stderr(&format!(
+                    "tcplab: cannot write a server event as JSON: {err}"
+                ))
+            ),
         }
     }
 }
@@ -225,7 +236,10 @@ impl Outbox {
                     if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
                         gone = true;
                         eprintln!(
-                            "tcplab: cannot write the server's events to stdout ({e}); the server goes on without them"
+                            "{}",
+                            wrap::for_stderr(&format!(
+                                "tcplab: cannot write the server's events to stdout ({e}); the server goes on without them"
+                            ))
                         );
                     }
                 }
@@ -255,14 +269,20 @@ impl Drop for Outbox {
         self.tx = None;
         if self.done.recv_timeout(OUTBOX_FLUSH).is_err() {
             eprintln!(
-                "tcplab: stdout took more than {} s to take the server's last events; some are lost",
-                OUTBOX_FLUSH.as_secs()
+                "{}",
+                wrap::for_stderr(&format!(
+                    "tcplab: stdout took more than {} s to take the server's last events; some are lost",
+                    OUTBOX_FLUSH.as_secs()
+                ))
             );
         }
         if self.dropped > 0 {
             eprintln!(
-                "tcplab: {} events were not written: stdout was not read fast enough",
-                self.dropped
+                "{}",
+                wrap::for_stderr(&format!(
+                    "tcplab: {} events were not written: stdout was not read fast enough",
+                    self.dropped
+                ))
             );
         }
     }
@@ -344,5 +364,59 @@ fn stuck_reason(kind: &str) -> &'static str {
             "the server is blocked in send() and its send queue does not drain: the client stopped reading"
         }
         _ => "the server waits in recv() and the client sends nothing more",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::wrap::{assert_wrapped, wrap};
+
+    fn closed(end: ConnEnd) -> ConnClosed {
+        ConnClosed {
+            id: 3,
+            peer: "127.0.0.1:45565".into(),
+            sndbuf_bytes: Some(2_626_560),
+            rcvbuf_bytes: Some(131_072),
+            received_bytes: 456_384,
+            sent_bytes: 218_112,
+            elapsed_ms: 1_734,
+            end,
+            open: 2,
+        }
+    }
+
+    #[test]
+    fn the_servers_lines_wrap_at_80_and_120_columns_without_splitting_an_address() {
+        let stuck = ConnEnd::Stuck {
+            kind: "blocked-in-send".into(),
+            still_ms: 1_004,
+            send_queue_bytes: Some(2_532_480),
+            recv_queue_bytes: Some(0),
+            kernel_call: Some("send".into()),
+            evidence: Vec::new(),
+        };
+        let totals = Totals {
+            accepted: 6,
+            closed: 6,
+            stuck: 3,
+            reset: 0,
+            refused: 1,
+            processed_bytes: 989_204,
+        };
+        let lines = [
+            closed_line(&closed(stuck)),
+            closed_line(&closed(ConnEnd::Eof)),
+            closed_line(&closed(ConnEnd::BrokenPipe)),
+            stopped_line(&totals),
+        ];
+        for line in lines {
+            assert!(line.len() > 80, "{line}");
+            for width in [80, 120] {
+                let wrapped = wrap(&line, width, "    ");
+                assert_wrapped(&line, &wrapped, width);
+                assert!(!wrapped.contains("45565") || wrapped.contains("127.0.0.1:45565"));
+            }
+        }
     }
 }

@@ -1,8 +1,14 @@
 //! The text view of a sweep: a table for people, one line per point written as it finishes, sizes
 //! in binary units. The CSV and JSON views carry the same rows as raw numbers.
+//!
+//! The table is 129 columns wide. Into a pipe or a file (no width) and on a terminal that wide,
+//! each point is one line. A narrower terminal (`wrap::stdout_width`, at most 120 columns) gets
+//! each point on two lines of at most 72 columns, under a two-line heading, so no row is ever
+//! wrapped into the next column; the paragraph above the table is wrapped at word boundaries.
 
 use std::io::{self, Write};
 
+use super::wrap::wrap;
 use crate::report::human;
 use crate::result::Outcome;
 use crate::sweep::SweepRow;
@@ -20,20 +26,57 @@ const HEADER: [(&str, usize); 10] = [
     ("ratio", 5),
 ];
 
-/// The table's heading: what the columns mean, then their names.
-pub fn write_header(mut out: impl Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "Buffer sizes are what the kernel kept (getsockopt; Linux doubles each request). \
-         'sent' counts the client's bytes before the stall; 'predicted' is the sum of the four \
-         buffers; 'ratio' = sent / predicted."
-    )?;
-    let line: Vec<String> = HEADER.iter().map(|(h, w)| format!("{h:<w$}")).collect();
-    writeln!(out, "{}", line.join(" ").trim_end())?;
+/// The columns of each line of a point on a narrow terminal, by index into `HEADER`: the result
+/// first, then (under an empty `point` cell) the buffers and the rate.
+const NARROW: [&[usize]; 2] = [&[0, 1, 4, 5, 6, 8, 9], &[0, 2, 3, 7]];
+
+/// The width of the one-line table.
+pub fn wide_width() -> usize {
+    HEADER.iter().map(|(_, w)| w).sum::<usize>() + HEADER.len() - 1
+}
+
+/// One point a line when there is no width to keep to or the table fits it.
+fn one_line(width: Option<usize>) -> bool {
+    width.is_none_or(|w| w >= wide_width())
+}
+
+/// The cells of `cols`, each padded to its column (the last one not), in one line.
+fn line(cells: &[String], cols: &[usize]) -> String {
+    let padded: Vec<String> = cols
+        .iter()
+        .map(|&i| format!("{:<w$}", cells[i], w = HEADER[i].1))
+        .collect();
+    padded.join(" ").trim_end().to_string()
+}
+
+/// The table's heading: what the columns mean, then their names. `width` is the terminal's, or
+/// `None` into a pipe or a file.
+pub fn write_header(mut out: impl Write, width: Option<usize>) -> io::Result<()> {
+    let about = "Buffer sizes are what the kernel kept (getsockopt; Linux doubles each request). \
+                 'sent' counts the client's bytes before the stall; 'predicted' is the sum of the \
+                 four buffers; 'ratio' = sent / predicted.";
+    match width {
+        Some(w) => writeln!(out, "{}", wrap(about, w, ""))?,
+        None => writeln!(out, "{about}")?,
+    }
+    let names: Vec<String> = HEADER.iter().map(|(h, _)| h.to_string()).collect();
+    if one_line(width) {
+        writeln!(
+            out,
+            "{}",
+            line(&names, &(0..HEADER.len()).collect::<Vec<_>>())
+        )?;
+    } else {
+        writeln!(out, "{}", line(&names, NARROW[0]))?;
+        let mut second = names;
+        second[0].clear();
+        writeln!(out, "{}", line(&second, NARROW[1]))?;
+    }
     out.flush()
 }
 
-pub fn write_row(r: &SweepRow, mut out: impl Write) -> io::Result<()> {
+/// One point, as soon as it finished: one line, or two on a narrow terminal (see the module).
+pub fn write_row(r: &SweepRow, mut out: impl Write, width: Option<usize>) -> io::Result<()> {
     let pair = |a: u64, b: u64| format!("{} / {}", human(a), human(b));
     let outcome = match r.outcome {
         Outcome::Completed => "completed",
@@ -47,7 +90,7 @@ pub fn write_row(r: &SweepRow, mut out: impl Write) -> io::Result<()> {
     } else {
         r.point.to_string()
     };
-    let cells = [
+    let mut cells = [
         point,
         r.strategy.clone(),
         pair(
@@ -66,14 +109,23 @@ pub fn write_row(r: &SweepRow, mut out: impl Write) -> io::Result<()> {
         r.measured_over_predicted
             .map_or("-".into(), |v| format!("{v:.2}")),
     ];
-    let line: Vec<String> = cells
-        .iter()
-        .zip(HEADER)
-        .map(|(c, (_, w))| format!("{c:<w$}"))
-        .collect();
-    writeln!(out, "{}", line.join(" ").trim_end())?;
+    if one_line(width) {
+        writeln!(
+            out,
+            "{}",
+            line(&cells, &(0..HEADER.len()).collect::<Vec<_>>())
+        )?;
+    } else {
+        writeln!(out, "{}", line(&cells, NARROW[0]))?;
+        cells[0].clear();
+        writeln!(out, "{}", line(&cells, NARROW[1]))?;
+    }
     if let Some(e) = &r.error {
-        writeln!(out, "{:7} {e}", "")?;
+        let e = format!("{:7} {e}", "");
+        match width {
+            Some(w) => writeln!(out, "{}", wrap(&e, w, "    "))?,
+            None => writeln!(out, "{e}")?,
+        }
     }
     out.flush()
 }

@@ -56,12 +56,16 @@ pub fn write_run(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
+/// The width of a buffer cell in the two-column layout: `  client  ` + 34 + 2 + 34 = 80 columns.
+const CELL: usize = 34;
+
 fn write_buffers(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "\nBuffers (asked → kernel kept):")?;
     let mut any_auto = false;
     let mut doubled = false;
     let mut clamps = Vec::new();
     let mut floors = Vec::new();
+    let mut rows = Vec::new();
     for b in &r.buffers {
         let mut cell = |name: &str, size: &BufferSize, sysctl: &str| {
             any_auto |= size.requested_bytes.is_none();
@@ -98,7 +102,21 @@ fn write_buffers(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
         };
         let snd = cell("SO_SNDBUF", &b.sndbuf, "net.core.wmem_max");
         let rcv = cell("SO_RCVBUF", &b.rcvbuf, "net.core.rmem_max");
-        writeln!(out, "  {:<7} {snd:<34}  {rcv}", b.role.name())?;
+        rows.push((b.role.name(), snd, rcv));
+    }
+    // Two columns when every cell fits its column, so a row stays within 80 columns; otherwise
+    // (autotuned sizes that moved say where they started and ended) one line per buffer, so two
+    // long cells never run together or wrap into each other.
+    let fits = rows
+        .iter()
+        .all(|(_, snd, rcv)| snd.chars().count() <= CELL && rcv.chars().count() <= CELL);
+    for (role, snd, rcv) in &rows {
+        if fits {
+            writeln!(out, "  {role:<7} {snd:<CELL$}  {rcv}")?;
+        } else {
+            writeln!(out, "  {role:<7} {snd}")?;
+            writeln!(out, "  {role:<7} {rcv}")?;
+        }
     }
     if doubled {
         writeln!(
@@ -309,7 +327,7 @@ fn write_client_half(
         capacity_bytes: None,
     };
     row(out, "client app sent", app(c.client_sent_bytes), "")?;
-    let unsent = format!("  ({} not yet sent)", human(q.notsent_bytes));
+    let unsent = format!("  ({} unsent)", human(q.notsent_bytes));
     let send_queue = Stage {
         bytes: q.outq_bytes,
         capacity_bytes: Some(q.sndbuf_bytes),

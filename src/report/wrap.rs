@@ -6,6 +6,7 @@
 
 use std::io::IsTerminal;
 
+use textwrap::core::Word;
 use textwrap::{Options, WordSeparator, WordSplitter, WrapAlgorithm};
 
 /// The width used when stdout is not a terminal (a pipe, a file) and `COLUMNS` is unset.
@@ -36,13 +37,33 @@ pub fn terminal_width() -> usize {
 /// stdout is a terminal or `COLUMNS` is set (continuation lines indented by four spaces under
 /// their line's own indentation), and unchanged into a pipe or a file, where a line is a record.
 pub fn for_stdout(text: &str) -> String {
-    let asked =
-        std::env::var("COLUMNS").is_ok_and(|c| c.trim().parse::<usize>().is_ok_and(|c| c > 0));
-    if asked || std::io::stdout().is_terminal() {
-        wrap(text, terminal_width(), "    ")
+    match stdout_width() {
+        Some(width) => wrap(text, width, "    "),
+        None => text.to_string(),
+    }
+}
+
+/// The width stdout's human text is laid out for, or `None` when it goes to a pipe or a file
+/// without `COLUMNS`: then each line is a record and nothing is wrapped. The same rule as
+/// [`for_stdout`], for views that choose a layout (a table's columns) rather than only wrap.
+pub fn stdout_width() -> Option<usize> {
+    (columns_asked() || std::io::stdout().is_terminal()).then(terminal_width)
+}
+
+/// A line (or lines) for stderr, by the same rule as [`for_stdout`]: wrapped to stderr's width,
+/// continuations indented by four spaces, when stderr is a terminal or `COLUMNS` is set; as it is
+/// otherwise, so that a log or a test reading stderr still gets one error per line.
+pub fn for_stderr(text: &str) -> String {
+    if columns_asked() || std::io::stderr().is_terminal() {
+        wrap(text, stderr_width(), "    ")
     } else {
         text.to_string()
     }
+}
+
+/// Whether `COLUMNS` holds a positive number of columns.
+fn columns_asked() -> bool {
+    std::env::var("COLUMNS").is_ok_and(|c| c.trim().parse::<usize>().is_ok_and(|c| c > 0))
 }
 
 /// The width of stderr, where the live views draw: `COLUMNS` first, then the terminal's width,
@@ -74,7 +95,7 @@ fn choose_width(columns: Option<&str>, tty: Option<usize>) -> usize {
 /// Existing line breaks (and blank lines) stay. A line's leading spaces stay on its first piece,
 /// and its continuation pieces get the same leading spaces followed by `indent`, so a list item can
 /// hang under its text. A single word wider than the line stays whole on a line of its own rather
-/// than being cut. Widths are display columns (`é` and `→` count one, `日` two), and ANSI escape
+/// than being cut, and a number stays on the line of its unit (`128 KiB`, `250 ms`). Widths are display columns (`é` and `→` count one, `日` two), and ANSI escape
 /// sequences count zero, so styled text wraps like plain text. Trailing spaces are dropped.
 pub fn wrap(text: &str, width: usize, indent: &str) -> String {
     let mut out =
@@ -93,7 +114,7 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
             .initial_indent(lead)
             .subsequent_indent(&continuation)
             .break_words(false)
-            .word_separator(WordSeparator::AsciiSpace)
+            .word_separator(WordSeparator::Custom(numbers_keep_their_units))
             // textwrap would otherwise also break after a hyphen inside a word.
             .word_splitter(WordSplitter::NoHyphenation)
             .wrap_algorithm(WrapAlgorithm::FirstFit);
@@ -105,6 +126,71 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
         }
     }
     out
+}
+
+/// The units a number may be followed by in tcplab's text: humansize's binary sizes, rates and
+/// durations. `1 KiB` broken across two lines reads as a 1 and a stray unit.
+const UNITS: [&str; 14] = [
+    "B", "KiB", "MiB", "GiB", "TiB", "B/s", "KiB/s", "MiB/s", "GiB/s", "ms", "s", "µs", "byte",
+    "bytes",
+];
+
+/// textwrap's words, split at ASCII spaces as `WordSeparator::AsciiSpace` does, except that a
+/// word ending in a digit and the unit after it (`(128`, `KiB),`) make one word.
+fn numbers_keep_their_units(line: &str) -> Box<dyn Iterator<Item = Word<'_>> + '_> {
+    // Byte offsets of each word's start, with its trailing spaces running to the next start.
+    let mut starts = Vec::new();
+    let mut prev_space = true;
+    for (i, c) in line.char_indices() {
+        if c != ' ' && prev_space {
+            starts.push(i);
+        }
+        prev_space = c == ' ';
+    }
+    let piece = |k: usize| {
+        let end = starts.get(k + 1).copied().unwrap_or(line.len());
+        &line[starts[k]..end]
+    };
+    let is_unit = |w: &str| {
+        let bare = w
+            .trim_end()
+            .trim_end_matches([',', '.', ';', ':', ')', ']']);
+        UNITS.contains(&bare)
+    };
+    let mut words = Vec::with_capacity(starts.len());
+    let mut k = 0;
+    while k < starts.len() {
+        let this = piece(k).trim_end();
+        let glued = k + 1 < starts.len()
+            && this.ends_with(|c: char| c.is_ascii_digit())
+            && is_unit(piece(k + 1));
+        let last = if glued { k + 1 } else { k };
+        let end = starts.get(last + 1).copied().unwrap_or(line.len());
+        // A line may start with spaces (textwrap passes the body only, but be safe).
+        let start = if k == 0 { 0 } else { starts[k] };
+        words.push(Word::from(&line[start..end]));
+        k = last + 1;
+    }
+    Box::new(words.into_iter())
+}
+
+/// Test support for the views: asserts that `wrapped` is `original` wrapped to `width`: no line
+/// wider than `width` (except a single word that is wider on its own), and every word of the
+/// original whole and in order.
+#[cfg(test)]
+pub fn assert_wrapped(original: &str, wrapped: &str, width: usize) {
+    use textwrap::core::display_width;
+    for line in wrapped.lines() {
+        assert!(
+            display_width(line) <= width || line.split_whitespace().count() == 1,
+            "a line is wider than {width} columns:\n{line}\n\nin:\n{wrapped}"
+        );
+    }
+    assert_eq!(
+        wrapped.split_whitespace().collect::<Vec<_>>(),
+        original.split_whitespace().collect::<Vec<_>>(),
+        "a word was split or lost at {width} columns:\n{wrapped}"
+    );
 }
 
 #[cfg(test)]
@@ -165,6 +251,22 @@ mod tests {
             wrap("the --strategy reader-thread", 22, ""),
             "the --strategy\nreader-thread"
         );
+    }
+
+    #[test]
+    fn a_number_stays_on_the_line_of_its_unit() {
+        let text = "reads of up to 1 KiB · server 127.0.0.1:4000";
+        assert_eq!(
+            wrap(text, 17, ""),
+            "reads of up to\n1 KiB · server\n127.0.0.1:4000"
+        );
+        assert_eq!(
+            wrap("queue 87.63 KiB of 128 KiB), 250 ms later", 24, ""),
+            "queue 87.63 KiB of\n128 KiB), 250 ms later"
+        );
+        // A word that is not a unit, and a unit after a word that is no number, may break.
+        assert_eq!(wrap("sent 16 writes", 7, ""), "sent 16\nwrites");
+        assert_eq!(wrap("in KiB here", 6, ""), "in KiB\nhere");
     }
 
     #[test]

@@ -53,7 +53,9 @@ impl Cmd {
         Cmd {
             program: program.into(),
             args: Vec::new(),
-            env: vec![(LIVE_ENV.into(), None)],
+            // A test reads a pipe: no COLUMNS from the terminal that ran cargo, so each line is a
+            // record unless the test sets COLUMNS itself.
+            env: vec![(LIVE_ENV.into(), None), ("COLUMNS".into(), None)],
             stdin: None,
             deadline: DEADLINE,
             stdout_lines: None,

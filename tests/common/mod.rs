@@ -58,6 +58,23 @@ pub fn require_python() {
     );
 }
 
+/// Asserts that `wrapped` is the text of `piped` wrapped to `width` columns: no line wider than
+/// `width` (unless it is a single word, which is never cut), and the same words in the same order,
+/// so no word was split at a line break.
+pub fn assert_wrapped(piped: &str, wrapped: &str, width: usize) {
+    for line in wrapped.lines() {
+        assert!(
+            textwrap::core::display_width(line) <= width || line.split_whitespace().count() == 1,
+            "a line is wider than {width} columns:\n{line}\n--- in\n{wrapped}"
+        );
+    }
+    assert_eq!(
+        wrapped.split_whitespace().collect::<Vec<_>>(),
+        piped.split_whitespace().collect::<Vec<_>>(),
+        "the words differ from the pipe's at {width} columns (one split or lost)\n--- wrapped\n{wrapped}\n--- piped\n{piped}"
+    );
+}
+
 /// Polls `cond` until it holds; panics saying what never happened once `bound` has passed.
 pub fn wait_until(bound: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let until = Instant::now() + bound;
