@@ -107,9 +107,12 @@ fn attempt_once(exp: &Experiment, a: &RunArgs, live: Live, text: bool) -> anyhow
 
 /// Writes to stdout and flushes, so the text appears before the next child's live view; an error
 /// (a closed pipe) is returned rather than panicking as `println!` would.
+/// Writes a piece of the run's text view to stdout, wrapped to the terminal at word boundaries.
 fn say(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let mut text = Vec::new();
+    f(&mut text)?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    f(&mut out)?;
+    out.write_all(report::wrap::for_stdout(&String::from_utf8_lossy(&text)).as_bytes())?;
     out.flush()
 }

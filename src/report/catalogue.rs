@@ -73,11 +73,18 @@ fn question(hint: &str) -> &str {
     }
 }
 
+/// A catalogue text indented by two spaces, each paragraph on one line: the file's own line
+/// breaks are for its editor, and the terminal's width decides where the printed lines break.
 fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}").trim_end().to_owned())
+    text.split("\n\n")
+        .map(|para| {
+            format!(
+                "  {}",
+                para.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
+        })
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n\n")
 }
 
 /// The experiment's title and, unless quiet, its summary and what to watch.
@@ -96,7 +103,8 @@ pub fn write_intro(exp: &Experiment, quiet: bool, out: &mut dyn Write) -> io::Re
 
 /// What to watch, for a run whose report is JSON (on stderr, where the live views are).
 pub fn write_watch(exp: &Experiment, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "What to watch:\n{}\n", indent(&exp.watch))
+    let text = format!("What to watch:\n{}\n", indent(&exp.watch));
+    writeln!(out, "{}", super::wrap::for_stderr(&text))
 }
 
 /// The line before another attempt at an experiment that allows several.

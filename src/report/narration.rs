@@ -38,10 +38,14 @@ pub fn event_text(e: &EventKind) -> String {
             "halfclose" => "verdict: both sides wait in recv() for each other".into(),
             other => format!("verdict: stuck ({other})"),
         },
+        // Told once, when the fix has run a while (or at its end): the peak is the one so far.
+        EventKind::SteadyState {
+            client_recv_queue_peak_bytes: 0,
+        } => "steady: the client reads while it sends, and every echo byte is read as soon as it arrives (its receive queue has stayed empty)".into(),
         EventKind::SteadyState {
             client_recv_queue_peak_bytes,
         } => format!(
-            "steady: the reader keeps the client's receive queue under {}, so the server's send() never waits for long",
+            "steady: the client reads while it sends; its receive queue has held at most {} so far, so the server's send() never waits for long",
             human(*client_recv_queue_peak_bytes)
         ),
         EventKind::Crawling { bytes_per_s } => format!(

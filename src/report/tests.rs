@@ -193,3 +193,40 @@ fn the_list_wraps_its_titles_under_themselves_at_80_and_120_columns() {
         }
     }
 }
+
+/// A fix's steady line speaks of the peak so far, never promises a bound ("under 0 B"), and names
+/// no reader thread (the poll client has none).
+#[test]
+fn the_steady_line_says_what_was_seen_so_far() {
+    use crate::narrate::EventKind;
+    use crate::report::narration::event_text;
+    let empty = event_text(&EventKind::SteadyState {
+        client_recv_queue_peak_bytes: 0,
+    });
+    assert!(empty.contains("stayed empty"), "{empty}");
+    let some = event_text(&EventKind::SteadyState {
+        client_recv_queue_peak_bytes: 6564,
+    });
+    assert!(some.contains("at most 6.41 KiB so far"), "{some}");
+    for t in [empty, some] {
+        assert!(!t.contains("under") && !t.contains("reader"), "{t}");
+    }
+}
+
+/// What to watch is printed one paragraph per line, so the terminal's width (not the catalogue
+/// file's line breaks) decides where lines break.
+#[test]
+fn what_to_watch_is_reflowed_to_the_width() {
+    let exp = crate::catalogue::load()
+        .expect("the catalogue")
+        .into_iter()
+        .find(|e| e.number == 5)
+        .expect("experiment 5");
+    let mut out = Vec::new();
+    super::catalogue::write_intro(&exp, false, &mut out).expect("written");
+    let text = String::from_utf8(out).expect("utf-8");
+    let watch = text.split("What to watch:\n").nth(1).expect("a watch part");
+    let first = watch.lines().next().expect("a line");
+    assert!(first.len() > 200, "one paragraph, one line: {first}");
+    assert_wrapped(&text, &wrap(&text, 80, "    "), 80);
+}
