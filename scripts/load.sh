@@ -16,7 +16,7 @@ DEADLOCKING=${DEADLOCKING:-0.5}
 ROUNDS=${ROUNDS:-3}
 BUF=${BUF:-64K}
 BYTES=${BYTES:-1MiB}
-IDLE=${IDLE:-5s}
+IDLE=${IDLE:-2s}
 
 root=$PWD
 # shellcheck source=lib.sh
