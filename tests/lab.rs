@@ -452,3 +452,18 @@ fn a_client_turned_away_by_a_full_server_quotes_the_refusal() {
     );
     drop(holder);
 }
+
+/// The demo's last line says what its exit code means, also when the story of the run is printed
+/// with the summary (stdout not a terminal).
+#[test]
+fn the_demo_ends_on_the_line_that_explains_exit_code_3() {
+    let out = tcplab(&["deadlock"]).run();
+    assert_eq!(out.code(), 3, "{}", out.dump());
+    let last = out
+        .stdout
+        .lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    assert!(last.contains("exits with code 3"), "{}", out.dump());
+    assert!(out.stdout.starts_with("What happened"), "{}", out.dump());
+}

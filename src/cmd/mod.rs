@@ -71,16 +71,19 @@ pub fn experiment(query: &str) -> anyhow::Result<Option<crate::catalogue::Experi
 }
 
 /// Writes a run result as JSON or text to stdout (and, for a run `tcplab run` watches, the text
-/// on stderr as well). The events are listed in the text unless the live view told them already.
+/// on stderr as well). The events are listed first unless the live view told them already.
 pub fn print_run(result: &RunResult, json: bool, shown_live: bool) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let text = || -> io::Result<String> {
         let mut t = Vec::new();
-        report::text::write_run(result, &mut t)?;
+        // The story first, then the summary, so the summary's last line (what the exit code
+        // means) is the last line printed.
         if !shown_live {
             report::text::write_events(result, &mut t)?;
+            writeln!(t)?;
         }
+        report::text::write_run(result, &mut t)?;
         Ok(String::from_utf8_lossy(&t).into_owned())
     };
     if json {

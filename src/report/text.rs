@@ -225,7 +225,7 @@ pub fn write_events(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     if r.events.is_empty() {
         return Ok(());
     }
-    writeln!(out, "\nWhat happened, in the order the kernel showed it:")?;
+    writeln!(out, "What happened, in the order the kernel showed it:")?;
     for e in &r.events {
         writeln!(out, "{}", super::narration::event_line(e))?;
     }
