@@ -59,20 +59,21 @@ pub fn write_header(mut out: impl Write, width: Option<usize>) -> io::Result<()>
         Some(w) => writeln!(out, "{}", wrap(about, w, ""))?,
         None => writeln!(out, "{about}")?,
     }
-    let names: Vec<String> = HEADER.iter().map(|(h, _)| h.to_string()).collect();
-    if one_line(width) {
-        writeln!(
-            out,
-            "{}",
-            line(&names, &(0..HEADER.len()).collect::<Vec<_>>())
-        )?;
-    } else {
-        writeln!(out, "{}", line(&names, NARROW[0]))?;
-        let mut second = names;
-        second[0].clear();
-        writeln!(out, "{}", line(&second, NARROW[1]))?;
-    }
+    let mut names: Vec<String> = HEADER.iter().map(|(h, _)| h.to_string()).collect();
+    write_cells(&mut names, &mut out, width)?;
     out.flush()
+}
+
+/// A header or a point's cells: one line, or two on a narrow terminal, the second without the
+/// first column (it would repeat the point's number).
+fn write_cells(cells: &mut [String], out: &mut impl Write, width: Option<usize>) -> io::Result<()> {
+    if one_line(width) {
+        let all: Vec<usize> = (0..HEADER.len()).collect();
+        return writeln!(out, "{}", line(cells, &all));
+    }
+    writeln!(out, "{}", line(cells, NARROW[0]))?;
+    cells[0].clear();
+    writeln!(out, "{}", line(cells, NARROW[1]))
 }
 
 /// One point, as soon as it finished: one line, or two on a narrow terminal (see the module).
@@ -109,17 +110,7 @@ pub fn write_row(r: &SweepRow, mut out: impl Write, width: Option<usize>) -> io:
         r.measured_over_predicted
             .map_or("-".into(), |v| format!("{v:.2}")),
     ];
-    if one_line(width) {
-        writeln!(
-            out,
-            "{}",
-            line(&cells, &(0..HEADER.len()).collect::<Vec<_>>())
-        )?;
-    } else {
-        writeln!(out, "{}", line(&cells, NARROW[0]))?;
-        cells[0].clear();
-        writeln!(out, "{}", line(&cells, NARROW[1]))?;
-    }
+    write_cells(&mut cells, &mut out, width)?;
     if let Some(e) = &r.error {
         let e = format!("{:7} {e}", "");
         match width {
