@@ -98,6 +98,9 @@ pub fn draw(
             .zip(&c.values)
             .filter_map(|(r, v)| v.map(|v| (r.time_ms, v)))
             .collect();
+        // plotters starts the dash pattern again at every point, so a line through hundreds of
+        // samples 10 ms apart would be dashed irregularly, or not at all: keep only the corners.
+        let pts = corners(&pts);
         chart
             .draw_series(DashedLineSeries::new(
                 pts,
@@ -124,9 +127,29 @@ pub fn draw(
     Ok(())
 }
 
+/// The first and last points and those where the value changes (either side of each step).
+fn corners(pts: &[(f64, u64)]) -> Vec<(f64, u64)> {
+    let n = pts.len();
+    (0..n)
+        .filter(|&i| i == 0 || i + 1 == n || pts[i - 1].1 != pts[i].1 || pts[i + 1].1 != pts[i].1)
+        .map(|i| pts[i])
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flat_line_keeps_its_ends_and_a_step_its_corners() {
+        let flat: Vec<(f64, u64)> = (0..50).map(|i| (f64::from(i) * 10.0, 8)).collect();
+        assert_eq!(corners(&flat), [(0.0, 8), (490.0, 8)]);
+        let step = [(0.0, 8), (10.0, 8), (20.0, 8), (30.0, 16), (40.0, 16)];
+        assert_eq!(
+            corners(&step),
+            [(0.0, 8), (20.0, 8), (30.0, 16), (40.0, 16)]
+        );
+    }
 
     fn row(snd: u64, rcv: u64) -> TimelineRow {
         TimelineRow {
