@@ -5,7 +5,6 @@
 //! (`step`), so it can say how each one went as it goes; `Started` stops and reaps the server when
 //! it is dropped.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -118,20 +117,7 @@ pub fn start(cfg: &ServerCheck) -> Result<Started, CheckError> {
 
 /// The ports a process listens on (empty when it cannot be read).
 fn listening_ports(source: &mut DiagSource, pid: u32) -> Vec<u16> {
-    let inodes: HashSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| std::fs::read_link(e.path()).ok())
-                .filter_map(|t| {
-                    t.to_str()?
-                        .strip_prefix("socket:[")?
-                        .strip_suffix(']')?
-                        .parse()
-                        .ok()
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let inodes = crate::sys::proc::socket_inodes(pid);
     let mut ports: Vec<u16> = source
         .dump(&Filter::default())
         .unwrap_or_default()

@@ -40,8 +40,6 @@ pub struct HalfcloseConfig {
 /// How long the stall evidence must hold without a break. In a healthy run both threads are
 /// never in recv() with empty queues for more than a scheduling moment.
 pub const WINDOW: Duration = Duration::from_millis(300);
-/// Without kernel probes (not Linux), silence alone must last this long (docs/buffers.md).
-pub const SILENCE_WINDOW: Duration = Duration::from_secs(2);
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the watcher called it a stall.
@@ -215,11 +213,7 @@ pub fn run(a: &HalfcloseConfig) -> Result<HalfcloseReport, HalfcloseError> {
         .map_err(io("accept the demo's own connection"))?;
     let shared = Shared::default();
     let calls = AtomicU64::new(0);
-    let confirm = if sock::PROBES_AVAILABLE {
-        WINDOW
-    } else {
-        SILENCE_WINDOW
-    };
+    let confirm = WINDOW;
     shared.server.claim(Phase::Receiving);
     shared.client.claim(Phase::Sending);
     let (sh, srv, cli, calls_ref) = (&shared, &server, &client, &calls);

@@ -1,7 +1,6 @@
 //! One handler per subcommand: turns parsed arguments into a configuration, runs it through the
 //! engine, hands the result to a view in `report`, and says how the process should exit.
 
-#[cfg(target_os = "linux")]
 pub mod check;
 pub mod classic;
 pub mod client;
@@ -14,7 +13,6 @@ pub mod run;
 pub mod server;
 pub mod show;
 pub mod sweep;
-#[cfg(target_os = "linux")]
 pub mod watch;
 
 use std::io::{self, Write};

@@ -7,7 +7,6 @@
 //!
 //! - `diag`: other programs' sockets, from the kernel's socket diagnostics and /proc (Linux).
 
-#[cfg(target_os = "linux")]
 pub mod diag;
 pub mod own;
 

@@ -4,7 +4,6 @@
 
 use std::io;
 
-#[cfg(target_os = "linux")]
 use crate::check::{CheckError, StartError};
 use crate::classic::halfclose::HalfcloseError;
 use crate::run::SetupError;
@@ -18,7 +17,6 @@ pub fn line(e: &anyhow::Error) -> String {
     if e.chain().any(|c| c.is::<NotATimeline>()) {
         return format!("{text}; record one with 'tcplab deadlock --timeline FILE.csv'");
     }
-    #[cfg(target_os = "linux")]
     if let Some(c) = e.chain().find_map(|c| c.downcast_ref::<CheckError>()) {
         return format!("{text}{}", check_advice(c));
     }
@@ -30,7 +28,6 @@ pub fn line(e: &anyhow::Error) -> String {
 
 fn net_error(e: &anyhow::Error) -> Option<&NetError> {
     e.chain().find_map(|c| {
-        #[cfg(target_os = "linux")]
         if let Some(CheckError::Net(n)) = c.downcast_ref::<CheckError>() {
             return Some(n);
         }
@@ -47,7 +44,6 @@ fn net_error(e: &anyhow::Error) -> Option<&NetError> {
 }
 
 /// What to try when `tcplab check` could not check a program.
-#[cfg(target_os = "linux")]
 fn check_advice(e: &CheckError) -> String {
     let use_port = "; does it take the port from the command line? put {port} where it does";
     match e {

@@ -7,7 +7,6 @@
 //! count a person reads; `errors` words the engine's typed failures with what to try next.
 
 pub mod catalogue;
-#[cfg(target_os = "linux")]
 pub mod check;
 pub mod classic;
 pub mod csv;
@@ -27,7 +26,6 @@ pub mod sweep_plot;
 pub mod sweep_table;
 pub mod text;
 pub mod timeline;
-#[cfg(target_os = "linux")]
 pub mod watch;
 pub mod wrap;
 

@@ -131,7 +131,6 @@ mod tests {
         assert_eq!(pipe.kind(), io::ErrorKind::BrokenPipe);
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn files_that_take_no_writes_are_refused_when_opened() {
         for path in ["/dev/full", "/proc/version"] {

@@ -1,19 +1,11 @@
 //! Socket set-up with socket2: create, set SO_SNDBUF/SO_RCVBUF before listen()/connect(), bind,
-//! listen, connect, and read back what the kernel kept. Kernel queue probes live in `linux.rs`.
+//! listen, connect, and read back what the kernel kept. Kernel queue probes live in `sys::probe`.
 //!
 //! socket(7): Linux doubles a SO_SNDBUF/SO_RCVBUF request (to leave room for bookkeeping), clamps
 //! it to `net.core.wmem_max`/`rmem_max` first, and never goes below a floor. A socket whose size
 //! was set keeps it; one left alone is autotuned by TCP between the `tcp_wmem`/`tcp_rmem` limits.
 
-#[cfg(target_os = "linux")]
-mod linux;
-#[cfg(not(target_os = "linux"))]
-mod other;
-
-#[cfg(target_os = "linux")]
-pub use linux::{AVAILABLE as PROBES_AVAILABLE, call_of, current_tid, queues, thread_call};
-#[cfg(not(target_os = "linux"))]
-pub use other::{AVAILABLE as PROBES_AVAILABLE, current_tid, queues, thread_call};
+pub use crate::sys::probe::{current_tid, queues};
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -25,10 +17,7 @@ use crate::result::BufferSize;
 use crate::units::BufSize;
 
 /// Linux reports twice the requested size (socket(7)).
-#[cfg(target_os = "linux")]
 pub const KERNEL_DOUBLES: u64 = 2;
-#[cfg(not(target_os = "linux"))]
-pub const KERNEL_DOUBLES: u64 = 1;
 /// Smallest SO_SNDBUF Linux keeps (SOCK_MIN_SNDBUF on x86_64).
 pub const LINUX_MIN_SNDBUF: u64 = 4608;
 /// Smallest SO_RCVBUF Linux keeps (SOCK_MIN_RCVBUF on x86_64).

@@ -129,7 +129,7 @@ impl Watcher {
             last_discovery: None,
         };
         if let Some(pid) = w.target.pid {
-            let mine = socket_inodes(pid);
+            let mine = crate::sys::proc::socket_inodes(pid);
             let tcp = w
                 .source
                 .dump(&Filter::default())
@@ -171,7 +171,7 @@ impl Watcher {
             .map(|s| s.local.port())
             .collect();
         if let Some(pid) = self.target.pid {
-            let mine = socket_inodes(pid);
+            let mine = crate::sys::proc::socket_inodes(pid);
             let ends: HashSet<_> = sockets
                 .iter()
                 .filter(|s| mine.contains(&s.inode))
@@ -293,21 +293,4 @@ impl Watcher {
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
-}
-
-/// The inodes of the sockets a process holds (empty when it cannot be read).
-fn socket_inodes(pid: u32) -> HashSet<u64> {
-    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return HashSet::new();
-    };
-    dir.flatten()
-        .filter_map(|e| std::fs::read_link(e.path()).ok())
-        .filter_map(|t| {
-            t.to_str()?
-                .strip_prefix("socket:[")?
-                .strip_suffix(']')?
-                .parse()
-                .ok()
-        })
-        .collect()
 }

@@ -17,10 +17,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::Sampler;
-use crate::diag::procs::{self, KernelCall, Owners, ThreadState, Unreadable};
+use crate::sys::proc::{self as procs, KernelCall, Owners, ThreadState, Unreadable};
 use crate::diag::{Diag, DiagSocket, Filter, TcpState, TimerKind};
 use crate::sample::{Counts, KernelQueues, Role, Sample, Side, ThreadView};
-use crate::sock::call_of;
 
 /// One end of a connection, as sock_diag names it: its addresses and the kernel's cookie for the
 /// socket (a later connection that reuses the addresses has another cookie).
@@ -377,13 +376,11 @@ fn thread_view(
     unreadable: &mut BTreeMap<u32, String>,
 ) -> Option<ThreadView> {
     let call = match &t.call {
-        KernelCall::Running => Some(crate::sample::Call::Running),
-        KernelCall::Blocked { nr, .. } => Some(call_of(*nr as libc::c_long)),
-        KernelCall::NotInSyscall => Some(crate::sample::Call::Running),
         KernelCall::Unreadable(why) => {
             unreadable.insert(pid, unreadable_text(why));
             None
         }
+        c => Some(c.kind()),
     };
     // A thread whose call cannot be read says nothing the rules can use.
     call?;

@@ -13,6 +13,9 @@ use std::io;
 use procfs::ProcError;
 use procfs::process::{Process, Syscall};
 
+use super::syscall;
+use crate::sample::Call;
+
 /// Longest command line kept in [`ProcessInfo::cmdline`]; characters.
 const CMDLINE_MAX_CHARS: usize = 120;
 
@@ -121,12 +124,23 @@ pub fn socket_owners(inodes: &HashSet<u64>) -> OwnerScan {
     scan
 }
 
-/// `socket:[12345]` → 12345.
-fn socket_inode(link: &str) -> Option<u64> {
+/// `socket:[12345]` → 12345: how `/proc/PID/fd/N` names a socket.
+pub fn socket_inode(link: &str) -> Option<u64> {
     link.strip_prefix("socket:[")?
         .strip_suffix(']')?
         .parse()
         .ok()
+}
+
+/// The inodes of the sockets process `pid` holds (empty when its fds cannot be read).
+pub fn socket_inodes(pid: u32) -> HashSet<u64> {
+    let Ok(dir) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return HashSet::new();
+    };
+    dir.flatten()
+        .filter_map(|e| fs::read_link(e.path()).ok())
+        .filter_map(|t| socket_inode(t.to_str()?))
+        .collect()
 }
 
 /// A cache of socket owners for a caller that asks 5–10 times a second about mostly the same
@@ -210,67 +224,35 @@ pub enum KernelCall {
 impl KernelCall {
     /// The name of the system call, for the calls that matter to a socket deadlock.
     pub fn name(&self) -> Option<&'static str> {
+        self.syscall().map(|s| s.name)
+    }
+
+    /// The file descriptor the call works on, for calls that take one (reads, writes, sends,
+    /// receives, sendfile, accept, connect): compare it with [`Owner::fd`] to tell whether the
+    /// thread is blocked on *this* socket.
+    pub fn fd(&self) -> Option<i32> {
+        let KernelCall::Blocked { args, .. } = self else {
+            return None;
+        };
+        // The register holds a C int: the low 32 bits are the fd.
+        self.syscall()?.fd_arg.map(|i| args[i] as u32 as i32)
+    }
+
+    /// The kind of wait, as the observation model names it.
+    pub fn kind(&self) -> Call {
         match self {
-            KernelCall::Blocked { nr, .. } => syscall_name(*nr),
-            _ => None,
+            KernelCall::Running | KernelCall::NotInSyscall => Call::Running,
+            KernelCall::Blocked { nr, .. } => syscall::call_of(*nr),
+            KernelCall::Unreadable(_) => Call::Other,
         }
     }
 
-    /// The file descriptor the call works on, for calls whose first argument is one (reads,
-    /// writes, sends, receives, accept, connect): compare it with [`Owner::fd`] to tell whether
-    /// the thread is blocked on *this* socket.
-    pub fn fd(&self) -> Option<i32> {
-        let KernelCall::Blocked { nr, args } = self else {
-            return None;
-        };
-        let takes_fd = [
-            libc::SYS_read,
-            libc::SYS_write,
-            libc::SYS_readv,
-            libc::SYS_writev,
-            libc::SYS_sendto,
-            libc::SYS_sendmsg,
-            libc::SYS_recvfrom,
-            libc::SYS_recvmsg,
-            libc::SYS_accept4,
-            libc::SYS_connect,
-        ];
-        // The register holds a C int: the low 32 bits are the fd.
-        takes_fd.contains(nr).then_some(args[0] as u32 as i32)
+    fn syscall(&self) -> Option<&'static syscall::Syscall> {
+        match self {
+            KernelCall::Blocked { nr, .. } => syscall::lookup(*nr),
+            _ => None,
+        }
     }
-}
-
-/// Names of the system calls a blocked network program is usually in; `None` for the rest.
-pub fn syscall_name(nr: i64) -> Option<&'static str> {
-    let named: &[(i64, &str)] = &[
-        (libc::SYS_sendto, "sendto"),
-        (libc::SYS_sendmsg, "sendmsg"),
-        (libc::SYS_recvfrom, "recvfrom"),
-        (libc::SYS_recvmsg, "recvmsg"),
-        (libc::SYS_read, "read"),
-        (libc::SYS_write, "write"),
-        (libc::SYS_readv, "readv"),
-        (libc::SYS_writev, "writev"),
-        (libc::SYS_ppoll, "ppoll"),
-        (libc::SYS_pselect6, "pselect6"),
-        (libc::SYS_epoll_pwait, "epoll_pwait"),
-        (libc::SYS_futex, "futex"),
-        (libc::SYS_nanosleep, "nanosleep"),
-        (libc::SYS_clock_nanosleep, "clock_nanosleep"),
-        (libc::SYS_accept4, "accept4"),
-        (libc::SYS_connect, "connect"),
-        (libc::SYS_wait4, "wait4"),
-        // Only the older ABIs (x86_64, not aarch64) still have these.
-        #[cfg(target_arch = "x86_64")]
-        (libc::SYS_poll, "poll"),
-        #[cfg(target_arch = "x86_64")]
-        (libc::SYS_select, "select"),
-        #[cfg(target_arch = "x86_64")]
-        (libc::SYS_epoll_wait, "epoll_wait"),
-        #[cfg(target_arch = "x86_64")]
-        (libc::SYS_accept, "accept"),
-    ];
-    named.iter().find(|(n, _)| *n == nr).map(|(_, name)| *name)
 }
 
 /// One thread of a process and where it is in the kernel.
@@ -282,49 +264,67 @@ pub struct ThreadState {
     pub comm: Option<String>,
     /// The system call it is in.
     pub call: KernelCall,
+    /// The scheduler's state letter (`/proc/PID/task/TID/stat`, proc(5)): `R` running, `S`
+    /// sleeping, `D` in uninterruptible wait, `T` stopped (Ctrl-Z, SIGSTOP), `t` stopped by a
+    /// debugger, `Z` a zombie; `None` when unreadable.
+    pub state: Option<char>,
     /// Kernel function it sleeps in (`wait_woken` for a blocked socket call,
     /// `sk_stream_wait_memory` on some kernels); `None` when running or not permitted (the
     /// kernel then shows "0").
     pub wchan: Option<String>,
 }
 
-/// Every thread of `pid` with its system call and `wchan`. A thread that exits during the
-/// read is left out; a thread whose `syscall` is not readable is kept with
+/// Every thread of `pid` with its system call, state and `wchan`. A thread that exits during
+/// the read is left out; a thread whose `syscall` is not readable is kept with
 /// [`KernelCall::Unreadable`]. Fails only when the thread list itself cannot be read.
 pub fn threads(pid: i32) -> Result<Vec<ThreadState>, Unreadable> {
     let process = Process::new(pid)?;
     let mut out = Vec::new();
     for task in process.tasks()? {
         let Ok(task) = task else { continue };
-        let call = match task.syscall() {
-            Ok(Syscall::Running) => KernelCall::Running,
-            Ok(Syscall::Blocked { syscall_number, .. }) if syscall_number < 0 => {
-                KernelCall::NotInSyscall
-            }
-            Ok(Syscall::Blocked {
-                syscall_number,
-                argument_registers,
-                ..
-            }) => KernelCall::Blocked {
-                nr: syscall_number,
-                args: argument_registers,
-            },
-            // `Syscall` is non-exhaustive: a form a later procfs adds is not one we can read.
-            Ok(other) => KernelCall::Unreadable(Unreadable::Other(format!("{other:?}"))),
-            Err(e) => match Unreadable::from(e) {
-                Unreadable::Gone => continue,
-                reason => KernelCall::Unreadable(reason),
-            },
-        };
-        let base = format!("/proc/{pid}/task/{}", task.tid);
-        out.push(ThreadState {
-            tid: task.tid,
-            comm: read_line(&format!("{base}/comm")),
-            call,
-            wchan: read_line(&format!("{base}/wchan")).filter(|w| w != "0"),
-        });
+        if let Some(t) = thread_state(pid, &task) {
+            out.push(t);
+        }
     }
     Ok(out)
+}
+
+/// One thread of `pid`, as `threads` reads each (tcplab's own threads, by their ids).
+pub fn thread(pid: i32, tid: i32) -> Result<ThreadState, Unreadable> {
+    let task = Process::new(pid)?.task_from_tid(tid)?;
+    thread_state(pid, &task).ok_or(Unreadable::Gone)
+}
+
+/// `None` when the thread is gone.
+fn thread_state(pid: i32, task: &procfs::process::Task) -> Option<ThreadState> {
+    let call = match task.syscall() {
+        Ok(Syscall::Running) => KernelCall::Running,
+        Ok(Syscall::Blocked { syscall_number, .. }) if syscall_number < 0 => {
+            KernelCall::NotInSyscall
+        }
+        Ok(Syscall::Blocked {
+            syscall_number,
+            argument_registers,
+            ..
+        }) => KernelCall::Blocked {
+            nr: syscall_number,
+            args: argument_registers,
+        },
+        // `Syscall` is non-exhaustive: a form a later procfs adds is not one we can read.
+        Ok(other) => KernelCall::Unreadable(Unreadable::Other(format!("{other:?}"))),
+        Err(e) => match Unreadable::from(e) {
+            Unreadable::Gone => return None,
+            reason => KernelCall::Unreadable(reason),
+        },
+    };
+    let base = format!("/proc/{pid}/task/{}", task.tid);
+    Some(ThreadState {
+        tid: task.tid,
+        comm: read_line(&format!("{base}/comm")),
+        call,
+        state: task.stat().ok().map(|s| s.state),
+        wchan: read_line(&format!("{base}/wchan")).filter(|w| w != "0"),
+    })
 }
 
 fn read_line(path: &str) -> Option<String> {
@@ -524,13 +524,5 @@ mod tests {
             truncate_chars("python3 x.py", CMDLINE_MAX_CHARS),
             "python3 x.py"
         );
-    }
-
-    #[test]
-    fn syscall_numbers_that_matter_have_names() {
-        assert_eq!(syscall_name(libc::SYS_sendto), Some("sendto"));
-        assert_eq!(syscall_name(libc::SYS_recvfrom), Some("recvfrom"));
-        assert_eq!(syscall_name(libc::SYS_futex), Some("futex"));
-        assert_eq!(syscall_name(-1), None);
     }
 }
