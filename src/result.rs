@@ -4,45 +4,26 @@
 use serde::{Deserialize, Serialize};
 
 use crate::sample::Role;
+pub use crate::outcome::Outcome;
 pub use crate::sample::{Counts, KernelQueues, Side, TcpInfoView};
 
 /// Version of the JSON document; bumped when a field changes meaning.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Every byte was sent and the echo came back in full.
-    Completed,
-    /// Nothing could move any more; both sides waited on each other (or, for `client` alone, its
-    /// own side was stuck with the peer not reading).
-    Deadlock,
-    /// `--timeout` expired before the run ended on its own.
-    TimedOut,
-    /// Ctrl-C.
-    Interrupted,
-    /// A runtime error (peer reset, refused connection, …); see `error`.
-    Failed,
-}
-
-impl Outcome {
-    /// Exit code documented in `--help` and docs/exit-codes.md.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Completed => 0,
-            Outcome::Deadlock => 3,
-            Outcome::TimedOut | Outcome::Failed => 1,
-            Outcome::Interrupted => crate::interrupt::exit_code(),
-        }
-    }
-}
-
 /// How the client sends and reads.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
 )]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum StrategyName {
     /// The classic client: send everything (a write-all loop), shut down the write half, then read.
     /// Deadlocks once the data exceeds what the four buffers can hold.
@@ -59,12 +40,7 @@ pub enum StrategyName {
 
 impl StrategyName {
     pub fn as_str(self) -> &'static str {
-        match self {
-            StrategyName::Naive => "naive",
-            StrategyName::ReaderThread => "reader-thread",
-            StrategyName::Poll => "poll",
-            StrategyName::SendOnce => "send-once",
-        }
+        self.into()
     }
 
     /// The role of the client's own thread: an event loop both reads and writes.
@@ -77,8 +53,9 @@ impl StrategyName {
 }
 
 /// Where the run's peers were.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Mode {
     /// Both peers in one process, all four buffers in view (`tcplab deadlock`).
     Deadlock,
@@ -88,10 +65,7 @@ pub enum Mode {
 
 impl Mode {
     pub fn name(self) -> &'static str {
-        match self {
-            Mode::Deadlock => "deadlock",
-            Mode::Client => "client",
-        }
+        self.into()
     }
 }
 

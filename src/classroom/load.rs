@@ -288,7 +288,7 @@ fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
                 Outcome::Deadlock => ClientEnd::Deadlock,
                 Outcome::TimedOut => ClientEnd::TimedOut,
                 Outcome::Interrupted => ClientEnd::Interrupted,
-                Outcome::Failed => ClientEnd::Failed,
+                _ => ClientEnd::Failed,
             };
             ClientOutcome {
                 outcome,

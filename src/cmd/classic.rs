@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::classic::Outcome;
 use crate::classic::blocks::{self, DemoConfig};
 use crate::classic::dribble::{self, DribbleConfig};
 use crate::classic::halfclose::{self, HalfcloseConfig};
@@ -149,8 +148,5 @@ pub fn halfclose(a: &HalfcloseArgs) -> anyhow::Result<ExitCode> {
         r => r?,
     };
     emit(&r, &a.output, report::classic::halfclose)?;
-    Ok(ExitCode::from(match r.outcome {
-        Outcome::Stalled => 3,
-        _ => 0,
-    }))
+    Ok(ExitCode::from(r.outcome.exit_code()))
 }

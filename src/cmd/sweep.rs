@@ -198,8 +198,8 @@ fn row_brief(r: &SweepRow) -> String {
         None => match r.outcome {
             Outcome::Completed => "completed".into(),
             Outcome::TimedOut => "timed out".into(),
-            Outcome::Failed => "failed".into(),
             Outcome::Deadlock | Outcome::Interrupted => "stopped".into(),
+            _ => "failed".into(),
         },
     }
 }

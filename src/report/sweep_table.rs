@@ -84,7 +84,7 @@ pub fn write_row(r: &SweepRow, mut out: impl Write, width: Option<usize>) -> io:
         Outcome::Deadlock => "deadlock",
         Outcome::TimedOut => "timed out",
         Outcome::Interrupted => "stopped",
-        Outcome::Failed => "failed",
+        _ => "failed",
     };
     let point = if r.run > 1 {
         format!("{}.{}", r.point, r.run)

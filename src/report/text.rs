@@ -36,20 +36,20 @@ pub fn write_run(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     match r.outcome {
         Outcome::Completed => write_completed(r, out)?,
         Outcome::Deadlock => write_deadlock(r, out)?,
-        Outcome::TimedOut | Outcome::Failed => {
-            let why = r
-                .failure
-                .as_ref()
-                .map_or_else(|| "the run did not complete".to_string(), failure_text);
-            writeln!(out, "FAILED: {why}")?;
-            write_counts(r, out)?;
-        }
         Outcome::Interrupted => {
             writeln!(
                 out,
                 "INTERRUPTED ({}); both sockets were shut down. What had moved:",
                 crate::interrupt::signal_name()
             )?;
+            write_counts(r, out)?;
+        }
+        _ => {
+            let why = r
+                .failure
+                .as_ref()
+                .map_or_else(|| "the run did not complete".to_string(), failure_text);
+            writeln!(out, "FAILED: {why}")?;
             write_counts(r, out)?;
         }
     }

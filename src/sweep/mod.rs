@@ -23,7 +23,8 @@ use crate::units::BufSize;
 pub use row::SweepRow;
 
 /// A flag a sweep can vary. The order is the precedence of the plot's x axis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", prefix = "--")]
 pub enum Knob {
     /// All four buffers at once.
     Buffers,
@@ -38,15 +39,7 @@ pub enum Knob {
 impl Knob {
     /// The flag as typed.
     pub fn flag(self) -> &'static str {
-        match self {
-            Knob::Buffers => "--buffers",
-            Knob::Sndbuf => "--sndbuf",
-            Knob::Rcvbuf => "--rcvbuf",
-            Knob::ClientSndbuf => "--client-sndbuf",
-            Knob::ClientRcvbuf => "--client-rcvbuf",
-            Knob::ServerSndbuf => "--server-sndbuf",
-            Knob::ServerRcvbuf => "--server-rcvbuf",
-        }
+        self.into()
     }
 }
 

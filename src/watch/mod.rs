@@ -40,8 +40,9 @@ pub struct Target {
 }
 
 /// What a connection is doing now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     Deadlocked,
     Crawling,
@@ -52,13 +53,7 @@ pub enum Status {
 
 impl Status {
     pub fn name(self) -> &'static str {
-        match self {
-            Status::Deadlocked => "deadlocked",
-            Status::Crawling => "crawling",
-            Status::Flowing => "flowing",
-            Status::Idle => "idle",
-            Status::Closed => "closed",
-        }
+        self.into()
     }
 }
 

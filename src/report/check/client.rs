@@ -136,12 +136,12 @@ fn client_run_blocks(doc: &ClientDoc, r: &ClientRun) -> Vec<Block> {
             )));
             b.extend(output_blocks(&r.process, true));
         }
-        Outcome::Failed => b.push(Block::Para(shortfall_text(r))),
         Outcome::Interrupted => b.push(Block::Para(format!(
             "INTERRUPTED: stopped by {} after the client had sent {}{of}.",
             crate::interrupt::signal_name(),
             human(sent)
         ))),
+        _ => b.push(Block::Para(shortfall_text(r))),
     }
     if r.outcome != Outcome::Crashed && r.outcome != Outcome::Passed {
         b.push(Block::Para(ended_text(r)));

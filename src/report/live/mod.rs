@@ -9,7 +9,6 @@
 //! watcher's samples, never from the I/O loops. It fits 80 × 24 (at most 12 lines of picture);
 //! from 100 columns on, the gauges widen and the send queues say how much is not yet sent.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use indicatif::ProgressBar;
@@ -18,6 +17,7 @@ use super::narration::event_lines;
 use super::progress::Live;
 use crate::narrate::closed;
 use crate::observe::Observer;
+use crate::rate::RateTracker;
 use crate::report::human;
 use crate::result::Event;
 use crate::run::Traffic;
@@ -25,8 +25,6 @@ use crate::sample::{Call, Counts, KernelQueues, Phase, Role, Sample, Side, Threa
 
 /// Redraw at most this often (the samples come every 10 ms).
 const REDRAW_EVERY: Duration = Duration::from_millis(50);
-/// Rates are measured over this window.
-const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// No counter moving for this long shows as "stalled for …" instead of a falling rate.
 const STALLED_AFTER: Duration = Duration::from_millis(300);
 /// From this width on, the roomier layout.
@@ -51,7 +49,7 @@ pub struct Motion {
 /// Keeps the last second of counters to compute `Motion`.
 #[derive(Debug, Clone, Default)]
 pub struct MotionTracker {
-    history: VecDeque<(Duration, Counts)>,
+    rates: RateTracker,
     last_change: Duration,
     last: Option<Counts>,
 }
@@ -62,22 +60,12 @@ impl MotionTracker {
             self.last = Some(s.counts);
             self.last_change = s.at;
         }
-        self.history.push_back((s.at, s.counts));
-        while self
-            .history
-            .front()
-            .is_some_and(|(t, _)| s.at.saturating_sub(*t) > RATE_WINDOW)
-        {
-            self.history.pop_front();
-        }
-        let (t0, c0) = self.history.front().copied().unwrap_or((s.at, s.counts));
-        let span = s.at.saturating_sub(t0).as_secs_f64().max(0.001);
-        let rate = |a: u64, b: u64| (b.saturating_sub(a) as f64 / span) as u64;
+        let r = self.rates.take(s.at, s.counts);
         let quiet = s.at.saturating_sub(self.last_change);
         Motion {
-            sent_per_s: rate(c0.client_sent_bytes, s.counts.client_sent_bytes),
-            processed_per_s: rate(c0.server_received_bytes, s.counts.server_received_bytes),
-            received_per_s: rate(c0.client_received_bytes, s.counts.client_received_bytes),
+            sent_per_s: r.client_sent,
+            processed_per_s: r.server_received,
+            received_per_s: r.client_received,
             stalled_for: (quiet >= STALLED_AFTER && s.counts.total() > 0).then_some(quiet),
         }
     }
