@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sample::Role;
 pub use crate::outcome::Outcome;
 pub use crate::sample::{Counts, KernelQueues, Side, TcpInfoView};
 
@@ -41,14 +40,6 @@ pub enum StrategyName {
 impl StrategyName {
     pub fn as_str(self) -> &'static str {
         self.into()
-    }
-
-    /// The role of the client's own thread: an event loop both reads and writes.
-    pub fn client_role(self) -> Role {
-        match self {
-            StrategyName::Poll => Role::Both,
-            _ => Role::Sender,
-        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod child;
+pub mod runner;
 pub mod verdict;
 
 use serde::Deserialize;
@@ -24,7 +25,6 @@ include!(concat!(env!("OUT_DIR"), "/catalogue_files.rs"));
 
 /// The catalogue format this binary reads; an entry with another `format_version` is refused.
 pub const FORMAT_VERSION: u32 = 1;
-
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,6 +168,14 @@ pub fn load() -> Result<Vec<Experiment>, CatalogueError> {
         }
     }
     Ok(list)
+}
+
+/// Loads the catalogue and takes out the experiment a student named (number or slug).
+pub fn pick(query: &str) -> anyhow::Result<Experiment> {
+    let mut list = load()?;
+    let n = find(&list, query)?.number;
+    let at = list.iter().position(|e| e.number == n).expect("just found");
+    Ok(list.swap_remove(at))
 }
 
 /// Finds an experiment by number (`5`, `05`) or slug (`deadlock`, `05-deadlock`).

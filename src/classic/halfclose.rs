@@ -19,7 +19,7 @@ use socket2::Socket;
 
 use super::{DEMO_WAIT, Outcome};
 use crate::counters::Shared;
-use crate::narrate::Narrator;
+use crate::follow::Follower;
 use crate::observe::NoObserver;
 use crate::observe::own::OwnSampler;
 use crate::result::Evidence;
@@ -228,10 +228,9 @@ pub fn run(a: &HalfcloseConfig) -> Result<HalfcloseReport, HalfcloseError> {
     let watch = Watch {
         shared: &shared,
         sockets: vec![&server, &client],
-        watchdog: Watchdog::new(&[Rule::HalfClose { confirm }]),
+        follower: Follower::new(Watchdog::new(&[Rule::HalfClose { confirm }]), None),
         timeout: TIMEOUT,
         verify_stall: None,
-        narrator: Narrator::default(),
         start: None,
     };
     let mut sampler = OwnSampler::new(&shared, Some(&client), Some(&server));

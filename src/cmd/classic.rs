@@ -15,29 +15,13 @@ use crate::cli::classic::{
     BlocksArgs, BlocksRole, DemoOutput, DribbleArgs, HalfcloseArgs, SixteenArgs, SixteenRole,
 };
 use crate::interrupt;
-use crate::report::{self, progress, wrap};
+use crate::report::classic::{Demo, TextView};
+use crate::report::{self, export, wrap};
 use crate::sock;
 
-type TextView<R> = fn(&R, bool, &mut dyn Write) -> io::Result<()>;
-
-/// The report as JSON, or as text wrapped to the terminal (`wrap::for_stdout`: into a pipe or a
-/// file each line stays whole).
+/// The demo's report in the format asked for.
 fn emit<R: Serialize>(report: &R, o: &DemoOutput, text: TextView<R>) -> anyhow::Result<()> {
-    let words = || -> io::Result<String> {
-        let mut t = Vec::new();
-        text(report, o.quiet, &mut t)?;
-        Ok(String::from_utf8_lossy(&t).into_owned())
-    };
-    if o.json {
-        if progress::watched_by_runner() {
-            write!(io::stderr().lock(), "{}", wrap::for_stderr(&words()?))?;
-        }
-        report::json::write(report, io::stdout().lock())?;
-        return Ok(());
-    }
-    let mut out = io::stdout().lock();
-    write!(out, "{}", wrap::for_stdout(&words()?))?;
-    out.flush()?;
+    export::print(&Demo::new(report, o.quiet, text), o.format.get())?;
     Ok(())
 }
 

@@ -13,8 +13,8 @@
 
 use std::time::Duration;
 
-pub use crate::result::{Event, EventKind};
 use crate::rate::{RateTracker, WINDOW as RATE_WINDOW};
+pub use crate::result::{Event, EventKind};
 use crate::sample::{Call, Sample, Side};
 
 /// How long a fix must have run before its steady state is reported.

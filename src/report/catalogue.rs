@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 use crate::catalogue::Experiment;
-use crate::catalogue::verdict::{self, CommandReport, Comparison};
+use crate::catalogue::verdict::{self, CommandReport, Comparison, RunReport};
 use crate::report::human;
 use crate::result::RunResult;
 
@@ -170,6 +170,33 @@ pub fn write_command(
 }
 
 /// The comparisons across commands, then PASS, FAIL or INTERRUPTED, then the questions.
+/// An experiment's run as a command's document: the verdict in sentences, or the run report as
+/// JSON.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub struct Verdict<'a> {
+    pub report: &'a RunReport,
+    #[serde(skip)]
+    pub exp: &'a Experiment,
+    #[serde(skip)]
+    pub quiet: bool,
+}
+
+impl super::export::Document for Verdict<'_> {
+    fn text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let r = self.report;
+        write_verdict(
+            self.exp,
+            &r.commands,
+            &r.comparisons,
+            r.passed,
+            r.interrupted,
+            self.quiet,
+            out,
+        )
+    }
+}
+
 pub fn write_verdict(
     exp: &Experiment,
     reports: &[CommandReport],

@@ -10,6 +10,24 @@ use crate::run::SetupError;
 use crate::sock::{NetError, Peer};
 use crate::timeline::NotATimeline;
 
+/// Arguments that parsed but cannot work together or here (two outputs to one file, an address
+/// off this machine, a format the command does not write). `main` prints the line and exits 2,
+/// as for clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// Whether the error means the command line was wrong (exit 2) rather than a run that failed.
+pub fn is_usage(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<Usage>()
+            || c.is::<crate::catalogue::NotFound>()
+            || c.is::<super::export::Unsupported>()
+            || matches!(c.downcast_ref(), Some(NetError::NotLoopback { .. }))
+            || matches!(c.downcast_ref(), Some(CheckError::Start(_)))
+    })
+}
+
 /// The whole error chain in one line, with the advice that fits its cause.
 pub fn line(e: &anyhow::Error) -> String {
     let text = format!("{e:#}");
@@ -91,6 +109,7 @@ fn check_advice(e: &CheckError) -> String {
 pub fn advice(e: &NetError) -> String {
     match e {
         NetError::Resolve { .. } => "; try 127.0.0.1 or ::1".into(),
+        NetError::NotLoopback { .. } => String::new(),
         NetError::Listen { addr, cause } => match cause.kind() {
             io::ErrorKind::AddrInUse => format!(
                 " (another server holds port {}); try '--port 0' or stop the other server",

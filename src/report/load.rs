@@ -7,6 +7,17 @@ use std::io::{self, Write};
 use crate::classroom::load::{ClientEnd, FREE_SLACK, LoadReport, LoadRole, LoadRun};
 use crate::report::{human, human_signed};
 
+/// The load test's document: the text report, or the run as JSON.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub struct LoadDoc<'a>(pub &'a LoadRun);
+
+impl super::export::Document for LoadDoc<'_> {
+    fn text(&self, out: &mut dyn Write) -> io::Result<()> {
+        write_run(self.0, out)
+    }
+}
+
 pub fn write_run(run: &LoadRun, out: &mut dyn Write) -> io::Result<()> {
     for (i, r) in run.rounds.iter().enumerate() {
         if run.rounds.len() > 1 {

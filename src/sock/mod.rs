@@ -125,6 +125,19 @@ pub enum NetError {
     },
     #[error("cannot listen on {addr}: {}", listen_reason(cause))]
     Listen { addr: SocketAddr, cause: io::Error },
+    /// A one-process run (or a check) asked to run off loopback: both ends stay on this machine.
+    #[error(
+        "cannot run on {flag}'{host}': '{command}' runs on loopback only, and {ip} is not a \
+         loopback address; use 127.0.0.1 or ::1 (across two hosts, run 'tcplab server' on one \
+         and 'tcplab client' on the other)"
+    )]
+    NotLoopback {
+        host: String,
+        /// The flag it was given with and a space (`--host `), or nothing.
+        flag: &'static str,
+        command: &'static str,
+        ip: std::net::IpAddr,
+    },
     #[error("cannot connect to {addr}: {}", connect_reason(cause, *timeout))]
     Connect {
         addr: SocketAddr,
@@ -133,6 +146,24 @@ pub enum NetError {
         /// What kind of server was expected there, for the advice on how to start one.
         expected: Peer,
     },
+}
+
+/// Refuses an address other than loopback for `command`, which keeps both ends on this machine.
+pub fn loopback_only(
+    host: &str,
+    flag: &'static str,
+    command: &'static str,
+) -> Result<SocketAddr, NetError> {
+    let addr = resolve(host, 0)?;
+    if addr.ip().is_loopback() {
+        return Ok(addr);
+    }
+    Err(NetError::NotLoopback {
+        host: host.to_string(),
+        flag,
+        command,
+        ip: addr.ip(),
+    })
 }
 
 /// The kind of server a client expects at the other end.

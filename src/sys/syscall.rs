@@ -45,7 +45,12 @@ const TABLE: &[Syscall] = &[
     sc(libc::SYS_epoll_pwait2, "epoll_pwait2", Call::Poll, None),
     sc(libc::SYS_futex, "futex", Call::Futex, None),
     sc(libc::SYS_nanosleep, "nanosleep", Call::Sleep, None),
-    sc(libc::SYS_clock_nanosleep, "clock_nanosleep", Call::Sleep, None),
+    sc(
+        libc::SYS_clock_nanosleep,
+        "clock_nanosleep",
+        Call::Sleep,
+        None,
+    ),
     sc(libc::SYS_accept4, "accept4", Call::Accept, Some(0)),
     sc(libc::SYS_connect, "connect", Call::Other, Some(0)),
     sc(libc::SYS_wait4, "wait4", Call::Other, None),

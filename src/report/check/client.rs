@@ -34,8 +34,8 @@ pub fn client_run_line(r: &ClientRun) -> String {
 }
 
 /// What a client check is about to do, for stderr.
-pub fn client_intro(doc: &ClientDoc, addr: &str) -> String {
-    let sizes = match (doc.ladder, doc.sizes_bytes.as_slice()) {
+pub fn client_intro(command: &[String], ladder: bool, sizes: &[u64], addr: &str) -> String {
+    let sizes = match (ladder, sizes) {
         (true, s) => format!(
             ", {{bytes}} from {} up to {}",
             human(s[0]),
@@ -46,7 +46,7 @@ pub fn client_intro(doc: &ClientDoc, addr: &str) -> String {
     };
     format!(
         "tcplab check client: {} against tcplab's echo server on {addr}{sizes}",
-        shell_words(&doc.command)
+        shell_words(command)
     )
 }
 
@@ -243,6 +243,12 @@ fn evidence_blocks(r: &ClientRun) -> Vec<Block> {
         ));
     }
     b
+}
+
+impl crate::report::export::Document for ClientDoc {
+    fn text(&self, out: &mut dyn Write) -> io::Result<()> {
+        write_client(self, &mut &mut *out)
+    }
 }
 
 /// The text report of a client check.

@@ -129,6 +129,12 @@ fn step_verdict(doc: &ServerDoc, s: &ServerStep) -> String {
     format!("{word} {with}: {what}{note}")
 }
 
+impl crate::report::export::Document for ServerDoc {
+    fn text(&self, out: &mut dyn Write) -> io::Result<()> {
+        write_server(self, &mut &mut *out)
+    }
+}
+
 /// The text report of a server check.
 pub fn write_server(doc: &ServerDoc, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "tcplab check server: {}", shell_words(&doc.command))?;

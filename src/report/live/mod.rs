@@ -5,8 +5,9 @@
 //! above it, one timed line each, as they happen.
 //!
 //! `render` is a pure function from a sample (and how the counters moved) to lines no wider than
-//! the terminal; `LiveView` draws those lines through the progress factory at 20 Hz, from the
-//! watcher's samples, never from the I/O loops. It fits 80 × 24 (at most 12 lines of picture);
+//! the terminal; `Picture` decides when to redraw (at most every 50 ms of samples) and `LiveView`
+//! draws through the progress factory, whose terminal target is capped at 10 redraws a second,
+//! from the watcher's samples, never from the I/O loops. It fits 80 × 24 (at most 12 lines of picture);
 //! from 100 columns on, the gauges widen and the send queues say how much is not yet sent.
 
 use std::time::Duration;
@@ -295,41 +296,37 @@ pub fn title(mode: &str, t: &Traffic) -> String {
     )
 }
 
-/// The live view on the terminal.
-pub struct LiveView {
-    bar: ProgressBar,
+/// The picture of one connection, redrawn from its samples: the one drawing of the live view,
+/// for tcplab's own runs and watched connections alike.
+#[derive(Debug, Clone)]
+pub struct Picture {
     width: usize,
     motion: MotionTracker,
     last_draw: Option<Duration>,
-    /// The last call the kernel showed for each thread: the sampler asks the kernel only now and
-    /// then while bytes move, and a thread's line should not flicker in between.
+    /// The last call the kernel showed for each thread: a sample may lack a thread's call (tcplab
+    /// asks the kernel about its own threads only now and then while bytes move), and a thread's
+    /// line should not flicker in between.
     calls: Vec<(String, Call)>,
 }
 
-impl LiveView {
-    /// `title` heads the picture (the run's settings in a few words).
-    pub fn new(live: Live, title: &str) -> LiveView {
-        let bar = live.line("{msg}");
-        let width = super::wrap::stderr_width();
-        bar.println(super::wrap::wrap(title, width, "  "));
-        LiveView {
-            bar,
+impl Picture {
+    pub fn new(width: usize) -> Picture {
+        Picture {
             width,
             motion: MotionTracker::default(),
             last_draw: None,
             calls: Vec::new(),
         }
     }
-}
 
-impl Observer for LiveView {
-    fn sample(&mut self, s: &Sample) {
+    /// The lines to draw for this sample, or `None` when the last drawing is recent enough.
+    pub fn frame(&mut self, s: &Sample) -> Option<String> {
         let m = self.motion.take(s);
         if self
             .last_draw
             .is_some_and(|t| s.at.saturating_sub(t) < REDRAW_EVERY)
         {
-            return;
+            return None;
         }
         self.last_draw = Some(s.at);
         let mut shown = s.clone();
@@ -342,8 +339,36 @@ impl Observer for LiveView {
                 (None, None) => {}
             }
         }
-        self.bar
-            .set_message(render(&shown, &m, self.width).join("\n"));
+        Some(render(&shown, &m, self.width).join("\n"))
+    }
+}
+
+/// The live view on the terminal: the picture under the narrated events.
+pub struct LiveView {
+    bar: ProgressBar,
+    picture: Picture,
+    width: usize,
+}
+
+impl LiveView {
+    /// `title` heads the picture (the run's settings in a few words).
+    pub fn new(live: Live, title: &str) -> LiveView {
+        let bar = live.line("{msg}");
+        let width = super::wrap::stderr_width();
+        bar.println(super::wrap::wrap(title, width, "  "));
+        LiveView {
+            bar,
+            picture: Picture::new(width),
+            width,
+        }
+    }
+}
+
+impl Observer for LiveView {
+    fn sample(&mut self, s: &Sample) {
+        if let Some(f) = self.picture.frame(s) {
+            self.bar.set_message(f);
+        }
     }
 
     fn event(&mut self, e: &Event) {

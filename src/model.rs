@@ -1,4 +1,5 @@
-//! The prediction a sweep compares each point with: how many bytes the naive client gets out
+//! The model of the four buffers: the prediction a sweep compares each point with (and slow
+//! motion paces itself by): how many bytes the naive client gets out
 //! before the deadlock, from the four buffer sizes alone.
 //!
 //! The model is the sum of the four effective sizes (what getsockopt() returned after set-up):
