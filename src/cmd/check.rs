@@ -12,14 +12,13 @@ use crate::check::client::ClientCheck;
 use crate::check::command::{BYTES, PORT, Template};
 use crate::check::ladder::{self, check_client, check_server};
 use crate::check::server::ServerCheck;
-use crate::check::{CheckError, ClientDoc, Outcome, ServerDoc, shell_words};
+use crate::check::{CheckError, ClientDoc, ServerDoc};
 use crate::cli::check::{CheckArgs, CheckClientArgs, CheckCommon, CheckServerArgs, CheckWhat};
 use crate::report::errors::Usage;
 use crate::report::export;
 use crate::report::output::{self, Wanted};
 use crate::report::{self, progress};
 use crate::sock;
-use crate::timeline::TimelineRow;
 use crate::watchdog::DEFAULT_CONFIRM;
 
 pub fn main(a: &CheckArgs) -> anyhow::Result<ExitCode> {
@@ -138,11 +137,7 @@ fn client_main(a: &CheckClientArgs) -> anyhow::Result<ExitCode> {
     })?;
     export::print(&doc, a.common.format.get())?;
     if let Some(f) = files.as_mut() {
-        write_svg(
-            &rows,
-            &timeline_title(&doc.command, doc.outcome),
-            &mut f.svg,
-        )?;
+        report::check::write_timeline(&rows, &doc.command, doc.outcome, &mut f.svg)?;
         report::check::write_client_markdown(&doc, Some(&f.svg_name), &mut f.md)?;
         f.md.flush()?;
         f.paths.iter().for_each(|p| output::tell_written(p, None));
@@ -167,26 +162,12 @@ fn server_main(a: &CheckServerArgs) -> anyhow::Result<ExitCode> {
         &cfg,
         a.bytes.bytes(),
         a.max_bytes.bytes(),
-        &mut |started| {
-            say(
-                &a.common,
-                &format!(
-                    "tcplab check server: {} listens on {} (after {} ms)",
-                    shell_words(&started.command),
-                    started.addr,
-                    started.listening_after_ms
-                ),
-            )
-        },
+        &mut |started| say(&a.common, &report::check::server_listening_line(started)),
         &mut |step| say(&a.common, &report::check::server_step_line(step)),
     )?;
     export::print(&doc, a.common.format.get())?;
     if let Some(f) = files.as_mut() {
-        write_svg(
-            &rows,
-            &timeline_title(&doc.command, doc.outcome),
-            &mut f.svg,
-        )?;
+        report::check::write_timeline(&rows, &doc.command, doc.outcome, &mut f.svg)?;
         report::check::write_server_markdown(&doc, Some(&f.svg_name), &mut f.md)?;
         f.md.flush()?;
         f.paths.iter().for_each(|p| output::tell_written(p, None));
@@ -204,23 +185,4 @@ fn need_port(t: &Template, c: &CheckCommon) -> anyhow::Result<()> {
         "the command has no {port}: tcplab picks a free port and puts it where {port} stands (e.g. '… {host} {port}'); if the program always uses one port, give it with --port".into(),
     )
     .into())
-}
-
-/// The plot's title: the program (its script, for an interpreter) and the verdict.
-fn timeline_title(command: &[String], outcome: Outcome) -> String {
-    let program = command
-        .iter()
-        .take(2)
-        .rfind(|a| a.contains('.') || a.contains('/'))
-        .or(command.first())
-        .map(|a| a.rsplit('/').next().unwrap_or(a))
-        .unwrap_or("the program");
-    format!("tcplab check: {program} {}", outcome.name())
-}
-
-fn write_svg(rows: &[TimelineRow], title: &str, out: &mut Box<dyn Write>) -> anyhow::Result<()> {
-    let svg = report::svg::timeline(rows, title).map_err(anyhow::Error::msg)?;
-    out.write_all(svg.as_bytes())?;
-    out.flush()?;
-    Ok(())
 }

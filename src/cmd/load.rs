@@ -13,7 +13,7 @@ use crate::cli::load::LoadArgs;
 use crate::interrupt;
 use crate::report::export;
 use crate::report::load::LoadDoc;
-use crate::report::wrap;
+use crate::report::{self, wrap};
 use crate::sock::{self, BufReq};
 
 pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
@@ -52,15 +52,9 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
     };
     let text = !a.format.machine();
     let run = load::test(&t, &mut |round, of, addr| {
-        if text && round == 1 {
-            say(&format!(
-                "tcplab load: {} clients against {addr}, {:.0} % of them deadlocking",
-                a.clients,
-                a.deadlocking * 100.0
-            ));
-        }
-        if text && of > 1 {
-            say(&format!("tcplab load: round {round} of {of}"));
+        if text {
+            let line = report::load::round_line(round, of, a.clients, addr, a.deadlocking);
+            eprintln!("{}", wrap::for_stderr(&line));
         }
     })?;
     export::print(&LoadDoc(&run), format)?;
@@ -69,8 +63,4 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
         (false, true) => 0,
         (false, false) => 1,
     }))
-}
-
-fn say(line: &str) {
-    eprintln!("{}", wrap::for_stderr(line));
 }

@@ -200,10 +200,14 @@ fn write_why_no_deadlock(r: &RunResult, out: &mut impl Write) -> io::Result<()> 
              client's receive queue always drained (its highest: {client_recv}) and the server's \
              send() never had to wait for ever."
         ),
-        StrategyName::Naive | StrategyName::SendOnce => format!(
+        s if !crate::client::for_name(s).reads_while_sending() => format!(
             "all {} fit in the four buffers before the client had to read, so nobody waited for \
              ever; send more than the buffers hold and this client deadlocks.",
             human(r.counts.client_sent_bytes)
+        ),
+        _ => format!(
+            "the client read the echo while it sent, so its receive queue kept draining (its \
+             highest: {client_recv}) and the server's send() never had to wait for ever."
         ),
     };
     writeln!(out, "\nWhy it never deadlocked: {why}")?;

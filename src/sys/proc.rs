@@ -4,7 +4,7 @@
 //!
 //! Nothing here fails because a file cannot be read: another user's process (EACCES), a
 //! restrictive ptrace policy (EPERM on `syscall`) or a process that exits mid-scan is reported
-//! as data ([`Unreadable`], counters in [`OwnerScan`]). Sockets themselves come from `netlink`.
+//! as data ([`Unreadable`]). Sockets themselves come from `netlink`.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -15,9 +15,6 @@ use procfs::process::{Process, Syscall};
 
 use super::syscall;
 use crate::sample::Call;
-
-/// Longest command line kept in [`ProcessInfo::cmdline`]; characters.
-const CMDLINE_MAX_CHARS: usize = 120;
 
 /// Why something in `/proc` could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,24 +58,16 @@ pub struct Owner {
     pub fd: i32,
 }
 
-/// The result of one scan of `/proc/*/fd`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OwnerScan {
-    /// For each inode asked about and found: every (process, fd) that holds it. A socket may
-    /// have several owners (a forked child, a `dup`).
-    pub owners: HashMap<u64, Vec<Owner>>,
-    /// Processes whose fd directory was read; count.
-    pub pids_scanned: u32,
-    /// Processes skipped because their fd directory could not be read (another user's); count.
-    pub pids_unreadable: u32,
-}
+/// For each inode asked about and found: every (process, fd) that holds it. A socket may have
+/// several owners (a forked child, a `dup`).
+pub type OwnerMap = HashMap<u64, Vec<Owner>>;
 
 /// Finds which processes hold the sockets `inodes` by reading every `/proc/PID/fd` link. Costs
 /// one `readlink` per open fd on the machine; see [`Owners`] for repeated lookups.
-pub fn socket_owners(inodes: &HashSet<u64>) -> OwnerScan {
-    let mut scan = OwnerScan::default();
+pub fn socket_owners(inodes: &HashSet<u64>) -> OwnerMap {
+    let mut owners = OwnerMap::new();
     let Ok(proc_dir) = fs::read_dir("/proc") else {
-        return scan;
+        return owners;
     };
     for entry in proc_dir.flatten() {
         let Some(pid) = entry
@@ -90,16 +79,10 @@ pub fn socket_owners(inodes: &HashSet<u64>) -> OwnerScan {
         };
         // Plain readdir + readlink: procfs's `Process::fd` also opens and stats every fd,
         // three system calls where one is enough here.
-        let fds = match fs::read_dir(format!("/proc/{pid}/fd")) {
-            Ok(fds) => fds,
-            Err(e) => {
-                if Unreadable::from(e) == Unreadable::PermissionDenied {
-                    scan.pids_unreadable += 1;
-                }
-                continue;
-            }
+        // Another user's process (EACCES) is passed over.
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
         };
-        scan.pids_scanned += 1;
         for fd_entry in fds.flatten() {
             let Some(fd) = fd_entry
                 .file_name()
@@ -114,14 +97,11 @@ pub fn socket_owners(inodes: &HashSet<u64>) -> OwnerScan {
             if let Some(inode) = target.to_str().and_then(socket_inode)
                 && inodes.contains(&inode)
             {
-                scan.owners
-                    .entry(inode)
-                    .or_default()
-                    .push(Owner { pid, fd });
+                owners.entry(inode).or_default().push(Owner { pid, fd });
             }
         }
     }
-    scan
+    owners
 }
 
 /// `socket:[12345]` → 12345: how `/proc/PID/fd/N` names a socket.
@@ -155,7 +135,6 @@ pub struct Owners {
     /// Inodes a full scan found no (readable) owner for: not worth another scan each time.
     unowned: HashSet<u64>,
     scans: u32,
-    last: OwnerScan,
 }
 
 impl Owners {
@@ -177,15 +156,13 @@ impl Owners {
             .iter()
             .any(|i| *i != 0 && !self.known.contains_key(i) && !self.unowned.contains(i));
         if unknown {
-            let scan = socket_owners(inodes);
-            self.known = scan.owners.clone();
+            self.known = socket_owners(inodes);
             self.unowned = inodes
                 .iter()
                 .copied()
                 .filter(|i| !self.known.contains_key(i))
                 .collect();
             self.scans += 1;
-            self.last = scan;
         }
         &self.known
     }
@@ -193,11 +170,6 @@ impl Owners {
     /// Full scans of `/proc` so far; count.
     pub fn scans(&self) -> u32 {
         self.scans
-    }
-
-    /// The counters of the latest full scan (its `owners` as found then).
-    pub fn last_scan(&self) -> &OwnerScan {
-        &self.last
     }
 }
 
@@ -333,48 +305,6 @@ fn read_line(path: &str) -> Option<String> {
         .map(|s| s.trim_end().to_string())
 }
 
-/// A process as far as it could be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcessInfo {
-    /// Process id.
-    pub pid: i32,
-    /// Command name (at most 15 bytes).
-    pub comm: Result<String, Unreadable>,
-    /// Arguments joined by spaces, cut to 120 characters (ending in `…` when cut); empty for a
-    /// kernel thread or a zombie.
-    pub cmdline: Result<String, Unreadable>,
-    /// Owner's user id (of `/proc/PID`, the effective uid).
-    pub uid: Result<u32, Unreadable>,
-}
-
-/// What can be read about `pid`; every field says for itself whether it could be.
-pub fn process(pid: i32) -> ProcessInfo {
-    let proc = Process::new(pid).map_err(Unreadable::from);
-    let comm = read_line(&format!("/proc/{pid}/comm")).ok_or(Unreadable::Gone);
-    let cmdline = proc
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|p| p.cmdline().map_err(Unreadable::from))
-        .map(|args| truncate_chars(&args.join(" "), CMDLINE_MAX_CHARS));
-    let uid = proc
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|p| p.uid().map_err(Unreadable::from));
-    ProcessInfo {
-        pid,
-        comm,
-        cmdline,
-        uid,
-    }
-}
-
-fn truncate_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        None => s.to_string(),
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,13 +328,12 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let fd = listener.as_raw_fd();
         let inode = own_inode(fd);
-        let scan = socket_owners(&HashSet::from([inode]));
+        let owners = socket_owners(&HashSet::from([inode]));
         let me = Owner {
             pid: std::process::id() as i32,
             fd,
         };
-        assert_eq!(scan.owners.get(&inode), Some(&vec![me]));
-        assert!(scan.pids_scanned >= 1);
+        assert_eq!(owners.get(&inode), Some(&vec![me]));
     }
 
     #[test]
@@ -491,19 +420,10 @@ mod tests {
     }
 
     #[test]
-    fn process_info_reads_this_process() {
-        let info = process(std::process::id() as i32);
-        assert!(info.comm.is_ok());
-        assert!(info.cmdline.as_ref().is_ok_and(|c| !c.is_empty()));
-        assert!(info.uid.is_ok());
-    }
-
-    #[test]
     fn a_vanished_process_is_data_not_an_error() {
         // PIDs are below 2^22 on Linux (pid_max), so this one cannot exist.
-        let info = process(i32::MAX);
-        assert_eq!(info.comm, Err(Unreadable::Gone));
         assert_eq!(threads(i32::MAX), Err(Unreadable::Gone));
+        assert_eq!(thread(i32::MAX, 1).map(|t| t.tid), Err(Unreadable::Gone));
     }
 
     #[test]
@@ -512,17 +432,5 @@ mod tests {
         assert_eq!(e(libc::EACCES), Unreadable::PermissionDenied);
         assert_eq!(e(libc::EPERM), Unreadable::PermissionDenied);
         assert_eq!(e(libc::ESRCH), Unreadable::Gone);
-    }
-
-    #[test]
-    fn long_command_lines_are_cut_on_a_character_boundary() {
-        let long = "é".repeat(200);
-        let cut = truncate_chars(&long, CMDLINE_MAX_CHARS);
-        assert_eq!(cut.chars().count(), CMDLINE_MAX_CHARS + 1);
-        assert!(cut.ends_with('…'));
-        assert_eq!(
-            truncate_chars("python3 x.py", CMDLINE_MAX_CHARS),
-            "python3 x.py"
-        );
     }
 }

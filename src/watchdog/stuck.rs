@@ -14,8 +14,8 @@
 
 use std::time::Duration;
 
+use super::Evidence;
 use super::{History, ms};
-use crate::result::Evidence;
 use crate::sample::{Sample, Side};
 
 /// Why a connection was declared stuck.
