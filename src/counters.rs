@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU64, Ordering::Re
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::sample::{Call, Counts, Phase};
+use crate::sample::{Counts, Phase};
 use crate::sock;
 
 /// One I/O thread as the watcher sees it.
@@ -45,13 +45,13 @@ impl ThreadSlot {
         self.used.load(Relaxed)
     }
 
-    /// The system call the kernel says this thread is in, when known.
-    pub fn kernel_call(&self) -> Option<Call> {
+    /// The thread as the kernel shows it (its call, state and time on a CPU), when known.
+    pub fn kernel_view(&self) -> Option<crate::sys::proc::ThreadState> {
         let tid = self.tid.load(Relaxed);
         if !self.used() || tid == 0 || self.phase() == Phase::Done {
             return None;
         }
-        crate::sys::own_thread_call(tid)
+        crate::sys::own_thread(tid)
     }
 }
 

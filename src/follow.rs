@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::narrate::Narrator;
 use crate::observe::Observer;
 use crate::result::{Event, EventKind, QueuePeaks};
-use crate::sample::Sample;
+use crate::sample::{Sample, Side};
 use crate::watchdog::{History, Verdict, Watchdog};
 
 /// Follows one connection, sample by sample.
@@ -62,6 +62,8 @@ impl Follower {
                 at_ms: v.at.as_millis() as u64,
                 kind: EventKind::Verdict {
                     kind: v.kind.name().to_string(),
+                    client_call: v.waits_in(Side::Client),
+                    server_call: v.waits_in(Side::Server),
                 },
             });
             self.verdict = Some((v, s.clone()));

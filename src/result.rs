@@ -288,7 +288,15 @@ pub enum EventKind {
     /// Both ends advertise a zero window: no byte can move either way.
     BothWindowsZero,
     /// The watchdog's verdict (`deadlock`, `halfclose` or `stuck`).
-    Verdict { kind: String },
+    Verdict {
+        kind: String,
+        /// The call each end waits in, where the verdict's evidence names one (`send`, `sendfile`,
+        /// `epoll_wait`; `recv` for a server that waits on an empty queue).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_call: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_call: Option<String>,
+    },
     /// A fix in its steady state: the reader keeps the client's receive queue under this much.
     SteadyState { client_recv_queue_peak_bytes: u64 },
     /// Healthy but crawling: the rate over the last second, with the windows opening and closing.
@@ -350,6 +358,10 @@ pub enum Failure {
     },
     /// No end within --timeout; both sockets were shut down.
     TimedOut { after_ms: u64 },
+    /// Seen from the client alone: the server's window stayed closed and nothing arrived for
+    /// `still_ms` while a client thread waited in recv(); the server stopped taking and sending
+    /// bytes (milliseconds).
+    PeerStalled { still_ms: u64 },
 }
 
 /// The kind of I/O error that ended a connection.

@@ -128,6 +128,17 @@ pub struct ThreadView {
     /// The system call's own name (`sendto`, `recvfrom`), when the source knows it.
     #[serde(default)]
     pub syscall: Option<Cow<'static, str>>,
+    /// The scheduler's state letter (`R` running, `S` sleeping, `D` uninterruptible, `T` stopped
+    /// by Ctrl-Z or SIGSTOP, `t` by a debugger), when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<char>,
+    /// Time it has run on a CPU so far (nanoseconds), when read: unchanged between two samples
+    /// means it did not run at all in between.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ns: Option<u64>,
+    /// Whether its wait ends by itself (a sleep, a wait with a timeout), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timed: Option<bool>,
 }
 
 impl ThreadView {
@@ -147,6 +158,20 @@ impl ThreadView {
                 }
                 Some(_) => false,
             },
+        }
+    }
+
+    /// Whether its process is stopped (Ctrl-Z, SIGSTOP, or a debugger).
+    pub fn stopped(&self) -> bool {
+        matches!(self.state, Some('T' | 't'))
+    }
+
+    /// The call it waits in as a person names it: the system call's own name for another
+    /// program's thread (`sendfile`, `epoll_wait`), the kind of call for tcplab's own (`send`).
+    pub fn call_label(&self) -> Option<String> {
+        match (&self.syscall, self.role) {
+            (Some(name), Role::Unknown) => Some(name.to_string()),
+            _ => self.call.map(|c| c.name().to_string()),
         }
     }
 
@@ -203,6 +228,16 @@ pub struct TcpInfoView {
     /// Exponential backoff of the retransmission or probe timer (doublings).
     #[serde(default)]
     pub backoff: Option<u32>,
+}
+
+/// A window smaller than this is closed for the lesson's purposes: a receiver whose queue is full
+/// may still advertise the last few hundred bytes (seen: 190 bytes for 8 s with 128 KiB queued
+/// behind it), and no sender sends into it.
+pub const CLOSED_BELOW: u64 = 1024;
+
+/// Whether a window (bytes) is closed: zero, or too small for any sender to use.
+pub fn closed(window: Option<u64>) -> bool {
+    window.is_some_and(|w| w < CLOSED_BELOW)
 }
 
 /// The kernel's queues of one socket at one moment, with its capacities.
@@ -309,6 +344,9 @@ pub(crate) fn test_thread(side: Side, role: Role, phase: Phase, call: Option<Cal
         pid: None,
         tid: None,
         syscall: None,
+        state: None,
+        cpu_ns: None,
+        timed: None,
     }
 }
 
@@ -327,6 +365,9 @@ mod tests {
             pid: None,
             tid: None,
             syscall: None,
+            state: None,
+            cpu_ns: None,
+            timed: None,
         }
     }
 

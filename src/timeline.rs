@@ -226,6 +226,9 @@ fn thread_from_code(code: &str, side: Side, reader: bool) -> Option<ThreadView> 
         pid: None,
         tid: None,
         syscall: None,
+        state: None,
+        cpu_ns: None,
+        timed: None,
     })
 }
 

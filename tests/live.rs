@@ -44,7 +44,7 @@ fn the_narrated_deadlock_reaches_the_json_in_the_order_the_buffers_fill() {
         "{kinds:?}"
     );
     assert!(
-        matches!(kinds.last(), Some(EventKind::Verdict { kind }) if kind == "deadlock"),
+        matches!(kinds.last(), Some(EventKind::Verdict { kind, .. }) if kind == "deadlock"),
         "{kinds:?}"
     );
     let pos = |f: fn(&EventKind) -> bool| kinds.iter().position(|k| f(k));

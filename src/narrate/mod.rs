@@ -23,17 +23,10 @@ const STEADY_AFTER: Duration = Duration::from_secs(1);
 const CRAWL_BELOW: u64 = 64 * 1024;
 /// The server is said to have stopped reading once it read nothing for this long while blocked.
 const STOPPED_READING_AFTER: Duration = Duration::from_millis(100);
-/// A window smaller than this is closed for the lesson's purposes: a receiver whose queue is full
-/// may still advertise the last few hundred bytes (seen: 190 bytes for 8 s with 128 KiB queued
-/// behind it), and no sender sends into it.
-pub const CLOSED_BELOW: u64 = 1024;
 /// A send queue this full (of SO_SNDBUF) is full: the next write() waits.
 const FULL_FRACTION: f64 = 0.9;
 
-/// Whether a window (bytes) is closed: zero, or too small for any sender to use.
-pub fn closed(window: Option<u64>) -> bool {
-    window.is_some_and(|w| w < CLOSED_BELOW)
-}
+pub use crate::sample::closed;
 
 /// Whether a thread of the client is a reader: one of tcplab's that exists to read (from its
 /// spawn), or a thread the kernel shows in recv() or poll() on the connection's socket. A thread

@@ -18,7 +18,24 @@ pub mod own;
 use std::time::Duration;
 
 use crate::result::Event;
-use crate::sample::Sample;
+use crate::sample::{Sample, ThreadView};
+use crate::sys::proc::{KernelCall, ThreadState};
+
+/// The kernel's view of a thread into the sample's thread: its call (and whether the call is on
+/// `fd`, the connection's socket, when that is known), the call's name, whether the wait ends by
+/// itself, the scheduler state and the time it has run.
+pub(crate) fn kernel_fields(view: &mut ThreadView, t: &ThreadState, fd: Option<i32>) {
+    view.call = match &t.call {
+        KernelCall::Unreadable(_) => None,
+        c => Some(c.kind()),
+    };
+    view.on_socket = fd.and_then(|fd| t.call.fd().map(|f| f == fd));
+    view.syscall = t.call.name().map(std::borrow::Cow::Borrowed);
+    view.timed = t.call.timed();
+    view.state = t.state;
+    view.cpu_ns = t.cpu_ns;
+    view.tid = Some(t.tid as u32);
+}
 
 /// One source of samples of one connection.
 pub trait Sampler {

@@ -147,17 +147,24 @@ impl Sampler for OwnSampler<'_> {
                     Slot::Server => (self.server_name.clone(), role),
                     Slot::Reader => (Cow::Borrowed(name), role),
                 };
-                ThreadView {
+                let mut v = ThreadView {
                     name,
                     side,
                     role,
                     phase: Some(s.phase()),
-                    call: if ask_kernel { s.kernel_call() } else { None },
+                    call: None,
                     on_socket: None,
                     pid: None,
                     tid: None,
                     syscall: None,
+                    state: None,
+                    cpu_ns: None,
+                    timed: None,
+                };
+                if let Some(k) = ask_kernel.then(|| s.kernel_view()).flatten() {
+                    super::kernel_fields(&mut v, &k, None);
                 }
+                v
             })
             .collect();
         Sample {

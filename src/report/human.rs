@@ -17,6 +17,11 @@ pub fn human_signed(bytes: i64) -> String {
     }
 }
 
+/// Milliseconds as seconds for people: `1.5 s`.
+pub fn secs(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
 /// Formats a rate for people: `4.20 MiB/s`.
 pub fn human_rate(bytes: u64, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();

@@ -11,17 +11,27 @@ pub fn evidence_text(e: &Evidence) -> String {
         Some(c) => format!(" (the kernel shows the thread in {c}())"),
         None => String::new(),
     };
+    // tcplab's own threads are named by the kind of call (send), another program's by the
+    // system call itself (sendto, write, sendfile).
+    let sending = |who: &str, c: &Option<String>, then: &str| match c.as_deref() {
+        Some(name) if name != "send" => {
+            format!("the {who} is blocked in {name}(), waiting for room in its send queue{then}")
+        }
+        _ => format!("the {who} is blocked in send(){then}{}", kernel(c)),
+    };
     match e {
-        Evidence::ClientBlockedInSend { kernel_call } => {
-            format!("the client is blocked in send(){}", kernel(kernel_call))
-        }
+        Evidence::ClientBlockedInSend { kernel_call } => sending("client", kernel_call, ""),
         Evidence::ClientNotReading => "no client thread reads the echo".into(),
+        Evidence::ServerNotReading => "no server thread reads what the client sent".into(),
         Evidence::ServerBlockedInSend { kernel_call } => {
-            format!(
-                "the server is blocked in send(), so it no longer reads{}",
-                kernel(kernel_call)
-            )
+            sending("server", kernel_call, ", so it no longer reads")
         }
+        Evidence::WaitsNotForUnread { side, kernel_call } => format!(
+            "the {} waits in {}() for something else: a wait for the bytes in its receive queue \
+             would have returned at once",
+            side.name(),
+            kernel_call.as_deref().unwrap_or("poll")
+        ),
         Evidence::ServerWaitingOnEmptyQueue => {
             "the server waits in recv() on an empty receive queue, yet the client cannot send: \
              the client's receive memory is full, so its kernel drops the server's segments and \

@@ -31,12 +31,28 @@ pub fn event_text(e: &EventKind) -> String {
         EventKind::BothWindowsZero => {
             "both windows are zero: no byte can move in either direction".into()
         }
-        EventKind::Verdict { kind } => match kind.as_str() {
-            "deadlock" => {
-                "verdict: deadlock, each side waits in send() for the other to read".into()
+        EventKind::Verdict {
+            kind,
+            client_call,
+            server_call,
+        } => match (kind.as_str(), client_call.as_deref(), server_call.as_deref()) {
+            ("deadlock", Some(c), Some(s)) if c == s => {
+                format!("verdict: deadlock, each side waits in {c}() for the other to read")
             }
-            "halfclose" => "verdict: both sides wait in recv() for each other".into(),
-            other => format!("verdict: stuck ({other})"),
+            ("deadlock", Some(c), Some(s)) => format!(
+                "verdict: deadlock, the client waits in {c}() and the server in {s}(), and \
+                 neither reads what the other sent"
+            ),
+            ("deadlock", ..) => {
+                "verdict: deadlock, neither side reads what the other sent, so no byte can move"
+                    .into()
+            }
+            ("halfclose", ..) => "verdict: both sides wait in recv() for each other".into(),
+            ("peer_stalled", ..) => {
+                "verdict: the server stopped taking and sending bytes (no deadlock of the client's)"
+                    .into()
+            }
+            (other, ..) => format!("verdict: stuck ({other})"),
         },
         // Told once, when the fix has run a while (or at its end): the peak is the one so far.
         EventKind::SteadyState {

@@ -389,6 +389,12 @@ pub fn failure_text(f: &Failure) -> String {
             received_bytes,
             expected_bytes,
         } => format!("the echo is {received_bytes} bytes where {expected_bytes} were expected"),
+        Failure::PeerStalled { still_ms } => format!(
+            "the server stopped: for {} its window stayed closed and nothing arrived, while this \
+             client's reader waited in recv(); no deadlock of the client's, the server neither \
+             reads nor sends (is it stopped, with Ctrl-Z, or stuck?)",
+            super::human::secs(*still_ms)
+        ),
         Failure::TimedOut { after_ms } => {
             format!("no end within {after_ms} ms (--timeout); both sockets were shut down")
         }

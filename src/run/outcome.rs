@@ -15,7 +15,7 @@ use crate::result::{
 };
 use crate::sample::{Sample, Side};
 use crate::server::ServeEnd;
-use crate::watchdog::Verdict;
+use crate::watchdog::{Kind, Verdict};
 use crate::{ledger, sock};
 
 pub(super) fn classify(
@@ -72,6 +72,13 @@ pub(super) fn classify(
     }
     let io_error = client_error.or(server_error).or(run.spawn_error);
     result.outcome = match run.end {
+        WatchEnd::Verdict(vs) if vs.0.kind == Kind::PeerStalled => {
+            result.counts = vs.1.counts;
+            result.failure = Some(Failure::PeerStalled {
+                still_ms: ms(vs.0.at.saturating_sub(vs.0.last_progress)),
+            });
+            Outcome::Failed
+        }
         WatchEnd::Verdict(vs) => {
             let (v, s) = *vs;
             if let (Some(c), Some(sv)) = (&s.client, &s.server) {

@@ -11,13 +11,9 @@ pub mod probe;
 pub mod proc;
 pub mod syscall;
 
-use crate::sample::Call;
-
-/// The call the kernel shows thread `tid` of this process in, when it can be read.
-pub fn own_thread_call(tid: i32) -> Option<Call> {
-    let t = proc::thread(std::process::id() as i32, tid).ok()?;
-    match t.call {
-        proc::KernelCall::Unreadable(_) => None,
-        c => Some(c.kind()),
-    }
+/// Thread `tid` of this process as the kernel shows it, when it can be read.
+pub fn own_thread(tid: i32) -> Option<proc::ThreadState> {
+    proc::thread(std::process::id() as i32, tid)
+        .ok()
+        .filter(|t| !matches!(t.call, proc::KernelCall::Unreadable(_)))
 }

@@ -34,6 +34,11 @@ impl From<ProcError> for Unreadable {
             ProcError::PermissionDenied(_) => Unreadable::PermissionDenied,
             ProcError::NotFound(_) => Unreadable::Gone,
             ProcError::Io(e, _) => Unreadable::from(e),
+            // procfs reports a file it could not parse as its own bug; for a thread that is
+            // stopping, exiting or being traced mid-read, the file's words changed under it.
+            ProcError::InternalError(_) | ProcError::Incomplete(_) => {
+                Unreadable::Other("its /proc entry changed while it was read".into())
+            }
             other => Unreadable::Other(other.to_string()),
         }
     }
@@ -210,6 +215,33 @@ impl KernelCall {
         self.syscall()?.fd_arg.map(|i| args[i] as u32 as i32)
     }
 
+    /// Whether the wait ends by itself: a sleep, or a wait given a timeout (`poll`'s or
+    /// `epoll_wait`'s timeout in milliseconds, `futex`'s, `select`'s or `ppoll`'s pointer to one);
+    /// `None` when it cannot be told (running, or a call without a timeout).
+    pub fn timed(&self) -> Option<bool> {
+        let KernelCall::Blocked { nr, args } = self else {
+            return None;
+        };
+        let int = |i: usize| args[i] as u32 as i32;
+        let n = *nr;
+        Some(match n {
+            _ if n == libc::SYS_nanosleep || n == libc::SYS_clock_nanosleep => true,
+            // FUTEX_WAIT (0) and FUTEX_WAIT_BITSET (9), private or not: a timespec or NULL.
+            _ if n == libc::SYS_futex => matches!(args[1] & 0x7f, 0 | 9) && args[3] != 0,
+            _ if n == libc::SYS_ppoll => args[2] != 0,
+            _ if n == libc::SYS_epoll_pwait2 => args[3] != 0,
+            _ if n == libc::SYS_pselect6 => args[4] != 0,
+            _ if n == libc::SYS_epoll_pwait => int(3) >= 0,
+            #[cfg(target_arch = "x86_64")]
+            _ if n == libc::SYS_poll => int(2) >= 0,
+            #[cfg(target_arch = "x86_64")]
+            _ if n == libc::SYS_epoll_wait => int(3) >= 0,
+            #[cfg(target_arch = "x86_64")]
+            _ if n == libc::SYS_select => args[4] != 0,
+            _ => return None,
+        })
+    }
+
     /// The kind of wait, as the observation model names it.
     pub fn kind(&self) -> Call {
         match self {
@@ -240,6 +272,9 @@ pub struct ThreadState {
     /// sleeping, `D` in uninterruptible wait, `T` stopped (Ctrl-Z, SIGSTOP), `t` stopped by a
     /// debugger, `Z` a zombie; `None` when unreadable.
     pub state: Option<char>,
+    /// Time it has run on a CPU (nanoseconds, the first field of `schedstat`): a thread whose
+    /// figure did not change between two looks has not run at all in between.
+    pub cpu_ns: Option<u64>,
     /// Kernel function it sleeps in (`wait_woken` for a blocked socket call,
     /// `sk_stream_wait_memory` on some kernels); `None` when running or not permitted (the
     /// kernel then shows "0").
@@ -295,6 +330,7 @@ fn thread_state(pid: i32, task: &procfs::process::Task) -> Option<ThreadState> {
         comm: read_line(&format!("{base}/comm")),
         call,
         state: task.stat().ok().map(|s| s.state),
+        cpu_ns: task.schedstat().ok().map(|s| s.sum_exec_runtime),
         wchan: read_line(&format!("{base}/wchan")).filter(|w| w != "0"),
     })
 }

@@ -22,14 +22,16 @@
 
 mod deadlock;
 mod halfclose;
+mod history;
 mod stuck;
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sample::{Call, Counts, KernelQueues, Phase, Sample, Side};
+use crate::sample::{Sample, Side};
 
+pub use history::{History, Hold};
 pub use stuck::StuckKind;
 
 /// Counters and queues that stood still this long confirm a wait-for cycle (docs/watchdog.md has
@@ -54,6 +56,14 @@ pub enum Evidence {
     ClientBlockedInSend { kernel_call: Option<String> },
     /// No client thread is reading the echo.
     ClientNotReading,
+    /// No server thread is reading what the client sent.
+    ServerNotReading,
+    /// A thread of `side` waits in a poll, select or epoll (`kernel_call`), but not for the
+    /// bytes that wait unread in its receive queue: that wait would have returned.
+    WaitsNotForUnread {
+        side: Side,
+        kernel_call: Option<String>,
+    },
     /// The server thread is blocked in send().
     ServerBlockedInSend { kernel_call: Option<String> },
     /// The server waits in recv() while its receive queue is empty.
@@ -107,6 +117,10 @@ pub enum Rule {
 pub enum Kind {
     Deadlock,
     HalfClose,
+    /// Seen from the client alone: its bytes cannot go (the server's window stays closed) and
+    /// nothing arrives while a client thread waits in recv(): the server stopped taking and
+    /// sending bytes, which is no deadlock of the client's.
+    PeerStalled,
     Stuck(StuckKind),
 }
 
@@ -116,6 +130,7 @@ impl Kind {
         match self {
             Kind::Deadlock => "deadlock",
             Kind::HalfClose => "halfclose",
+            Kind::PeerStalled => "peer_stalled",
             Kind::Stuck(k) => k.name(),
         }
     }
@@ -131,90 +146,36 @@ pub struct Verdict {
     pub at: Duration,
 }
 
-/// What the watchdog remembers between samples.
-#[derive(Debug, Clone, Default)]
-pub struct History {
-    seen: bool,
-    last_counts: Counts,
-    /// Time of the last app counter change.
-    pub last_move: Duration,
-    last_queues: Option<[Option<KernelQueues>; 2]>,
-    /// Time of the last change of any kernel queue or window.
-    pub last_queue_change: Duration,
-    /// Time the server last made progress with its own sending: its sent counter moved, or its
-    /// send queue shrank.
-    pub last_drain: Duration,
-    last_server_outq: Option<u64>,
-    /// Time a thread of the connection that is not done was last seen runnable (`Call::Running`).
-    pub last_runnable: Duration,
-}
-
-impl History {
-    /// Takes in one sample.
-    pub fn update(&mut self, s: &Sample) {
-        if !self.seen {
-            self.seen = true;
-            self.last_counts = s.counts;
-        }
-        if s.counts != self.last_counts {
-            if s.counts.server_sent_bytes != self.last_counts.server_sent_bytes {
-                self.last_drain = s.at;
-            }
-            self.last_counts = s.counts;
-            self.last_move = s.at;
-        }
-        let queues = [s.client.as_ref().map(steady), s.server.as_ref().map(steady)];
-        if self.last_queues.as_ref() != Some(&queues) {
-            self.last_queues = Some(queues);
-            self.last_queue_change = s.at;
-        }
-        let outq = s.server.as_ref().map(|q| q.outq_bytes);
-        if let (Some(now), Some(before)) = (outq, self.last_server_outq)
-            && now < before
-        {
-            self.last_drain = s.at;
-        }
-        self.last_server_outq = outq;
-        let runnable = s
-            .threads
-            .iter()
-            .any(|t| t.call == Some(Call::Running) && t.phase != Some(Phase::Done));
-        if runnable {
-            self.last_runnable = s.at;
-        }
-    }
-
-    /// How long no app counter has moved, at `s`.
-    pub fn quiet(&self, s: &Sample) -> Duration {
-        s.at.saturating_sub(self.last_move)
-    }
-
-    /// How long no app counter has moved and no thread was runnable, at `s`: a thread waiting for
-    /// a CPU may be about to move a byte, so its wait is not silence.
-    pub fn silent(&self, s: &Sample) -> Duration {
-        s.at.saturating_sub(self.last_move.max(self.last_runnable))
-    }
-
-    /// How long neither a counter nor a queue has changed, at `s`.
-    pub fn still(&self, s: &Sample) -> Duration {
-        s.at.saturating_sub(self.last_move.max(self.last_queue_change))
-    }
-}
-
-/// A socket's state without the parts that change while no byte moves (the probe timer's
-/// backoff doubles with every zero-window probe).
-fn steady(q: &KernelQueues) -> KernelQueues {
-    let mut q = q.clone();
-    if let Some(t) = q.tcp_info.as_mut() {
-        t.backoff = None;
-        t.zero_window_probes = None;
-    }
-    q.probing = None;
-    q
-}
-
 fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
+}
+
+impl Verdict {
+    /// The call `side` waits in, where the evidence names one.
+    pub fn waits_in(&self, side: Side) -> Option<String> {
+        self.evidence.iter().find_map(|e| match (e, side) {
+            (Evidence::ClientBlockedInSend { kernel_call }, Side::Client)
+            | (Evidence::ServerBlockedInSend { kernel_call }, Side::Server) => {
+                Some(kernel_call.clone().unwrap_or_else(|| "send".into()))
+            }
+            (
+                Evidence::WaitsNotForUnread {
+                    side: s,
+                    kernel_call,
+                },
+                _,
+            )
+            | (
+                Evidence::WaitingInRecv {
+                    side: s,
+                    kernel_call,
+                },
+                _,
+            ) if *s == side => kernel_call.clone(),
+            (Evidence::ServerWaitingOnEmptyQueue, Side::Server) => Some("recv".into()),
+            _ => None,
+        })
+    }
 }
 
 /// Applies its rules, in order, to every sample it is given.
@@ -272,20 +233,25 @@ impl Watchdog {
 pub fn apply(rule: Rule, h: &History, s: &Sample) -> Option<(Kind, StallBasis, Vec<Evidence>)> {
     match rule {
         Rule::Deadlock { confirm } => {
-            let still = h.still(s);
-            if still < confirm {
+            let still = h.stuck_for(s);
+            if still < h.confirm(confirm) {
                 return None;
             }
-            let mut ev = deadlock::wait_for_cycle(s)?;
+            let mut ev = deadlock::blocked_both_ways(s)?;
             ev.push(Evidence::StillFor { ms: ms(still) });
             Some((Kind::Deadlock, StallBasis::KernelEvidence, ev))
         }
         Rule::Silence { after } => {
             let quiet = h.silent(s);
-            (quiet >= after && s.counts.total() > 0).then(|| {
-                let ev = vec![Evidence::SilentFor { ms: ms(quiet) }];
-                (Kind::Deadlock, StallBasis::Silence, ev)
-            })
+            if quiet < after.max(h.confirm(Duration::ZERO)) || s.counts.total() == 0 {
+                return None;
+            }
+            let mut ev = vec![Evidence::SilentFor { ms: ms(quiet) }];
+            if let Some(mut peer) = deadlock::peer_stalled(s) {
+                peer.append(&mut ev);
+                return Some((Kind::PeerStalled, StallBasis::Silence, peer));
+            }
+            Some((Kind::Deadlock, StallBasis::Silence, ev))
         }
         Rule::HalfClose { confirm } => {
             let still = h.still(s);

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::sample::test_thread as thread;
-use crate::sample::{Call, Phase, Role, Side, TcpInfoView, ThreadView};
+use crate::sample::{Call, Counts, KernelQueues, Phase, Role, Side, TcpInfoView, ThreadView};
 
 fn client_send() -> ThreadView {
     thread(Side::Client, Role::Sender, Phase::Sending, Some(Call::Send))
@@ -69,8 +69,16 @@ fn both_blocked_in_send_is_a_deadlock_after_the_confirm_window() {
     );
 }
 
+/// A client whose reader keeps its receive queue empty is not blocked, whatever else stands still.
+fn reading(ms: u64, sent: u64, threads: Vec<ThreadView>) -> Sample {
+    Sample {
+        client: Some(q(0, 50_000, 0)),
+        ..sample(ms, sent, threads)
+    }
+}
+
 #[test]
-fn a_reader_thread_prevents_a_kernel_verdict_and_only_silence_remains() {
+fn a_reader_that_keeps_its_queue_empty_prevents_a_kernel_verdict_and_only_silence_remains() {
     let mut w = deadlock_rules();
     let t = || {
         vec![
@@ -80,8 +88,8 @@ fn a_reader_thread_prevents_a_kernel_verdict_and_only_silence_remains() {
         ]
     };
     // A long healthy pause: frozen for 1.5 s, then moving again.
-    let pause = (0..150).map(|i| sample(i * 10, 5000, t()));
-    let again = (150..200).map(|i| sample(i * 10, 5000 + i, t()));
+    let pause = (0..150).map(|i| reading(i * 10, 5000, t()));
+    let again = (150..200).map(|i| reading(i * 10, 5000 + i, t()));
     assert_eq!(first_verdict(&mut w, pause.chain(again)), None);
 }
 
@@ -99,7 +107,7 @@ fn a_reader_that_is_spawned_but_not_yet_reading_still_counts_as_a_reader() {
         let t = || {
             vec![
                 client_send(),
-                reader(Phase::Receiving, call),
+                reader(Phase::NotStarted, call),
                 server(Phase::Sending, Call::Send),
             ]
         };
@@ -118,7 +126,8 @@ fn silence_past_stall_after_is_the_fallback() {
             server(Phase::Sending, Call::Send),
         ]
     };
-    let v = first_verdict(&mut w, (0..300).map(|i| sample(i * 10, 5000, t()))).expect("no verdict");
+    let v =
+        first_verdict(&mut w, (0..300).map(|i| reading(i * 10, 5000, t()))).expect("no verdict");
     assert_eq!(v.basis, StallBasis::Silence);
     assert_eq!(v.at, Duration::from_secs(2));
 }
@@ -141,7 +150,7 @@ fn a_starved_runnable_thread_holds_off_the_silence_verdict() {
             server(Phase::Receiving, Call::Recv),
         ]
     };
-    let runnable = (0..400).map(|i| sample(i * 10, 16, starved()));
+    let runnable = (0..400).map(|i| reading(i * 10, 16, starved()));
     assert_eq!(
         first_verdict(&mut w, runnable),
         None,
@@ -155,7 +164,7 @@ fn a_starved_runnable_thread_holds_off_the_silence_verdict() {
             server(Phase::Sending, Call::Send),
         ]
     };
-    let v = first_verdict(&mut w, (400..700).map(|i| sample(i * 10, 16, blocked())))
+    let v = first_verdict(&mut w, (400..700).map(|i| reading(i * 10, 16, blocked())))
         .expect("silence after the threads block");
     assert_eq!(v.basis, StallBasis::Silence);
     assert_eq!(v.at, Duration::from_millis(3990 + 2000));
@@ -219,7 +228,7 @@ fn the_ack_starved_state_is_a_deadlock() {
             4000,
             vec![client_send(), server(Phase::Receiving, Call::Recv)],
         );
-        s.server = Some(q(0, 0, 0));
+        s.server = Some(q(0, 60_000, 0));
         s
     });
     let v = first_verdict(&mut w, starved).expect("no verdict");
@@ -464,4 +473,188 @@ fn a_server_thread_not_scheduled_with_bytes_to_read_is_never_stuck() {
     let mut w = stuck_rules();
     let s = (0..50).map(|i| conn_sample(i * 100, 0, 0, q(0, 0, 65536), Call::Running));
     assert_eq!(first_verdict(&mut w, s), None);
+}
+
+/// A thread of a program tcplab did not write, as sock_diag and /proc show it.
+fn other(side: Side, tid: u32, call: Call, syscall: &'static str) -> ThreadView {
+    ThreadView {
+        name: std::borrow::Cow::Borrowed("python3"),
+        side,
+        role: Role::Unknown,
+        phase: None,
+        call: Some(call),
+        on_socket: None,
+        pid: Some(tid),
+        tid: Some(tid),
+        syscall: Some(std::borrow::Cow::Borrowed(syscall)),
+        state: Some('S'),
+        cpu_ns: Some(1_000),
+        timed: None,
+    }
+}
+
+/// A thread in a wait that ends by itself, having run `cpu_ns` so far.
+fn timed(mut t: ThreadView, cpu_ns: u64) -> ThreadView {
+    t.timed = Some(true);
+    t.cpu_ns = Some(cpu_ns);
+    t
+}
+
+fn frozen(from_ms: u64, to_ms: u64, threads: impl Fn(u64) -> Vec<ThreadView>) -> Vec<Sample> {
+    (from_ms / 10..to_ms / 10)
+        .map(|i| sample(i * 10, 5000, threads(i * 10)))
+        .collect()
+}
+
+#[test]
+fn a_deadlock_is_found_whatever_call_the_programs_wait_in() {
+    let server_send = || other(Side::Server, 2, Call::Send, "sendto");
+    let cases: [(&str, Vec<ThreadView>); 5] = [
+        ("send", vec![other(Side::Client, 1, Call::Send, "sendto")]),
+        ("write", vec![other(Side::Client, 1, Call::Send, "write")]),
+        (
+            "sendfile",
+            vec![other(Side::Client, 1, Call::Send, "sendfile")],
+        ),
+        // sendall() on a socket with a timeout waits in poll() for room to write; its timeout
+        // holds nothing off, for a wait for the unread echo would have returned.
+        (
+            "poll in sendall",
+            vec![timed(other(Side::Client, 1, Call::Poll, "poll"), 1_000)],
+        ),
+        // Node: the main thread writes synchronously; its runtime's threads sit in epoll.
+        (
+            "epoll in a runtime",
+            vec![
+                other(Side::Client, 1, Call::Send, "write"),
+                other(Side::Client, 3, Call::Poll, "epoll_pwait"),
+                other(Side::Client, 4, Call::Futex, "futex"),
+            ],
+        ),
+    ];
+    for (what, client) in cases {
+        let mut w = deadlock_rules();
+        let threads = |_| {
+            let mut t = client.clone();
+            t.push(server_send());
+            t
+        };
+        let v = first_verdict(&mut w, frozen(0, 1000, threads)).unwrap_or_else(|| panic!("{what}"));
+        assert_eq!(v.kind, Kind::Deadlock, "{what}");
+        assert_eq!(v.basis, StallBasis::KernelEvidence, "{what}");
+        assert_eq!(v.at, Duration::from_millis(250), "{what}");
+    }
+}
+
+#[test]
+fn a_reader_asleep_holds_the_verdict_off_until_it_has_run_and_a_drain_teaches_the_pause() {
+    let mut w = deadlock_rules();
+    let sender = || other(Side::Client, 1, Call::Send, "sendto");
+    let server_send = || other(Side::Server, 2, Call::Send, "sendto");
+    // The reader sleeps 1 s between reads: all four queues full, both windows zero meanwhile.
+    let asleep = |cpu| {
+        move |_| {
+            vec![
+                sender(),
+                timed(other(Side::Client, 3, Call::Sleep, "clock_nanosleep"), cpu),
+                server_send(),
+            ]
+        }
+    };
+    assert_eq!(first_verdict(&mut w, frozen(0, 1000, asleep(10))), None);
+    // It wakes and reads a block: the client's queue shrinks and the server sends more.
+    let mut drained = sample(1000, 5000, asleep(20)(0));
+    drained.client = Some(q(90_000, 50_000, 0));
+    assert_eq!(w.observe(&drained), None);
+    assert_eq!(w.history().longest_pause, Duration::from_secs(1));
+    // Asleep again: held off again, and the stillness must now outlast 1.5 × the pause.
+    let again = (101..250).map(|i| {
+        let mut s = sample(i * 10, 5000, asleep(20)(0));
+        s.client = Some(q(90_000, 50_000, 0));
+        s
+    });
+    assert_eq!(first_verdict(&mut w, again), None);
+}
+
+#[test]
+fn a_sleeper_that_woke_and_did_not_read_holds_nothing_off() {
+    let mut w = deadlock_rules();
+    let threads = |at: u64| {
+        vec![
+            other(Side::Client, 1, Call::Send, "sendto"),
+            // A heartbeat thread: it wakes every 300 ms and goes back to sleep.
+            timed(
+                other(Side::Client, 3, Call::Sleep, "clock_nanosleep"),
+                10 + at / 300,
+            ),
+            other(Side::Server, 2, Call::Send, "sendto"),
+        ]
+    };
+    let v = first_verdict(&mut w, frozen(0, 2000, threads)).expect("no verdict");
+    assert_eq!(v.kind, Kind::Deadlock);
+    // It ran by 300 ms without anything moving: the stillness counts from the last sample before.
+    assert_eq!(v.at, Duration::from_millis(290 + 250));
+}
+
+#[test]
+fn a_stopped_process_is_never_deadlocked() {
+    let mut w = deadlock_rules();
+    let threads = |_| {
+        let mut c = other(Side::Client, 1, Call::Sleep, "clock_nanosleep");
+        c.state = Some('T');
+        vec![c, other(Side::Server, 2, Call::Send, "sendto")]
+    };
+    assert_eq!(first_verdict(&mut w, frozen(0, 5000, threads)), None);
+    assert!(matches!(
+        w.history().held,
+        Some(Hold::Stopped {
+            side: Side::Client,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn tcplab_s_own_pacing_sleep_is_not_silence() {
+    let mut w = deadlock_rules();
+    let mut pacer = thread(
+        Side::Client,
+        Role::Sender,
+        Phase::Sending,
+        Some(Call::Sleep),
+    );
+    pacer.timed = Some(true);
+    pacer.tid = Some(7);
+    pacer.cpu_ns = Some(5);
+    let t = |_| {
+        vec![
+            pacer.clone(),
+            reader(Phase::Receiving, Some(Call::Recv)),
+            server(Phase::Receiving, Call::Recv),
+        ]
+    };
+    let quiet: Vec<Sample> = (0..500).map(|i| reading(i * 10, 16, t(0))).collect();
+    assert_eq!(
+        first_verdict(&mut w, quiet),
+        None,
+        "5 s asleep between two paced writes"
+    );
+}
+
+#[test]
+fn a_client_alone_whose_reader_waits_on_an_empty_queue_sees_its_peer_stalled() {
+    let mut w = deadlock_rules();
+    let s = (0..300).map(|i| Sample {
+        at: Duration::from_millis(i * 10),
+        counts: Counts {
+            client_sent_bytes: 9000,
+            ..Default::default()
+        },
+        client: Some(q(0, 30_000, 0)),
+        server: None,
+        threads: vec![client_send(), reader(Phase::Receiving, Some(Call::Recv))],
+    });
+    let v = first_verdict(&mut w, s).expect("no verdict");
+    assert_eq!(v.kind, Kind::PeerStalled);
+    assert_eq!(v.at, Duration::from_secs(2));
 }

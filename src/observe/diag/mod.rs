@@ -456,27 +456,28 @@ fn thread_view(
     side: Side,
     unreadable: &mut BTreeMap<u32, String>,
 ) -> Option<ThreadView> {
-    let call = match &t.call {
-        KernelCall::Unreadable(why) => {
-            unreadable.insert(pid, unreadable_text(why));
-            None
-        }
-        c => Some(c.kind()),
-    };
-    // A thread whose call cannot be read says nothing the rules can use.
-    call?;
+    if let KernelCall::Unreadable(why) = &t.call {
+        // A thread whose call cannot be read says nothing the rules can use.
+        unreadable.insert(pid, unreadable_text(why));
+        return None;
+    }
     let name = t.comm.clone().unwrap_or_else(|| format!("pid {pid}"));
-    Some(ThreadView {
+    let mut v = ThreadView {
         name: Cow::Owned(name),
         side,
         role: Role::Unknown,
         phase: None,
-        call,
-        on_socket: t.call.fd().map(|f| f == fd),
+        call: None,
+        on_socket: None,
         pid: Some(pid),
-        tid: Some(t.tid as u32),
-        syscall: t.call.name().map(Cow::Borrowed),
-    })
+        tid: None,
+        syscall: None,
+        state: None,
+        cpu_ns: None,
+        timed: None,
+    };
+    super::kernel_fields(&mut v, t, Some(fd));
+    Some(v)
 }
 
 /// A process holding more of the watched sockets than this lends each socket only the threads

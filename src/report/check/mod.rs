@@ -10,6 +10,7 @@ mod server;
 use std::io::{self, Write};
 
 use super::human;
+pub(super) use super::human::secs;
 use crate::check::{Outcome, ProcessEnd};
 use crate::timeline::TimelineRow;
 
@@ -61,10 +62,6 @@ pub(super) fn size(b: u64) -> String {
     } else {
         format!("{} ({b} bytes)", human(b))
     }
-}
-
-pub(super) fn secs(ms: u64) -> String {
-    format!("{:.1} s", ms as f64 / 1000.0)
 }
 
 /// How a program that ended by itself ended, in a few words: `exited with code 2`.
