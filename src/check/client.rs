@@ -14,7 +14,7 @@ use super::refserver::{EchoEnd, RefServer, Served};
 use super::results::{ClientRun, Hang, Shortfall};
 use super::student::{ProcessEnd, Student};
 use super::{CheckError, Outcome, VerdictReport, shell_words};
-use crate::diag::Filter;
+use crate::diag::{Filter, TcpState};
 use crate::follow::{Followed, Follower};
 use crate::interrupt;
 use crate::ledger;
@@ -79,6 +79,8 @@ pub fn run(
     ]);
     let mut follower = Follower::new(watchdog, Some(Narrator::new(None)));
     let mut conn_over_at: Option<Instant> = None;
+    let mut gone = false;
+    let mut last_cpu = None;
     let end = loop {
         if interrupt::requested() {
             break End::Interrupted;
@@ -98,23 +100,49 @@ pub fn run(
             if key.is_none() {
                 key = find(&mut source, server.addr, s.peer);
             }
-            if let Some(k) = key {
+            if let Some(k) = key.filter(|_| !gone) {
                 // Of tcplab's own threads only the echo thread is part of the connection; the
                 // others (this one, sampling, and the output readers) would only confuse the rules.
                 let echo = s.tid.load(std::sync::atomic::Ordering::Relaxed) as u32;
-                let sample = source.sampler(k).keep_own_thread(echo).sample(since);
-                if follower.step(sample, obs).verdict {
-                    break End::Verdict;
-                }
-                let last = follower.last().expect("just sampled");
-                let still = follower.history().still(last);
-                if still >= cfg.stall_after && !student.exited() {
-                    break End::Hung(Hang::Silent {
-                        ms: still.as_millis() as u64,
-                    });
+                let mut sampler = source.sampler(k).keep_own_thread(echo);
+                let sample = sampler.sample(since);
+                // Both ends closed (FIN both ways): the client may still be reading echo from a
+                // socket the kernel no longer lists (it left FIN_WAIT2 for TIME_WAIT when the
+                // server's FIN came), so the connection is no longer followed.
+                gone = sampler.ends().iter().all(|e| {
+                    e.as_ref()
+                        .is_none_or(|e| matches!(e.state, TcpState::TimeWait | TcpState::Close))
+                });
+                if !gone {
+                    if follower.step(sample, obs).verdict {
+                        break End::Verdict;
+                    }
+                    let last = follower.last().expect("just sampled");
+                    // Nothing moved and nothing could move it by itself (a sleeping reader, a
+                    // thread waiting for a CPU), for longer than any pause it moved again after.
+                    let h = follower.history();
+                    let still = h.stuck_for(last);
+                    if still >= h.confirm(cfg.stall_after) && !student.exited() {
+                        break End::Hung(Hang::Silent {
+                            ms: still.as_millis() as u64,
+                        });
+                    }
                 }
             }
-            if s.finished(Duration::ZERO) && !student.exited() {
+            // Over once the echo loop has returned and every byte of echo reached the client's
+            // socket; then a client that uses no CPU for --stall-after kept running for nothing
+            // (a slow reader still draining its socket wakes now and then).
+            let delivered = gone
+                || follower.last().is_none_or(|l| {
+                    l.server.as_ref().is_none_or(|q| q.outq_bytes == 0)
+                        && l.client.as_ref().is_none_or(|q| q.inq_bytes == 0)
+                });
+            let cpu = student.cpu_ns();
+            if !delivered || cpu != last_cpu {
+                conn_over_at = None;
+                last_cpu = cpu;
+            }
+            if s.finished(Duration::ZERO) && delivered && !student.exited() {
                 let at = *conn_over_at.get_or_insert_with(Instant::now);
                 if at.elapsed() >= cfg.stall_after {
                     break End::Hung(Hang::KeptRunning {

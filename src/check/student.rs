@@ -155,6 +155,12 @@ impl Student {
         )
     }
 
+    /// The time its threads have run on a CPU so far (nanoseconds), when it can be read.
+    pub fn cpu_ns(&self) -> Option<u64> {
+        let threads = crate::sys::proc::threads(self.pid.as_raw_nonzero().get()).ok()?;
+        Some(threads.iter().filter_map(|t| t.cpu_ns).sum())
+    }
+
     /// Its last lines on stderr so far.
     pub fn stderr_tail(&self) -> Vec<String> {
         lines(&self.stderr)
