@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::catalogue::Experiment;
 use crate::catalogue::child;
+use crate::catalogue::files::Prepared;
 use crate::catalogue::verdict::{self, CommandReport, Comparison, RunReport};
 use crate::cli::catalogue::RunArgs;
 use crate::interrupt;
@@ -22,14 +23,19 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
     let exp = &exp;
     let text = !a.json;
     let live = Live::decide(a.quiet, a.json);
+    // The programs the commands run ({lab}), written into a folder removed when `lab` is dropped.
+    let lab = crate::catalogue::files::prepare(exp)?;
     if text {
         say(|o| report::catalogue::write_intro(exp, a.quiet, o))?;
+        if let (Some(dir), false) = (lab.lab_dir(), a.quiet) {
+            say(|o| report::catalogue::write_lab_dir(dir, o))?;
+        }
     } else if !a.quiet {
         report::catalogue::write_watch(exp, &mut io::stderr().lock())?;
     }
     let mut attempt = 1;
     let (reports, comparisons, passed, interrupted) = loop {
-        let tried = attempt_once(exp, a, live, text)?;
+        let tried = attempt_once(exp, &lab, a, live, text)?;
         let (_, _, passed, interrupted) = &tried;
         if *passed || *interrupted || attempt >= exp.attempts {
             break tried;
@@ -67,7 +73,13 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
 /// passed, whether a signal stopped it.
 type Attempt = (Vec<CommandReport>, Vec<Comparison>, bool, bool);
 
-fn attempt_once(exp: &Experiment, a: &RunArgs, live: Live, text: bool) -> anyhow::Result<Attempt> {
+fn attempt_once(
+    exp: &Experiment,
+    lab: &Prepared,
+    a: &RunArgs,
+    live: Live,
+    text: bool,
+) -> anyhow::Result<Attempt> {
     let mut reports = Vec::new();
     let mut docs = Vec::new();
     let mut interrupted = false;
@@ -76,7 +88,7 @@ fn attempt_once(exp: &Experiment, a: &RunArgs, live: Live, text: bool) -> anyhow
         if text {
             say(|o| report::catalogue::write_command_start(i, exp.commands.len(), args, o))?;
         }
-        let ran = child::run(args, live.shown(), child::deadline_for(args))?;
+        let ran = child::run(&lab.fill(args), live.shown(), child::deadline_for(args))?;
         let doc: Option<Value> = serde_json::from_str(&ran.stdout).ok();
         let rep = verdict::judge_command(exp, i, doc.as_ref(), &ran);
         if text {

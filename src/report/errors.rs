@@ -4,6 +4,7 @@
 
 use std::io;
 
+use crate::catalogue::files::Unready;
 #[cfg(target_os = "linux")]
 use crate::check::{CheckError, StartError};
 use crate::classic::halfclose::HalfcloseError;
@@ -15,6 +16,9 @@ use crate::timeline::NotATimeline;
 pub fn line(e: &anyhow::Error) -> String {
     let text = format!("{e:#}");
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(u) = e.chain().find_map(|c| c.downcast_ref::<Unready>()) {
+        return super::files::unready(u);
+    }
     if e.chain().any(|c| c.is::<NotATimeline>()) {
         return format!("{text}; record one with 'tcplab deadlock --timeline FILE.csv'");
     }
