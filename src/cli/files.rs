@@ -4,10 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-/// Write the Python programs the experiments run into a folder, to read, edit and check: the
-/// classic pair (tcp_deadlock.py, experiment 14), the starting client naive_client.py and two fixes
-/// (experiment 15). tcplab carries them, so this works wherever tcplab is installed. Files that
-/// exist already are left alone unless --force is given.
+/// Write the Python programs of experiments 14 and 15 into a folder, to read, edit and check
+///
+/// The classic pair (tcp_deadlock.py, experiment 14), the starting client naive_client.py and two
+/// fixes, threaded_client.py and selectors_client.py (experiment 15). tcplab carries them, so this
+/// works wherever tcplab is installed. Files that exist already are left alone unless --force is
+/// given.
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "Exit codes:
   0    the programs were written
