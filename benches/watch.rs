@@ -266,7 +266,7 @@ fn latency(runs: usize) {
             for u in w.step() {
                 if let Update::Verdict { conn } = u {
                     let c = &w.conns()[conn as usize - 1];
-                    let (v, _) = c.verdict.as_ref().unwrap();
+                    let (v, _) = c.verdict().unwrap();
                     lat.push(v.at.saturating_sub(v.last_progress).as_millis() as u64);
                     break 'watch;
                 }

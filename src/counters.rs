@@ -51,7 +51,7 @@ impl ThreadSlot {
         if !self.used() || tid == 0 || self.phase() == Phase::Done {
             return None;
         }
-        sock::thread_call(tid)
+        crate::sys::own_thread_call(tid)
     }
 }
 

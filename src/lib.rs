@@ -8,8 +8,13 @@
 //! `tests/layers.rs` checks it.
 #![deny(unsafe_code)]
 
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "tcplab reads Linux kernel state (socket queues, sock_diag, /proc) and builds for Linux only; \
+     on Windows use WSL2, on macOS a Linux VM or container"
+);
+
 pub mod catalogue;
-#[cfg(target_os = "linux")]
 pub mod check;
 pub mod classic;
 pub mod classroom;
@@ -18,11 +23,16 @@ pub mod client;
 pub mod cmd;
 pub mod counters;
 pub mod diag;
+pub mod follow;
+pub mod format;
 pub mod interrupt;
 pub mod ledger;
+pub mod model;
 pub mod narrate;
 pub mod observe;
+pub mod outcome;
 pub mod payload;
+pub mod rate;
 pub mod report;
 pub mod result;
 pub mod run;
@@ -30,10 +40,10 @@ pub mod sample;
 pub mod server;
 pub mod sock;
 pub mod sweep;
+pub mod sys;
 pub mod tcpinfo;
 pub mod timeline;
 pub mod units;
-#[cfg(target_os = "linux")]
 pub mod watch;
 pub mod watchdog;
 pub mod wire;

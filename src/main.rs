@@ -35,8 +35,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) if e.is::<cmd::Usage>() => {
-            say(format!("tcplab: {e}"));
+        Err(e) if report::errors::is_usage(&e) => {
+            say(format!("tcplab: {}", report::errors::line(&e)));
             ExitCode::from(2)
         }
         Err(e) => {

@@ -3,46 +3,27 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sample::Role;
+pub use crate::outcome::Outcome;
 pub use crate::sample::{Counts, KernelQueues, Side, TcpInfoView};
+pub use crate::watchdog::{Evidence, StallBasis};
 
 /// Version of the JSON document; bumped when a field changes meaning.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Every byte was sent and the echo came back in full.
-    Completed,
-    /// Nothing could move any more; both sides waited on each other (or, for `client` alone, its
-    /// own side was stuck with the peer not reading).
-    Deadlock,
-    /// `--timeout` expired before the run ended on its own.
-    TimedOut,
-    /// Ctrl-C.
-    Interrupted,
-    /// A runtime error (peer reset, refused connection, …); see `error`.
-    Failed,
-}
-
-impl Outcome {
-    /// Exit code documented in `--help` and docs/exit-codes.md.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Completed => 0,
-            Outcome::Deadlock => 3,
-            Outcome::TimedOut | Outcome::Failed => 1,
-            Outcome::Interrupted => crate::interrupt::exit_code(),
-        }
-    }
-}
-
 /// How the client sends and reads.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::IntoStaticStr,
 )]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum StrategyName {
     /// The classic client: send everything (a write-all loop), shut down the write half, then read.
     /// Deadlocks once the data exceeds what the four buffers can hold.
@@ -59,26 +40,14 @@ pub enum StrategyName {
 
 impl StrategyName {
     pub fn as_str(self) -> &'static str {
-        match self {
-            StrategyName::Naive => "naive",
-            StrategyName::ReaderThread => "reader-thread",
-            StrategyName::Poll => "poll",
-            StrategyName::SendOnce => "send-once",
-        }
-    }
-
-    /// The role of the client's own thread: an event loop both reads and writes.
-    pub fn client_role(self) -> Role {
-        match self {
-            StrategyName::Poll => Role::Both,
-            _ => Role::Sender,
-        }
+        self.into()
     }
 }
 
 /// Where the run's peers were.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Mode {
     /// Both peers in one process, all four buffers in view (`tcplab deadlock`).
     Deadlock,
@@ -88,10 +57,7 @@ pub enum Mode {
 
 impl Mode {
     pub fn name(self) -> &'static str {
-        match self {
-            Mode::Deadlock => "deadlock",
-            Mode::Client => "client",
-        }
+        self.into()
     }
 }
 
@@ -156,58 +122,6 @@ pub struct ThreadReport {
     pub phase: String,
     /// The system call /proc/self/task/TID/syscall showed (send, recv, poll, running), if readable.
     pub kernel_call: Option<String>,
-}
-
-/// Why the watchdog declared a stall.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StallBasis {
-    /// The threads' calls and the kernel's queues show that nothing can move.
-    KernelEvidence,
-    /// Nothing moved for --stall-after (the fallback).
-    Silence,
-}
-
-/// A fact a verdict rests on. The text view words it; JSON keeps it as data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "fact", rename_all = "snake_case")]
-pub enum Evidence {
-    /// The client thread is blocked in send(); `kernel_call` is what /proc showed.
-    ClientBlockedInSend { kernel_call: Option<String> },
-    /// No client thread is reading the echo.
-    ClientNotReading,
-    /// The server thread is blocked in send().
-    ServerBlockedInSend { kernel_call: Option<String> },
-    /// The server waits in recv() while its receive queue is empty.
-    ServerWaitingOnEmptyQueue,
-    /// Bytes of echo wait in the client's receive queue with nobody to read them.
-    UnreadEcho { bytes: u64 },
-    /// The peer of `side` advertises a zero window: `side` may not send.
-    WindowClosed { side: Side },
-    /// Bytes wait in `side`'s send queue, not yet sent.
-    Unsent { side: Side, bytes: u64 },
-    /// `side`'s kernel probes the peer's zero window (the persist timer is armed).
-    ZeroWindowProbing { side: Side },
-    /// Bytes wait in `side`'s receive queue, unread.
-    Unread { side: Side, bytes: u64 },
-    /// The threads of `side` could not be seen; the verdict rests on the kernel's queues and
-    /// windows alone.
-    ThreadsNotVisible { side: Side },
-    /// A thread of `side` waits in recv() (`kernel_call` as /proc showed it).
-    WaitingInRecv {
-        side: Side,
-        kernel_call: Option<String>,
-    },
-    /// Both receive queues are empty and nothing is in flight.
-    NothingInFlight,
-    /// Nothing arrived on the connection since it was accepted.
-    NothingSentYet,
-    /// The server's send queue holds this much and does not drain.
-    SendQueueNotDraining { bytes: u64 },
-    /// Counters and queues stood still this long.
-    StillFor { ms: u64 },
-    /// No app counter moved this long (the silence fallback).
-    SilentFor { ms: u64 },
 }
 
 /// The watchdog's verdict.

@@ -13,8 +13,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Which end of the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Side {
     Client,
     Server,
@@ -22,10 +23,7 @@ pub enum Side {
 
 impl Side {
     pub fn name(self) -> &'static str {
-        match self {
-            Side::Client => "client",
-            Side::Server => "server",
-        }
+        self.into()
     }
 
     pub fn other(self) -> Side {
@@ -54,10 +52,12 @@ pub enum Role {
 
 /// What a thread says it is doing, recorded by the thread itself at phase changes. The watcher
 /// reads it together with the kernel's view (`Call`), which is what a blocked thread really is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
 #[repr(u8)]
+#[strum(serialize_all = "snake_case")]
 pub enum Phase {
+    #[strum(serialize = "not started")]
     NotStarted = 0,
     Sending = 1,
     Receiving = 2,
@@ -77,19 +77,14 @@ impl Phase {
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Phase::NotStarted => "not started",
-            Phase::Sending => "sending",
-            Phase::Receiving => "receiving",
-            Phase::Polling => "polling",
-            Phase::Done => "done",
-        }
+        self.into()
     }
 }
 
 /// The system call the kernel shows a thread in (`/proc/PID/task/TID/syscall`, proc(5)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Call {
     /// On a CPU or runnable: not blocked in any call.
     Running,
@@ -110,16 +105,7 @@ pub enum Call {
 impl Call {
     /// The name a person reads: `send` for `blocked in send()`.
     pub fn name(self) -> &'static str {
-        match self {
-            Call::Running => "running",
-            Call::Send => "send",
-            Call::Recv => "recv",
-            Call::Poll => "poll",
-            Call::Sleep => "sleep",
-            Call::Futex => "futex",
-            Call::Accept => "accept",
-            Call::Other => "other",
-        }
+        self.into()
     }
 }
 

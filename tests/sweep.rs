@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{scratch, tcplab};
+use tcplab::report::sweep_row::SweepRow;
 use tcplab::result::Outcome;
-use tcplab::sweep::SweepRow;
 use tcplab::timeline::TimelineRow;
 
 /// A whole sweep of a few points takes a few seconds; this bound is for a machine under load.

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod child;
 pub mod files;
+pub mod runner;
 pub mod verdict;
 
 use serde::Deserialize;
@@ -26,26 +27,6 @@ include!(concat!(env!("OUT_DIR"), "/catalogue_files.rs"));
 
 /// The catalogue format this binary reads; an entry with another `format_version` is refused.
 pub const FORMAT_VERSION: u32 = 1;
-
-/// Every `outcome` string a lab command's JSON can carry. The core commands use the first five
-/// (src/result.rs); the classic programs add the next five, `check` the last four (with `failed`
-/// and `interrupted`). A typo in an entry is caught at load time.
-pub const KNOWN_OUTCOMES: &[&str] = &[
-    "completed",
-    "deadlock",
-    "timed_out",
-    "interrupted",
-    "failed",
-    "refused",
-    "closed_early",
-    "stalled",
-    "frame_refused",
-    "truncated",
-    "passed",
-    "deadlocked",
-    "crashed",
-    "hung",
-];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +172,14 @@ pub fn load() -> Result<Vec<Experiment>, CatalogueError> {
     Ok(list)
 }
 
+/// Loads the catalogue and takes out the experiment a student named (number or slug).
+pub fn pick(query: &str) -> anyhow::Result<Experiment> {
+    let mut list = load()?;
+    let n = find(&list, query)?.number;
+    let at = list.iter().position(|e| e.number == n).expect("just found");
+    Ok(list.swap_remove(at))
+}
+
 /// Finds an experiment by number (`5`, `05`) or slug (`deadlock`, `05-deadlock`).
 pub fn find<'a>(list: &'a [Experiment], query: &str) -> Result<&'a Experiment, NotFound> {
     let q = query.trim();
@@ -263,11 +252,11 @@ pub fn parse_entry(
     }
     if let Some(o) = outcomes
         .iter()
-        .find(|o| !KNOWN_OUTCOMES.contains(&o.as_str()))
+        .find(|o| o.parse::<crate::outcome::Outcome>().is_err())
     {
         return Err(bad(format!(
             "field 'expect.outcome': unknown outcome '{o}'; known: {}",
-            KNOWN_OUTCOMES.join(", ")
+            <crate::outcome::Outcome as strum::VariantNames>::VARIANTS.join(", ")
         )));
     }
     let mut checks = Vec::new();

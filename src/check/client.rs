@@ -15,13 +15,13 @@ use super::results::{ClientRun, Hang, Shortfall};
 use super::student::{ProcessEnd, Student};
 use super::{CheckError, Outcome, VerdictReport, shell_words};
 use crate::diag::Filter;
+use crate::follow::{Followed, Follower};
 use crate::interrupt;
 use crate::ledger;
 use crate::narrate::Narrator;
-use crate::observe::Observer;
 use crate::observe::diag::{ConnKey, DiagSource, pair};
-use crate::result::{Counts, QueuePeaks};
-use crate::sample::Sample;
+use crate::observe::{Observer, Sampler};
+use crate::result::Counts;
 use crate::watchdog::{Kind, Rule, Watchdog};
 
 /// How often the connection is sampled.
@@ -49,7 +49,7 @@ pub struct ClientCheck {
 /// What the loop saw end the run.
 enum End {
     Exited,
-    Verdict(crate::watchdog::Verdict, Box<Sample>),
+    Verdict,
     Hung(Hang),
     Interrupted,
 }
@@ -66,11 +66,10 @@ pub fn run(
     let mut source = DiagSource::new().map_err(CheckError::Diag)?;
     let mut student = Student::spawn(&command)?;
     let started = Instant::now();
-    let me = std::process::id();
     let mut served: Option<Served> = None;
     let mut connected_after = None;
     let mut key: Option<ConnKey> = None;
-    let mut watchdog = Watchdog::new(&[
+    let watchdog = Watchdog::new(&[
         Rule::Deadlock {
             confirm: cfg.confirm,
         },
@@ -78,10 +77,7 @@ pub fn run(
             confirm: HALFCLOSE_CONFIRM.min(cfg.stall_after),
         },
     ]);
-    let mut narrator = Narrator::new(None);
-    let mut peaks = QueuePeaks::default();
-    let mut events = Vec::new();
-    let mut last: Option<Sample> = None;
+    let mut follower = Follower::new(watchdog, Some(Narrator::new(None)));
     let mut conn_over_at: Option<Instant> = None;
     let end = loop {
         if interrupt::requested() {
@@ -102,27 +98,16 @@ pub fn run(
             if key.is_none() {
                 key = find(&mut source, server.addr, s.peer);
             }
-            if let Some(k) = &key {
-                let mut sample = source.sample(k, since).0;
-                let echo = s.tid.load(std::sync::atomic::Ordering::Relaxed) as u32;
+            if let Some(k) = key {
                 // Of tcplab's own threads only the echo thread is part of the connection; the
                 // others (this one, sampling, and the output readers) would only confuse the rules.
-                sample
-                    .threads
-                    .retain(|t| t.pid != Some(me) || t.tid == Some(echo));
-                peaks.take(&sample);
-                obs.sample(&sample);
-                for e in narrator.observe(&sample) {
-                    obs.event(&e);
-                    events.push(e);
+                let echo = s.tid.load(std::sync::atomic::Ordering::Relaxed) as u32;
+                let sample = source.sampler(k).keep_own_thread(echo).sample(since);
+                if follower.step(sample, obs).verdict {
+                    break End::Verdict;
                 }
-                let verdict = watchdog.observe(&sample);
-                let still = watchdog.history().still(&sample);
-                last = Some(sample);
-                if let Some(v) = verdict {
-                    let s = last.take().expect("just set");
-                    break End::Verdict(v, Box::new(s));
-                }
+                let last = follower.last().expect("just sampled");
+                let still = follower.history().still(last);
                 if still >= cfg.stall_after && !student.exited() {
                     break End::Hung(Hang::Silent {
                         ms: still.as_millis() as u64,
@@ -178,11 +163,9 @@ pub fn run(
         end,
         student,
         served,
-        last,
+        follower.into_followed(),
         started,
         connected_after,
-        events,
-        peaks,
     )
 }
 
@@ -202,11 +185,9 @@ fn finish(
     end: End,
     mut student: Student,
     mut served: Option<Served>,
-    last: Option<Sample>,
+    followed: Followed,
     started: Instant,
     connected_after: Option<Duration>,
-    events: Vec<crate::result::Event>,
-    peaks: QueuePeaks,
 ) -> Result<ClientRun, CheckError> {
     let mut run = ClientRun {
         command,
@@ -224,10 +205,10 @@ fn finish(
         process: ProcessEnd::default(),
         connected_after_ms: connected_after.map(|d| d.as_millis() as u64),
         elapsed_ms: 0,
-        events,
-        peaks,
+        events: followed.events,
+        peaks: followed.peaks,
     };
-    if let Some(s) = &last {
+    if let Some(s) = &followed.last {
         run.threads = s.threads.clone();
         run.counts = s.counts;
     }
@@ -240,7 +221,8 @@ fn finish(
             run.process = student.stop();
             judge_exit(&mut run, served.as_ref());
         }
-        End::Verdict(v, s) => {
+        End::Verdict => {
+            let (v, s) = followed.verdict.expect("a verdict ended the run");
             // End the deadlock from tcplab's side first, so the client's blocked call returns.
             if let Some(sv) = &served {
                 sv.shut_down();

@@ -13,46 +13,7 @@ use crate::sample::ThreadView;
 /// Version of the JSON document of `tcplab check`.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// How a check ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The program did everything right at every size tried.
-    Passed,
-    /// The two ends waited on each other for ever (kernel evidence).
-    Deadlocked,
-    /// The program exited with an error (or a signal) while it was being checked.
-    Crashed,
-    /// It stopped making progress without a deadlock, or never finished.
-    Hung,
-    /// It finished, but did not do what was asked (wrong byte count, wrong echo, bytes missing).
-    Failed,
-    /// Ctrl-C or SIGTERM stopped the check.
-    Interrupted,
-}
-
-impl Outcome {
-    /// The exit code: 0 passed, 3 deadlocked, 1 any other failure, 130/143 interrupted.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Passed => 0,
-            Outcome::Deadlocked => 3,
-            Outcome::Crashed | Outcome::Hung | Outcome::Failed => 1,
-            Outcome::Interrupted => crate::interrupt::exit_code(),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Passed => "passed",
-            Outcome::Deadlocked => "deadlocked",
-            Outcome::Crashed => "crashed",
-            Outcome::Hung => "hung",
-            Outcome::Failed => "failed",
-            Outcome::Interrupted => "interrupted",
-        }
-    }
-}
+pub use crate::outcome::Outcome;
 
 /// The watchdog's verdict, as data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,6 @@
 //! (`step`), so it can say how each one went as it goes; `Started` stops and reaps the server when
 //! it is dropped.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,7 @@ use crate::diag::{Filter, TcpState};
 use crate::interrupt;
 use crate::observe::Observer;
 use crate::observe::diag::DiagSource;
-use crate::result::{Failure, Outcome as RunOutcome, RunResult, StallBasis};
+use crate::result::{Failure, RunResult, StallBasis};
 use crate::run::{self, ClientConfig, Traffic};
 use crate::sock::{self, BufReq, NetError};
 use crate::units::BufSize;
@@ -118,20 +117,7 @@ pub fn start(cfg: &ServerCheck) -> Result<Started, CheckError> {
 
 /// The ports a process listens on (empty when it cannot be read).
 fn listening_ports(source: &mut DiagSource, pid: u32) -> Vec<u16> {
-    let inodes: HashSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| std::fs::read_link(e.path()).ok())
-                .filter_map(|t| {
-                    t.to_str()?
-                        .strip_prefix("socket:[")?
-                        .strip_suffix(']')?
-                        .parse()
-                        .ok()
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let inodes = crate::sys::proc::socket_inodes(pid);
     let mut ports: Vec<u16> = source
         .dump(&Filter::default())
         .unwrap_or_default()
@@ -199,15 +185,15 @@ pub fn judge(r: &RunResult) -> (Outcome, Option<Problem>) {
     let expected = r.settings.bytes_total;
     let received = r.counts.client_received_bytes;
     match r.outcome {
-        RunOutcome::Completed => (Outcome::Passed, None),
-        RunOutcome::Interrupted => (Outcome::Interrupted, None),
-        RunOutcome::TimedOut => (
+        Outcome::Completed => (Outcome::Passed, None),
+        Outcome::Interrupted => (Outcome::Interrupted, None),
+        Outcome::TimedOut => (
             Outcome::Hung,
             Some(Problem::TimedOut {
                 ms: r.timings.elapsed_ms,
             }),
         ),
-        RunOutcome::Deadlock => {
+        Outcome::Deadlock => {
             let stall = r.stall.as_ref();
             let ms = stall.map_or(0, |s| s.verdict_ms.saturating_sub(s.last_progress_ms));
             let silent = stall.is_some_and(|s| s.basis == StallBasis::Silence);
@@ -229,7 +215,7 @@ pub fn judge(r: &RunResult) -> (Outcome, Option<Problem>) {
                 )
             }
         }
-        RunOutcome::Failed => {
+        _ => {
             let v = r.verification.as_ref();
             let wrong = v.and_then(|v| v.first_mismatch_at.filter(|at| *at < v.received_bytes));
             let problem = match (&r.failure, wrong) {

@@ -19,7 +19,7 @@ use socket2::Socket;
 
 use super::{DEMO_WAIT, Outcome};
 use crate::counters::Shared;
-use crate::narrate::Narrator;
+use crate::follow::Follower;
 use crate::observe::NoObserver;
 use crate::observe::own::OwnSampler;
 use crate::result::Evidence;
@@ -40,8 +40,6 @@ pub struct HalfcloseConfig {
 /// How long the stall evidence must hold without a break. In a healthy run both threads are
 /// never in recv() with empty queues for more than a scheduling moment.
 pub const WINDOW: Duration = Duration::from_millis(300);
-/// Without kernel probes (not Linux), silence alone must last this long (docs/buffers.md).
-pub const SILENCE_WINDOW: Duration = Duration::from_secs(2);
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the watcher called it a stall.
@@ -215,11 +213,7 @@ pub fn run(a: &HalfcloseConfig) -> Result<HalfcloseReport, HalfcloseError> {
         .map_err(io("accept the demo's own connection"))?;
     let shared = Shared::default();
     let calls = AtomicU64::new(0);
-    let confirm = if sock::PROBES_AVAILABLE {
-        WINDOW
-    } else {
-        SILENCE_WINDOW
-    };
+    let confirm = WINDOW;
     shared.server.claim(Phase::Receiving);
     shared.client.claim(Phase::Sending);
     let (sh, srv, cli, calls_ref) = (&shared, &server, &client, &calls);
@@ -234,10 +228,9 @@ pub fn run(a: &HalfcloseConfig) -> Result<HalfcloseReport, HalfcloseError> {
     let watch = Watch {
         shared: &shared,
         sockets: vec![&server, &client],
-        watchdog: Watchdog::new(&[Rule::HalfClose { confirm }]),
+        follower: Follower::new(Watchdog::new(&[Rule::HalfClose { confirm }]), None),
         timeout: TIMEOUT,
         verify_stall: None,
-        narrator: Narrator::default(),
         start: None,
     };
     let mut sampler = OwnSampler::new(&shared, Some(&client), Some(&server));

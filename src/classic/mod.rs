@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use serde::Serialize;
 use socket2::Socket;
 
 use crate::interrupt;
@@ -31,24 +30,7 @@ pub const PEER_IDLE: Duration = Duration::from_secs(30);
 /// Bound on every wait inside a one-process demo: loopback answers in microseconds.
 pub const DEMO_WAIT: Duration = Duration::from_secs(10);
 
-/// What a demo showed; the `"outcome"` field of every `--json` document. The names are an
-/// interface: the experiments runner checks them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The exchange ran to its end.
-    Completed,
-    /// connect() was answered with a RST.
-    Refused,
-    /// The peer closed before the expected bytes arrived.
-    ClosedEarly,
-    /// Both sides waited for each other and nothing moved.
-    Stalled,
-    /// A length prefix above --max-frame was refused.
-    FrameRefused,
-    /// The stream ended inside a block header or body.
-    Truncated,
-}
+pub use crate::outcome::Outcome;
 
 /// Python's `repr()` of a bytes object: `b'Hi'`, or without the `b` the way Python 2 printed a
 /// str (`'Hi'`), as tcp_sixteen.py did.

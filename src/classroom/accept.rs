@@ -16,6 +16,7 @@ use super::conn::{self, Conn};
 use super::{
     CLOSING_WAIT, ConnClosed, ConnEnd, Entry, Server, ServerEvent, WARN_EVERY, refusal, split,
 };
+use crate::follow::Follower;
 use crate::observe::own::CallMemo;
 use crate::server::ServeEnd;
 use crate::sock;
@@ -134,7 +135,7 @@ impl Server<'_> {
                     Entry {
                         conn,
                         handle,
-                        watchdog: Watchdog::new(&rules),
+                        follower: Follower::new(Watchdog::new(&rules), None),
                         memo: CallMemo::only_when_still(),
                         stuck: None,
                     },

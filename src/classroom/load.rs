@@ -13,7 +13,9 @@ use std::sync::{Arc, PoisonError, RwLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::classroom::event::{ConnEnd, ServerEvent};
 use crate::classroom::holder::{self, HolderConfig, HolderEnd};
+use crate::classroom::managed::{ManagedServer, ServerSpec};
 pub use crate::classroom::outcomes::{
     ClientEnd, ClientOutcome, LoadReport, LoadRole, LoadRun, ServerUsage,
 };
@@ -46,6 +48,74 @@ pub struct LoadConfig {
     pub idle_timeout: Duration,
     pub rss_tolerance: u64,
     pub timeout: Duration,
+}
+
+/// A whole load test: the server (one started here, or one already running), the rounds.
+#[derive(Debug, Clone)]
+pub struct LoadTest {
+    /// One round's clients; its `addr` and `server_pid` are filled in for a started server.
+    pub round: LoadConfig,
+    pub rounds: u32,
+    /// Start a server with these settings; `None`: one is running at `round.addr`.
+    pub start: Option<ServerSpec>,
+}
+
+/// Runs the rounds against the server (starting it first and stopping it at the end, when asked
+/// to), and judges the whole. `on_round` hears each round as it starts (number, of how many, and
+/// the server's address).
+pub fn test(
+    t: &LoadTest,
+    on_round: &mut dyn FnMut(u32, u32, SocketAddr),
+) -> anyhow::Result<LoadRun> {
+    let mut cfg = t.round.clone();
+    let mut server = match &t.start {
+        Some(spec) => {
+            let s = ManagedServer::start(spec)?;
+            cfg.addr = s.addr;
+            cfg.server_pid = Some(s.pid());
+            Some(s)
+        }
+        None => None,
+    };
+    let mut rounds = Vec::new();
+    for round in 1..=t.rounds {
+        if interrupt::requested() {
+            break;
+        }
+        on_round(round, t.rounds, cfg.addr);
+        rounds.push(run(&cfg)?);
+    }
+    let interrupted = interrupt::requested();
+    let events = match server.as_mut() {
+        Some(s) => Some(s.stop()?),
+        None => None,
+    };
+    let totals = events.as_ref().and_then(|ev| {
+        ev.iter().rev().find_map(|e| match e {
+            ServerEvent::Stopped { totals, .. } => Some(*totals),
+            _ => None,
+        })
+    });
+    let freed_after = events.as_ref().and_then(|ev| {
+        ev.iter()
+            .filter_map(|e| match e {
+                ServerEvent::Closed(c) => match &c.end {
+                    ConnEnd::Stuck { still_ms, .. } => Some(*still_ms),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .max()
+    });
+    let stopped_cleanly = events.as_ref().map(|_| totals.is_some());
+    Ok(LoadRun {
+        ok: !interrupted && rounds.iter().all(|r| r.ok) && stopped_cleanly != Some(false),
+        interrupted,
+        server_max_freed_after_ms: freed_after,
+        server_stopped_cleanly: stopped_cleanly,
+        server_totals: totals,
+        rounds,
+    })
 }
 
 /// Whether client `i` of a run deadlocks: spreads the deadlocking ones evenly through the start
@@ -288,7 +358,7 @@ fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
                 Outcome::Deadlock => ClientEnd::Deadlock,
                 Outcome::TimedOut => ClientEnd::TimedOut,
                 Outcome::Interrupted => ClientEnd::Interrupted,
-                Outcome::Failed => ClientEnd::Failed,
+                _ => ClientEnd::Failed,
             };
             ClientOutcome {
                 outcome,

@@ -16,6 +16,7 @@ pub mod conn;
 pub mod event;
 pub mod holder;
 pub mod load;
+pub mod managed;
 pub mod outcomes;
 pub mod procstat;
 pub mod refusal;
@@ -38,7 +39,9 @@ use crate::observe::own::{CallMemo, OwnSampler};
 use crate::sample::KernelQueues;
 use crate::server::ServeEnd;
 
-use crate::watchdog::{Kind, Verdict, Watchdog};
+use crate::follow::Follower;
+use crate::observe::NoObserver;
+use crate::watchdog::{Kind, Verdict};
 use conn::Conn;
 pub use event::{ConnClosed, ConnEnd, ServerEvent, Sink, Snapshot, Totals};
 
@@ -79,7 +82,7 @@ pub struct Stopped {
 struct Entry {
     conn: Arc<Conn>,
     handle: JoinHandle<()>,
-    watchdog: Watchdog,
+    follower: Follower,
     memo: CallMemo,
     /// The verdict that had the supervisor close it, with the server socket's queues then.
     stuck: Option<(Verdict, Option<KernelQueues>)>,
@@ -211,8 +214,14 @@ impl Server<'_> {
                 .with_memo(std::mem::take(&mut e.memo));
             let sample = sampler.sample(e.conn.accepted.elapsed());
             e.memo = sampler.into_memo();
-            if let Some(v) = e.watchdog.observe(&sample) {
-                e.stuck = Some((v, sample.server));
+            let server = sample.server.clone();
+            if e.follower.step(sample, &mut NoObserver).verdict {
+                let (v, _) = e
+                    .follower
+                    .verdict()
+                    .cloned()
+                    .expect("a verdict was just given");
+                e.stuck = Some((v, server));
                 e.conn.close();
             }
         }

@@ -2,6 +2,8 @@
 
 use clap::Args;
 
+use super::common::FormatArgs;
+
 /// List the numbered experiments: number and title, one line each.
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "Example: tcplab list")]
@@ -35,10 +37,10 @@ Example: tcplab run 5"))]
 pub struct RunArgs {
     /// The experiment's number (5) or name (deadlock), as 'tcplab list' shows them.
     pub experiment: String,
-    /// Print one JSON document on stdout: the experiment, each command's outcome, and whether it
-    /// passed (hides the live views).
-    #[arg(long)]
-    pub json: bool,
+    /// With json: one JSON document on stdout: the experiment, each command's outcome, and
+    /// whether it passed (hides the live views).
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// No live view and no per-command reports; only one line per command and the verdict.
     #[arg(long, short)]
     pub quiet: bool,

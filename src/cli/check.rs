@@ -2,6 +2,8 @@
 
 use clap::{Args, Subcommand};
 
+use super::common::FormatArgs;
+
 use crate::units::{ByteSize, Millis, duration_arg, size_arg};
 
 /// Grade your own program: run it against tcplab's half of the lab, watch the connection from the
@@ -99,9 +101,8 @@ pub struct CheckCommon {
     /// hung.
     #[arg(long, value_parser = duration_arg, default_value = "5s", value_name = "DURATION")]
     pub stall_after: Millis,
-    /// Print one JSON document on stdout instead of the text report.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// No progress lines on stderr; only the report.
     #[arg(long, short)]
     pub quiet: bool,

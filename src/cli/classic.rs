@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::common::{port_arg, server_port_arg};
+use super::common::{FormatArgs, port_arg, server_port_arg};
 pub use crate::classic::blocks::CutAt;
 use crate::units::{ByteSize, size_arg};
 
@@ -101,9 +101,9 @@ pub struct ConnectTo {
 /// Output of the one-process demos.
 #[derive(Debug, Clone, Args)]
 pub struct DemoOutput {
-    /// Print one JSON document on stdout; its "outcome" field names what happened.
-    #[arg(long)]
-    pub json: bool,
+    /// With json: one JSON document on stdout; its "outcome" field names what happened.
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// Only the one-line verdict, not the transcript.
     #[arg(long, short)]
     pub quiet: bool,

@@ -2,7 +2,12 @@
 
 use clap::Args;
 
+use std::time::Duration;
+
 pub use crate::client::StrategyName;
+pub use crate::format::Format;
+use crate::run::{self, Traffic};
+use crate::sock::BufReq;
 
 use crate::units::{BufSize, ByteSize, Millis, buf_arg, chunk_arg, duration_arg, rate_arg};
 
@@ -71,6 +76,26 @@ pub struct TrafficArgs {
     pub slow: bool,
 }
 
+impl TrafficArgs {
+    /// The traffic `deadlock` and `client` send, from their flags; `buffers` are the client's and
+    /// the server's requests (for `client`, its own stand in for the server's).
+    pub fn traffic(&self, bytes: ByteSize, w: &WaitArgs, buffers: [BufReq; 2]) -> Traffic {
+        let base = Traffic::new(self.strategy, bytes.bytes(), self.chunk.bytes());
+        let slow = self
+            .slow
+            .then(|| run::slow_pace(self.strategy, base.total, buffers));
+        Traffic {
+            read: self.read.bytes() as usize,
+            nodelay: self.nodelay,
+            stall_after: w.stall_after.0,
+            timeout: w.timeout.0.max(Duration::from_millis(1)),
+            verify_stall: w.verify_stall.map(|m| m.0),
+            pace: self.pace.map(ByteSize::bytes).or(slow),
+            ..base
+        }
+    }
+}
+
 /// Bounds on every wait.
 #[derive(Debug, Clone, Args)]
 pub struct WaitArgs {
@@ -87,12 +112,41 @@ pub struct WaitArgs {
     pub verify_stall: Option<Millis>,
 }
 
+/// What stdout carries: `--format text|json` (csv and svg where they apply), `--json` for short.
+/// Declared here once and flattened into every command that prints a result.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct FormatArgs {
+    /// Output format: text for a person, json for scripts (one JSON document, or one JSON object
+    /// per line for a stream of events or rows); a sweep also writes csv, and svg (its plot). JSON
+    /// hides the live view.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Shorthand for --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+impl FormatArgs {
+    /// The format asked for (text by default).
+    pub fn get(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else {
+            self.format.unwrap_or_default()
+        }
+    }
+
+    /// Whether a machine reads stdout (anything but text): no live view then.
+    pub fn machine(&self) -> bool {
+        self.get() != Format::Text
+    }
+}
+
 /// Output form.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
-    /// Print one JSON document on stdout instead of the text summary (hides the live view).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// No live view: no gauges and no narrated events while it runs. The summary is still printed
     /// at the end (and lists the events).
     #[arg(long, short)]

@@ -3,9 +3,12 @@
 use clap::Args;
 
 use super::common::{
-    BufferArgs, OutputArgs, OwnBufferArgs, TrafficArgs, WaitArgs, port_arg, server_port_arg,
+    BufferArgs, FormatArgs, OutputArgs, OwnBufferArgs, TrafficArgs, WaitArgs, port_arg,
+    server_port_arg,
 };
-use crate::units::{ByteSize, Millis, chunk_arg, duration_arg, size_arg};
+use crate::run::{ClientConfig, DEMO_BUFFER, PairConfig};
+use crate::sock::{self, BufReq, NetError};
+use crate::units::{BufSize, ByteSize, Millis, chunk_arg, duration_arg, size_arg};
 
 /// Run the server and the naive client in one process and watch all four buffers fill until
 /// send() and recv() wait on each other for ever; then read where every byte is from the kernel's
@@ -99,10 +102,10 @@ pub struct ServerArgs {
     /// One stdout line per event (accepted, closed, stuck, reset, refused) with the running totals.
     #[arg(long)]
     pub log: bool,
-    /// One JSON object per event on stdout instead of text (listening, accepted, refused, closed,
-    /// stopped), for scripts such as the load test.
-    #[arg(long)]
-    pub json: bool,
+    /// With json: one JSON object per event on stdout instead of text (listening, accepted,
+    /// refused, closed, stopped), for scripts such as the load test.
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// Stop (as on SIGTERM) when process PID ends: how `tcplab load` starts its server.
     #[arg(long, value_name = "PID", hide = true)]
     pub managed_by: Option<u32>,
@@ -157,9 +160,9 @@ pub struct ReplayArgs {
     /// How much faster than recorded to play it (0.5 is half speed, 10 ten times faster).
     #[arg(long, default_value = "1", value_parser = speed_arg, value_name = "X")]
     pub speed: f64,
-    /// Print each event as one JSON object per line instead of the live view and text.
-    #[arg(long)]
-    pub json: bool,
+    /// With json: each event as one JSON object per line instead of the live view and text.
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// No live view; only the narrated events.
     #[arg(long, short)]
     pub quiet: bool,
@@ -170,5 +173,50 @@ pub fn speed_arg(text: &str) -> Result<f64, String> {
     match text.trim().trim_end_matches('x').parse::<f64>() {
         Ok(v) if (0.01..=1000.0).contains(&v) => Ok(v),
         _ => Err("expected a speed factor from 0.01 to 1000, such as 0.5 or 10".into()),
+    }
+}
+
+impl DeadlockArgs {
+    /// The run the flags ask for: a per-peer flag beats `--sndbuf`/`--rcvbuf`, an unset buffer
+    /// gets the demo's default.
+    pub fn config(&self) -> PairConfig {
+        let b = &self.buffers;
+        let pick =
+            |one: Option<BufSize>, both: Option<BufSize>| one.or(both).unwrap_or(DEMO_BUFFER);
+        let client = BufReq {
+            snd: pick(b.client_sndbuf, b.sndbuf),
+            rcv: pick(b.client_rcvbuf, b.rcvbuf),
+        };
+        let server = BufReq {
+            snd: pick(b.server_sndbuf, b.sndbuf),
+            rcv: pick(b.server_rcvbuf, b.rcvbuf),
+        };
+        PairConfig {
+            traffic: self
+                .traffic
+                .traffic(self.bytes, &self.wait, [client, server]),
+            host: self.host.clone(),
+            client,
+            server,
+            buffers_after_connect: b.buffers_after_connect,
+        }
+    }
+}
+
+impl ClientArgs {
+    /// The client run the flags ask for.
+    pub fn config(&self) -> Result<ClientConfig, NetError> {
+        let buffers = BufReq {
+            snd: self.buffers.sndbuf,
+            rcv: self.buffers.rcvbuf,
+        };
+        Ok(ClientConfig {
+            traffic: self
+                .traffic
+                .traffic(self.bytes, &self.wait, [buffers, buffers]),
+            addr: sock::resolve(&self.host, self.port)?,
+            buffers,
+            connect_timeout: self.connect_timeout.0,
+        })
     }
 }

@@ -2,6 +2,8 @@
 
 use clap::Args;
 
+use super::common::FormatArgs;
+
 use crate::units::{BufSize, ByteSize, Millis, buf_arg, duration_arg, size_arg};
 
 /// Start a class's worth of clients against one server at once: a mix of deadlocking clients
@@ -67,9 +69,8 @@ pub struct LoadArgs {
     /// Give up after this long in all; every client is bounded by it.
     #[arg(long, value_parser = duration_arg, default_value = "180s", value_name = "DURATION")]
     pub timeout: Millis,
-    /// Print one JSON document instead of the text report.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: FormatArgs,
 }
 
 /// A load-test client's write: at least 1 byte, at most 1 MiB (a class's worth of clients each

@@ -2,10 +2,14 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+
+use super::common::FormatArgs;
 
 use crate::client::StrategyName;
 use crate::sweep::grid::{Grid, grid_arg};
+use crate::sweep::{Knob, Plan};
+use crate::units::BufSize;
 use crate::units::{ByteSize, Millis, chunk_arg, duration_arg, size_arg};
 
 /// Run the one-process deadlock demo once per combination of buffer sizes and print, point by
@@ -80,13 +84,10 @@ pub struct SweepArgs {
     /// Loopback address to run on (127.0.0.1 or ::1).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Form of the rows on stdout and of any --output file whose name does not end in .csv,
-    /// .json, .jsonl or .txt. json is one object per line (JSON Lines).
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: SweepFormat,
-    /// Shorthand for --format json.
-    #[arg(long, conflicts_with = "format")]
-    pub json: bool,
+    /// The form of the rows on stdout and of any --output file whose name does not end in .csv,
+    /// .json, .jsonl or .txt (json is one object per line: JSON Lines).
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// Write the rows to FILE instead of stdout ('-' = stdout); repeat it to write several forms
     /// at once (e.g. -o points.csv -o points.json). Each row is written as its point finishes.
     #[arg(short, long, value_name = "FILE")]
@@ -99,13 +100,46 @@ pub struct SweepArgs {
     pub quiet: bool,
 }
 
-/// How sweep rows are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SweepFormat {
-    /// A table for people, sizes in binary units.
-    Text,
-    /// Comma-separated values with a header; raw numbers, units in the column names.
-    Csv,
-    /// One JSON object per line (JSON Lines), the same fields as the CSV.
-    Json,
+/// The grid when no buffer flag is given: the four buffers together, 4 KiB to 256 KiB.
+fn default_axis() -> (Knob, Vec<BufSize>) {
+    let v = [4u64, 16, 64, 256].map(|k| BufSize::Bytes(ByteSize(k * 1024)));
+    (Knob::Buffers, v.to_vec())
+}
+
+impl SweepArgs {
+    /// The sweep the flags ask for.
+    pub fn plan(&self) -> Plan {
+        let a = self;
+        let given = [
+            (Knob::Buffers, &a.buffers),
+            (Knob::Sndbuf, &a.sndbuf),
+            (Knob::Rcvbuf, &a.rcvbuf),
+            (Knob::ClientSndbuf, &a.client_sndbuf),
+            (Knob::ClientRcvbuf, &a.client_rcvbuf),
+            (Knob::ServerSndbuf, &a.server_sndbuf),
+            (Knob::ServerRcvbuf, &a.server_rcvbuf),
+        ];
+        let mut axes: Vec<(Knob, Vec<BufSize>)> = given
+            .into_iter()
+            .filter_map(|(k, g)| g.as_ref().map(|g| (k, g.0.clone())))
+            .collect();
+        if axes.is_empty() {
+            axes.push(default_axis());
+        }
+        let mut strategies = a.strategy.clone();
+        strategies.dedup();
+        Plan {
+            axes,
+            strategies,
+            repeat: a.repeat,
+            chunk: a.chunk.bytes(),
+            read: a.read.bytes(),
+            bytes: a.bytes.map(ByteSize::bytes),
+            nodelay: a.nodelay,
+            buffers_after_connect: a.buffers_after_connect,
+            stall_after: a.stall_after.0,
+            timeout: a.timeout.0,
+            host: a.host.clone(),
+        }
+    }
 }

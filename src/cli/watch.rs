@@ -2,6 +2,8 @@
 
 use clap::Args;
 
+use super::common::FormatArgs;
+
 use crate::units::{Millis, duration_arg};
 
 /// Watch the TCP connections of programs tcplab did not write — the classic Python scripts, your
@@ -35,9 +37,9 @@ pub struct WatchArgs {
     /// closed cleanly.
     #[arg(long)]
     pub until_verdict: bool,
-    /// One JSON object per line for every event, verdict and closed connection.
-    #[arg(long)]
-    pub json: bool,
+    /// With json: one JSON object per line for every event, verdict and closed connection.
+    #[command(flatten)]
+    pub format: FormatArgs,
     /// No live view; events and verdicts as lines.
     #[arg(long, short)]
     pub quiet: bool,

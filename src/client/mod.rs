@@ -17,7 +17,7 @@ use crate::counters::{Shared, ThreadSlot};
 use crate::payload::Verifier;
 pub use crate::result::StrategyName;
 use crate::result::{ShortSends, Verification};
-use crate::sample::Phase;
+use crate::sample::{Phase, Role};
 use pace::Pacer;
 
 /// What a strategy works with.
@@ -45,6 +45,17 @@ pub struct ClientReport {
 
 pub trait Strategy: Sync {
     fn run(&self, job: &ClientJob<'_>) -> ClientReport;
+
+    /// Whether the client reads the echo while it sends (a fix), rather than only after its last
+    /// send: it then sends everything however small the buffers are.
+    fn reads_while_sending(&self) -> bool {
+        true
+    }
+
+    /// The role of the client's own thread (an event loop both reads and writes).
+    fn role(&self) -> Role {
+        Role::Sender
+    }
 
     /// How many threads use the socket, each passing the start gate once.
     fn threads(&self) -> u32 {

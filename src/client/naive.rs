@@ -12,6 +12,10 @@ use crate::sample::Phase;
 pub struct Naive;
 
 impl Strategy for Naive {
+    fn reads_while_sending(&self) -> bool {
+        false
+    }
+
     fn run(&self, job: &ClientJob<'_>) -> ClientReport {
         let s = job.shared;
         s.client.enter();

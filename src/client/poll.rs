@@ -14,7 +14,7 @@ use std::net::Shutdown;
 use super::pace::Pacer;
 use super::{ClientJob, ClientReport, Strategy, write_nonblocking};
 use crate::payload::{Layout, Verifier};
-use crate::sample::Phase;
+use crate::sample::{Phase, Role};
 
 pub struct PollLoop;
 
@@ -23,6 +23,10 @@ const POLL_TICK: Duration = Duration::from_millis(100);
 const SOCK: Token = Token(0);
 
 impl Strategy for PollLoop {
+    fn role(&self) -> Role {
+        Role::Both
+    }
+
     fn run(&self, job: &ClientJob<'_>) -> ClientReport {
         let s = job.shared;
         s.client.enter();

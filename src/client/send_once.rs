@@ -24,6 +24,10 @@ pub struct SendOnce;
 const MAX_RUNS: usize = 1 << 16;
 
 impl Strategy for SendOnce {
+    fn reads_while_sending(&self) -> bool {
+        false
+    }
+
     fn run(&self, job: &ClientJob<'_>) -> ClientReport {
         let s = job.shared;
         s.client.enter();

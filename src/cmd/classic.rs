@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::classic::Outcome;
 use crate::classic::blocks::{self, DemoConfig};
 use crate::classic::dribble::{self, DribbleConfig};
 use crate::classic::halfclose::{self, HalfcloseConfig};
@@ -16,29 +15,13 @@ use crate::cli::classic::{
     BlocksArgs, BlocksRole, DemoOutput, DribbleArgs, HalfcloseArgs, SixteenArgs, SixteenRole,
 };
 use crate::interrupt;
-use crate::report::{self, progress, wrap};
+use crate::report::classic::{Demo, TextView};
+use crate::report::{self, export, wrap};
 use crate::sock;
 
-type TextView<R> = fn(&R, bool, &mut dyn Write) -> io::Result<()>;
-
-/// The report as JSON, or as text wrapped to the terminal (`wrap::for_stdout`: into a pipe or a
-/// file each line stays whole).
+/// The demo's report in the format asked for.
 fn emit<R: Serialize>(report: &R, o: &DemoOutput, text: TextView<R>) -> anyhow::Result<()> {
-    let words = || -> io::Result<String> {
-        let mut t = Vec::new();
-        text(report, o.quiet, &mut t)?;
-        Ok(String::from_utf8_lossy(&t).into_owned())
-    };
-    if o.json {
-        if progress::watched_by_runner() {
-            write!(io::stderr().lock(), "{}", wrap::for_stderr(&words()?))?;
-        }
-        report::json::write(report, io::stdout().lock())?;
-        return Ok(());
-    }
-    let mut out = io::stdout().lock();
-    write!(out, "{}", wrap::for_stdout(&words()?))?;
-    out.flush()?;
+    export::print(&Demo::new(report, o.quiet, text), o.format.get())?;
     Ok(())
 }
 
@@ -149,8 +132,5 @@ pub fn halfclose(a: &HalfcloseArgs) -> anyhow::Result<ExitCode> {
         r => r?,
     };
     emit(&r, &a.output, report::classic::halfclose)?;
-    Ok(ExitCode::from(match r.outcome {
-        Outcome::Stalled => 3,
-        _ => 0,
-    }))
+    Ok(ExitCode::from(r.outcome.exit_code()))
 }

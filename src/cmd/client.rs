@@ -4,25 +4,18 @@
 use std::process::ExitCode;
 
 use crate::cli::lab::ClientArgs;
-use crate::cmd::{self, deadlock::traffic};
 use crate::observe::{NoObserver, Observer};
+use crate::report::export;
 use crate::report::live::{self, LiveView};
 use crate::report::progress::Live;
-use crate::run::{self, ClientConfig};
-use crate::sock::{self, BufReq};
+use crate::report::run::RunDoc;
+use crate::run;
 
 pub fn main(a: &ClientArgs) -> anyhow::Result<ExitCode> {
-    let buffers = BufReq {
-        snd: a.buffers.sndbuf,
-        rcv: a.buffers.rcvbuf,
-    };
-    let cfg = ClientConfig {
-        traffic: traffic(&a.traffic, a.bytes, &a.wait, [buffers, buffers]),
-        addr: sock::resolve(&a.host, a.port)?,
-        buffers,
-        connect_timeout: a.connect_timeout.0,
-    };
-    let live = Live::decide(a.output.quiet, a.output.json);
+    let format = a.output.format.get();
+    export::supported::<RunDoc>(format)?;
+    let cfg = a.config()?;
+    let live = Live::decide(a.output.quiet, a.output.format.machine());
     let mut view = live
         .shown()
         .then(|| LiveView::new(live, &live::title("client", &cfg.traffic)));
@@ -31,6 +24,6 @@ pub fn main(a: &ClientArgs) -> anyhow::Result<ExitCode> {
         None => &mut NoObserver,
     };
     let result = run::run_client(&cfg, obs)?;
-    cmd::print_run(&result, a.output.json, live.shown())?;
+    export::print(&RunDoc::new(&result, live.shown()), format)?;
     Ok(ExitCode::from(result.outcome.exit_code()))
 }

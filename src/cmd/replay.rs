@@ -3,16 +3,16 @@
 //! Without a terminal (or with `--quiet`), only the events are printed, as text lines or, with
 //! `--json`, one JSON object per line.
 
-use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::cli::lab::ReplayArgs;
 use crate::interrupt;
 use crate::observe::{NoObserver, Observer};
+use crate::report::export::Stream;
 use crate::report::live::LiveView;
 use crate::report::narration::event_line;
-use crate::report::{self, progress::Live};
+use crate::report::progress::Live;
 use crate::timeline;
 
 /// Longest single wait, so Ctrl-C is noticed quickly.
@@ -20,11 +20,11 @@ const NAP: Duration = Duration::from_millis(50);
 
 pub fn main(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let rows = timeline::read_rows(&a.file)?;
-    let live = Live::decide(a.quiet, a.json);
+    let live = Live::decide(a.quiet, a.format.machine());
+    let events = Stream::new(a.format.get(), event_line);
     let title = format!("replay of {} at {}× speed", a.file.display(), a.speed);
     let mut view = live.shown().then(|| LiveView::new(live, &title));
     let started = Instant::now();
-    let mut out = io::stdout().lock();
     for row in &rows {
         let due = Duration::from_secs_f64(row.time_ms.max(0.0) / 1000.0 / a.speed);
         while let Some(left) = due.checked_sub(started.elapsed()).filter(|l| !l.is_zero()) {
@@ -43,11 +43,8 @@ pub fn main(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
         obs.sample(&row.to_sample());
         for e in row.events() {
             obs.event(&e);
-            if a.json {
-                report::json::write_line(&e, &mut out)?;
-            } else if !live.shown() {
-                writeln!(out, "{}", event_line(&e))?;
-                out.flush()?;
+            if a.format.machine() || !live.shown() {
+                events.item(&e)?;
             }
         }
     }

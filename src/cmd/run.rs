@@ -1,125 +1,90 @@
-//! `tcplab run N`: says what to watch, runs each of the experiment's commands as a child process
-//! (`catalogue::child`), judges the results (`catalogue::verdict`), and prints the verdict
-//! (`report::catalogue`). Exit 0 when the expectation held, 1 when it did not, 130 or 143 when a
-//! signal stopped it, 2 for an unknown experiment.
+//! `tcplab run N`: says what to watch, runs the experiment (`catalogue::runner`), telling each
+//! command as it starts and ends, and prints the verdict (`report::catalogue`). Exit 0 when the
+//! expectation held, 1 when it did not, 130 or 143 when a signal stopped it, 2 for an unknown
+//! experiment.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::catalogue::Experiment;
-use crate::catalogue::child;
-use crate::catalogue::files::Prepared;
-use crate::catalogue::verdict::{self, CommandReport, Comparison, RunReport};
+use crate::catalogue::runner::{self, Progress};
+use crate::catalogue::verdict::CommandReport;
+use crate::catalogue::{self, Experiment};
 use crate::cli::catalogue::RunArgs;
 use crate::interrupt;
+use crate::report::catalogue::Verdict;
+use crate::report::export::{self, Format};
 use crate::report::{self, progress::Live};
 
 pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
-    let Some(exp) = super::experiment(&a.experiment)? else {
-        return Ok(ExitCode::from(2));
-    };
-    let exp = &exp;
-    let text = !a.json;
-    let live = Live::decide(a.quiet, a.json);
+    let exp = catalogue::pick(&a.experiment)?;
+    let format = a.format.get();
+    export::supported::<Verdict>(format)?;
+    let live = Live::decide(a.quiet, a.format.machine());
     // The programs the commands run ({lab}), written into a folder removed when `lab` is dropped.
-    let lab = crate::catalogue::files::prepare(exp)?;
-    if text {
-        say(|o| report::catalogue::write_intro(exp, a.quiet, o))?;
+    let lab = catalogue::files::prepare(&exp)?;
+    let mut told = Told {
+        exp: &exp,
+        text: format == Format::Text,
+        // A child watched live prints its own summary on the terminal.
+        quiet: a.quiet || live.shown(),
+    };
+    if told.text {
+        say(|o| report::catalogue::write_intro(&exp, a.quiet, o))?;
         if let (Some(dir), false) = (lab.lab_dir(), a.quiet) {
             say(|o| report::catalogue::write_lab_dir(dir, o))?;
         }
     } else if !a.quiet {
-        report::catalogue::write_watch(exp, &mut io::stderr().lock())?;
+        report::catalogue::write_watch(&exp, &mut io::stderr().lock())?;
     }
-    let mut attempt = 1;
-    let (reports, comparisons, passed, interrupted) = loop {
-        let tried = attempt_once(exp, &lab, a, live, text)?;
-        let (_, _, passed, interrupted) = &tried;
-        if *passed || *interrupted || attempt >= exp.attempts {
-            break tried;
-        }
-        attempt += 1;
-        if text {
-            say(|o| report::catalogue::write_retry(exp, attempt, o))?;
-        }
+    let r = runner::run(&exp, &lab, live.shown(), &mut told)?;
+    let verdict = Verdict {
+        report: &r,
+        exp: &exp,
+        quiet: a.quiet,
     };
-    if text {
-        say(|o| {
-            report::catalogue::write_verdict(
-                exp,
-                &reports,
-                &comparisons,
-                passed,
-                interrupted,
-                a.quiet,
-                o,
-            )
-        })?;
+    if told.text {
+        say(|o| export::Document::text(&verdict, o))?;
     } else {
-        let mut doc = RunReport::new(exp, reports, comparisons, passed, interrupted);
-        doc.attempts = attempt;
-        report::json::write(&doc, io::stdout().lock())?;
+        export::print(&verdict, format)?;
     }
-    Ok(ExitCode::from(match (interrupted, passed) {
+    Ok(ExitCode::from(match (r.interrupted, r.passed) {
         (true, _) => interrupt::exit_code(),
         (false, true) => 0,
         (false, false) => 1,
     }))
 }
 
-/// What one attempt at the experiment gave: each command's report, the comparisons, whether it
-/// passed, whether a signal stopped it.
-type Attempt = (Vec<CommandReport>, Vec<Comparison>, bool, bool);
-
-fn attempt_once(
-    exp: &Experiment,
-    lab: &Prepared,
-    a: &RunArgs,
-    live: Live,
+/// Tells a person each command as it starts and ends (nothing for a script).
+struct Told<'a> {
+    exp: &'a Experiment,
     text: bool,
-) -> anyhow::Result<Attempt> {
-    let mut reports = Vec::new();
-    let mut docs = Vec::new();
-    let mut interrupted = false;
-    for i in 0..exp.commands.len() {
-        let args = &exp.command(i, live.shown());
-        if text {
-            say(|o| report::catalogue::write_command_start(i, exp.commands.len(), args, o))?;
-        }
-        let ran = child::run(&lab.fill(args), live.shown(), child::deadline_for(args))?;
-        let doc: Option<Value> = serde_json::from_str(&ran.stdout).ok();
-        let rep = verdict::judge_command(exp, i, doc.as_ref(), &ran);
-        if text {
-            // A child watched live has printed its own summary on the terminal already.
-            let quiet = a.quiet || live.shown();
-            say(|o| report::catalogue::write_command(&rep, doc.as_ref(), quiet, o))?;
-        }
-        interrupted = rep.outcome.as_deref() == Some("interrupted")
-            || matches!(ran.exit_code, Some(130 | 143))
-            || interrupt::requested();
-        reports.push(rep);
-        docs.push(doc);
-        if interrupted {
-            break;
-        }
-    }
-    let comparisons = if interrupted {
-        Vec::new()
-    } else {
-        verdict::compare(exp, &docs)
-    };
-    let passed = !interrupted
-        && reports.len() == exp.commands.len()
-        && reports.iter().all(|r| r.held)
-        && comparisons.iter().all(|c| c.held);
-    Ok((reports, comparisons, passed, interrupted))
+    quiet: bool,
 }
 
-/// Writes to stdout and flushes, so the text appears before the next child's live view; an error
-/// (a closed pipe) is returned rather than panicking as `println!` would.
-/// Writes a piece of the run's text view to stdout, wrapped to the terminal at word boundaries.
+impl Progress for Told<'_> {
+    fn command_start(&mut self, i: usize, n: usize, args: &[String]) {
+        if self.text {
+            let _ = say(|o| report::catalogue::write_command_start(i, n, args, o));
+        }
+    }
+
+    fn command_done(&mut self, rep: &CommandReport, doc: Option<&Value>) {
+        if self.text {
+            let _ = say(|o| report::catalogue::write_command(rep, doc, self.quiet, o));
+        }
+    }
+
+    fn retry(&mut self, attempt: u32) {
+        if self.text {
+            let _ = say(|o| report::catalogue::write_retry(self.exp, attempt, o));
+        }
+    }
+}
+
+/// Writes a piece of the run's text view to stdout, wrapped to the terminal at word boundaries,
+/// and flushes, so the text appears before the next child's live view.
 fn say(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let mut text = Vec::new();
     f(&mut text)?;

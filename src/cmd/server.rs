@@ -5,11 +5,13 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::classroom::{self, ServerEvent, Sink};
+use crate::classroom::{self, ServerEvent};
 use crate::cli::lab::ServerArgs;
 use crate::interrupt;
+use crate::report;
+use crate::report::errors::Usage;
+use crate::report::export::Format;
 use crate::report::progress::Live;
-use crate::report::server::{JsonSink, TextSink};
 use crate::sock::{self, BufReq};
 
 /// The idle limit of the concurrent server when none is given.
@@ -34,11 +36,15 @@ pub fn main(a: &ServerArgs) -> anyhow::Result<ExitCode> {
     let backlog = max_conns.max(128) as i32;
     let listener = sock::listen(addr, Some(&req), backlog)?;
     let local = sock::local(&listener)?;
-    let mut sink: Box<dyn Sink> = if a.json {
-        Box::new(JsonSink::new()?)
-    } else {
-        Box::new(TextSink::new(a.log, Live::decide(a.quiet, false)))
-    };
+    let format = a.format.get();
+    if !matches!(format, Format::Text | Format::Json) {
+        return Err(Usage(format!(
+            "the server writes its log as text or json; there is no '--format {}' for it",
+            format.name()
+        ))
+        .into());
+    }
+    let mut sink = report::server::sink(format, a.log, Live::decide(a.quiet, false))?;
     sink.event(&ServerEvent::Listening {
         addr: local.to_string(),
         reachable_from_network: classroom::reachable_from_network(local),

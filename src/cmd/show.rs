@@ -7,9 +7,7 @@ use crate::cli::catalogue::ShowArgs;
 use crate::report;
 
 pub fn main(a: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let Some(exp) = super::experiment(&a.experiment)? else {
-        return Ok(ExitCode::from(2));
-    };
+    let exp = crate::catalogue::pick(&a.experiment)?;
     let stdout = io::stdout();
     let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let width = report::wrap::terminal_width();

@@ -1,15 +1,13 @@
 //! The second source of observations: TCP sockets of *other* processes, read from the kernel from
 //! outside, the way `ss -tmioe` and `ss -tp` see them. This file holds the plain data a dump
 //! yields ([`DiagSocket`]) and the filter that picks sockets ([`Filter`]);
-//! [`netlink`] asks the kernel's sock_diag interface for them and [`procs`] finds the processes
+//! [`netlink`] asks the kernel's sock_diag interface for them; `sys::proc` finds the processes
 //! and threads behind them in `/proc`.
 //!
 //! Nothing here prints or decides: turning these numbers into a verdict ("both sides are blocked
 //! in `sendto` with zero windows") is left to the rules that consume samples.
-#![cfg(target_os = "linux")]
 
 pub mod netlink;
-pub mod procs;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};

@@ -13,13 +13,12 @@
 
 use std::time::Duration;
 
+use crate::rate::{RateTracker, WINDOW as RATE_WINDOW};
 pub use crate::result::{Event, EventKind};
 use crate::sample::{Call, Sample, Side};
 
 /// How long a fix must have run before its steady state is reported.
 const STEADY_AFTER: Duration = Duration::from_secs(1);
-/// The window over which a rate is measured.
-const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// Below this, healthy traffic is crawling (bytes per second); a paced run uses half its pace.
 const CRAWL_BELOW: u64 = 64 * 1024;
 /// The server is said to have stopped reading once it read nothing for this long while blocked.
@@ -60,8 +59,8 @@ fn send_queue_full(q: &crate::sample::KernelQueues) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Narrator {
     said: Vec<&'static str>,
-    /// (time, client bytes sent) over the last `RATE_WINDOW`.
-    history: std::collections::VecDeque<(Duration, u64)>,
+    /// The app counters' rates, the same the live view shows.
+    rates: RateTracker,
     window_closed_recently: Option<Duration>,
     crawling: bool,
     client_recv_peak: u64,
@@ -214,33 +213,21 @@ impl Narrator {
         if closed_now {
             self.window_closed_recently = Some(s.at);
         }
-        self.history.push_back((s.at, s.counts.client_sent_bytes));
-        while self
-            .history
-            .front()
-            .is_some_and(|(t, _)| s.at.saturating_sub(*t) > RATE_WINDOW)
-        {
-            self.history.pop_front();
-        }
+        let r = self.rates.take(s.at, s.counts);
         if s.at >= STEADY_AFTER && self.once("steady") {
             say(EventKind::SteadyState {
                 client_recv_queue_peak_bytes: self.client_recv_peak,
             });
         }
-        let Some(&(t0, b0)) = self.history.front() else {
-            return;
-        };
-        let span = s.at.saturating_sub(t0);
-        if span < RATE_WINDOW * 9 / 10 {
+        if r.span < RATE_WINDOW * 9 / 10 {
             return;
         }
-        let moved = s.counts.client_sent_bytes.saturating_sub(b0);
-        let rate = (moved as f64 / span.as_secs_f64()) as u64;
+        let rate = r.client_sent;
         let threshold = self.pace.map_or(CRAWL_BELOW, |p| CRAWL_BELOW.min(p / 2));
         let windows_flapping = self
             .window_closed_recently
             .is_some_and(|t| s.at.saturating_sub(t) <= RATE_WINDOW);
-        if !self.crawling && moved > 0 && rate < threshold && windows_flapping {
+        if !self.crawling && rate > 0 && rate < threshold && windows_flapping {
             self.crawling = true;
             say(EventKind::Crawling { bytes_per_s: rate });
         } else if self.crawling && rate >= threshold * 4 {

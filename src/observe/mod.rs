@@ -1,13 +1,17 @@
 //! Where samples come from. A `Sampler` turns one source of facts about a connection into the one
-//! observation model (`crate::sample::Sample`); the watchdog, the narrated events, the live view
-//! and the timeline read samples and never ask where they came from.
+//! observation model (`crate::sample::Sample`); the follow step (`follow`), the watchdog, the
+//! narrated events, the live view and the timeline read samples, not sources. What differs
+//! between sources is said in the sample itself: a part a source cannot see is `None` (the other
+//! process's socket, a thread's call it did not read this time), a thread's `phase` exists only
+//! where the program keeps one (tcplab's own), and a thread's `pid`, `tid` and `syscall` only
+//! where the source reads them from outside.
 //!
 //! - `own`: tcplab's own sockets and threads (ioctl, getsockopt, /proc/self/task), plus the app
-//!   counters its I/O loops keep.
-//!
-//! - `diag`: other programs' sockets, from the kernel's socket diagnostics and /proc (Linux).
+//!   counters its I/O loops keep. It reads its threads' calls only when no counter moved or every
+//!   100 ms, so a sample between two reads lacks them.
+//! - `diag`: other programs' sockets, from the kernel's socket diagnostics and /proc; a program's
+//!   counters are derived from the kernel's.
 
-#[cfg(target_os = "linux")]
 pub mod diag;
 pub mod own;
 

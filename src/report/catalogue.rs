@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::catalogue::Experiment;
 use crate::catalogue::files::{self, LAB};
-use crate::catalogue::verdict::{self, CommandReport, Comparison, Failure, Problem};
+use crate::catalogue::verdict::{self, CommandReport, Comparison, Failure, Problem, RunReport};
 use crate::report::human;
 use crate::result::RunResult;
 
@@ -254,6 +254,33 @@ pub fn write_command(
 }
 
 /// The comparisons across commands, then PASS, FAIL or INTERRUPTED, then the questions.
+/// An experiment's run as a command's document: the verdict in sentences, or the run report as
+/// JSON.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub struct Verdict<'a> {
+    pub report: &'a RunReport,
+    #[serde(skip)]
+    pub exp: &'a Experiment,
+    #[serde(skip)]
+    pub quiet: bool,
+}
+
+impl super::export::Document for Verdict<'_> {
+    fn text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let r = self.report;
+        write_verdict(
+            self.exp,
+            &r.commands,
+            &r.comparisons,
+            r.passed,
+            r.interrupted,
+            self.quiet,
+            out,
+        )
+    }
+}
+
 pub fn write_verdict(
     exp: &Experiment,
     reports: &[CommandReport],

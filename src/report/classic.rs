@@ -10,6 +10,37 @@ use crate::classic::sixteen::{CLIENT_MESSAGE, DemoReport};
 use crate::classic::{Outcome, py_repr};
 use crate::report::human;
 
+/// A classic demo's report as a command's document: its text view (`quiet`: the verdict line
+/// only) and its JSON as the report itself.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub struct Demo<'a, R: serde::Serialize> {
+    report: &'a R,
+    #[serde(skip)]
+    quiet: bool,
+    #[serde(skip)]
+    words: TextView<R>,
+}
+
+/// The text view of one demo's report.
+pub type TextView<R> = fn(&R, bool, &mut dyn Write) -> io::Result<()>;
+
+impl<'a, R: serde::Serialize> Demo<'a, R> {
+    pub fn new(report: &'a R, quiet: bool, words: TextView<R>) -> Demo<'a, R> {
+        Demo {
+            report,
+            quiet,
+            words,
+        }
+    }
+}
+
+impl<R: serde::Serialize> super::export::Document for Demo<'_, R> {
+    fn text(&self, out: &mut dyn Write) -> io::Result<()> {
+        (self.words)(self.report, self.quiet, out)
+    }
+}
+
 pub fn sixteen(r: &DemoReport, quiet: bool, out: &mut dyn Write) -> io::Result<()> {
     if !quiet {
         for l in &r.transcript {

@@ -1,6 +1,6 @@
 //! The CSV view: one header from the row type's serde fields, then one line per row. The writer
 //! flushes after every row, so a sweep cut short still leaves a valid file with every finished
-//! point in it. Which columns exist is decided by the row types alone (`sweep::SweepRow`,
+//! point in it. Which columns exist is decided by the row types alone (`report::sweep_row::SweepRow`,
 //! `timeline::TimelineRow`), never by a list kept here.
 
 use std::io::{self, Write};

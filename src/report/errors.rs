@@ -4,13 +4,31 @@
 
 use std::io;
 
-use crate::catalogue::files::Unready;
-#[cfg(target_os = "linux")]
+use crate::catalogue::files::{Unready, WriteError};
 use crate::check::{CheckError, StartError};
 use crate::classic::halfclose::HalfcloseError;
 use crate::run::SetupError;
 use crate::sock::{NetError, Peer};
 use crate::timeline::NotATimeline;
+
+/// Arguments that parsed but cannot work together or here (two outputs to one file, an address
+/// off this machine, a format the command does not write). `main` prints the line and exits 2,
+/// as for clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// Whether the error means the command line was wrong (exit 2) rather than a run that failed.
+pub fn is_usage(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<Usage>()
+            || c.is::<crate::catalogue::NotFound>()
+            || c.is::<super::export::Unsupported>()
+            || matches!(c.downcast_ref(), Some(NetError::NotLoopback { .. }))
+            || matches!(c.downcast_ref(), Some(CheckError::Start(_)))
+            || matches!(c.downcast_ref(), Some(WriteError::Exists { .. }))
+    })
+}
 
 /// The whole error chain in one line, with the advice that fits its cause.
 pub fn line(e: &anyhow::Error) -> String {
@@ -19,10 +37,12 @@ pub fn line(e: &anyhow::Error) -> String {
     if let Some(u) = e.chain().find_map(|c| c.downcast_ref::<Unready>()) {
         return super::files::unready(u);
     }
+    if let Some(w) = e.chain().find_map(|c| c.downcast_ref::<WriteError>()) {
+        return super::files::write_error(w);
+    }
     if e.chain().any(|c| c.is::<NotATimeline>()) {
         return format!("{text}; record one with 'tcplab deadlock --timeline FILE.csv'");
     }
-    #[cfg(target_os = "linux")]
     if let Some(c) = e.chain().find_map(|c| c.downcast_ref::<CheckError>()) {
         return format!("{text}{}", check_advice(c));
     }
@@ -34,7 +54,6 @@ pub fn line(e: &anyhow::Error) -> String {
 
 fn net_error(e: &anyhow::Error) -> Option<&NetError> {
     e.chain().find_map(|c| {
-        #[cfg(target_os = "linux")]
         if let Some(CheckError::Net(n)) = c.downcast_ref::<CheckError>() {
             return Some(n);
         }
@@ -51,7 +70,6 @@ fn net_error(e: &anyhow::Error) -> Option<&NetError> {
 }
 
 /// What to try when `tcplab check` could not check a program.
-#[cfg(target_os = "linux")]
 fn check_advice(e: &CheckError) -> String {
     let use_port = "; does it take the port from the command line? put {port} where it does";
     match e {
@@ -99,6 +117,7 @@ fn check_advice(e: &CheckError) -> String {
 pub fn advice(e: &NetError) -> String {
     match e {
         NetError::Resolve { .. } => "; try 127.0.0.1 or ::1".into(),
+        NetError::NotLoopback { .. } => String::new(),
         NetError::Listen { addr, cause } => match cause.kind() {
             io::ErrorKind::AddrInUse => format!(
                 " (another server holds port {}); try '--port 0' or stop the other server",

@@ -7,6 +7,39 @@ use std::io::{self, Write};
 use crate::classroom::load::{ClientEnd, FREE_SLACK, LoadReport, LoadRole, LoadRun};
 use crate::report::{human, human_signed};
 
+/// What the load test is starting, for stderr: the class at the first round, the round's number
+/// when there are several.
+pub fn round_line(
+    round: u32,
+    of: u32,
+    clients: u32,
+    addr: std::net::SocketAddr,
+    deadlocking: f64,
+) -> String {
+    let mut lines = Vec::new();
+    if round == 1 {
+        lines.push(format!(
+            "tcplab load: {clients} clients against {addr}, {:.0} % of them deadlocking",
+            deadlocking * 100.0
+        ));
+    }
+    if of > 1 {
+        lines.push(format!("tcplab load: round {round} of {of}"));
+    }
+    lines.join("\n")
+}
+
+/// The load test's document: the text report, or the run as JSON.
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub struct LoadDoc<'a>(pub &'a LoadRun);
+
+impl super::export::Document for LoadDoc<'_> {
+    fn text(&self, out: &mut dyn Write) -> io::Result<()> {
+        write_run(self.0, out)
+    }
+}
+
 pub fn write_run(run: &LoadRun, out: &mut dyn Write) -> io::Result<()> {
     for (i, r) in run.rounds.iter().enumerate() {
         if run.rounds.len() > 1 {

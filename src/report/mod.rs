@@ -7,11 +7,11 @@
 //! count a person reads; `errors` words the engine's typed failures with what to try next.
 
 pub mod catalogue;
-#[cfg(target_os = "linux")]
 pub mod check;
 pub mod classic;
 pub mod csv;
 pub mod errors;
+pub mod export;
 pub mod files;
 pub mod human;
 pub mod json;
@@ -22,13 +22,14 @@ pub mod narration;
 pub mod output;
 pub mod page;
 pub mod progress;
+pub mod run;
 pub mod server;
 pub mod svg;
 pub mod sweep_plot;
+pub mod sweep_row;
 pub mod sweep_table;
 pub mod text;
 pub mod timeline;
-#[cfg(target_os = "linux")]
 pub mod watch;
 pub mod wrap;
 

@@ -11,7 +11,7 @@ use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
 mod markdown;
 
-/// The `## ` headings whose sections give the answers, compared ignoring case. In all 13 pages
+/// The `## ` headings whose sections give the answers, compared ignoring case. In every page
 /// this is the last section; "What to watch" and "Questions" come before it.
 pub const ANSWER_HEADINGS: &[&str] = &["What happens and why"];
 

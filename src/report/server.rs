@@ -178,6 +178,19 @@ impl Sink for TextSink {
     }
 }
 
+/// The server's log in the format asked for: JSON lines, or text lines (`log`: one per event)
+/// with a live status line.
+pub fn sink(
+    format: super::export::Format,
+    log: bool,
+    live: super::progress::Live,
+) -> io::Result<Box<dyn Sink>> {
+    Ok(match format {
+        super::export::Format::Json => Box::new(JsonSink::new()?),
+        _ => Box::new(TextSink::new(log, live)),
+    })
+}
+
 /// One JSON object per event, one per line, written by a thread of its own (`Outbox`).
 pub struct JsonSink {
     out: Outbox,

@@ -3,8 +3,11 @@
 //! is one line. Drawing is `report::svg::sweep`'s job, and so is naming the values: a legend is a
 //! list of `(flag, value)` pairs until the view words it.
 
+use std::io::Write;
+
 use crate::report::human;
-use crate::sweep::{Knob, Plan, Point, SweepRow};
+use crate::report::sweep_row::SweepRow;
+use crate::sweep::{Knob, Plan, Point};
 use crate::units::BufSize;
 
 /// One line of the sweep plot.
@@ -96,6 +99,31 @@ fn show(v: BufSize) -> String {
         Some(n) => human(n),
         None => "auto".into(),
     }
+}
+
+/// Draws the plot of the points that finished into `out`.
+pub fn write_plot(
+    plan: &Plan,
+    done: &[(Point, SweepRow)],
+    mut out: Box<dyn Write>,
+) -> anyhow::Result<()> {
+    let Some((x, series)) = series(plan, done) else {
+        anyhow::bail!("cannot draw --plot: no swept flag takes a byte size");
+    };
+    let title = format!(
+        "Bytes sent before the deadlock ({}, {} B writes); dashed: the sum of the four buffers",
+        plan.strategies
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        plan.chunk
+    );
+    let svg = super::svg::sweep(&series, &format!("{} (requested)", knob_label(x)), &title)
+        .map_err(anyhow::Error::msg)?;
+    out.write_all(svg.as_bytes())?;
+    out.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

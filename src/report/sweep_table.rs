@@ -7,11 +7,15 @@
 //! wrapped into the next column; the paragraph above the table is wrapped at word boundaries.
 
 use std::io::{self, Write};
+use std::path::Path;
+
+use super::csv::CsvSink;
+use super::export::Format;
 
 use super::wrap::wrap;
 use crate::report::human;
+use crate::report::sweep_row::SweepRow;
 use crate::result::Outcome;
-use crate::sweep::SweepRow;
 
 const HEADER: [(&str, usize); 10] = [
     ("point", 7),
@@ -84,7 +88,7 @@ pub fn write_row(r: &SweepRow, mut out: impl Write, width: Option<usize>) -> io:
         Outcome::Deadlock => "deadlock",
         Outcome::TimedOut => "timed out",
         Outcome::Interrupted => "stopped",
-        Outcome::Failed => "failed",
+        _ => "failed",
     };
     let point = if r.run > 1 {
         format!("{}.{}", r.point, r.run)
@@ -119,4 +123,65 @@ pub fn write_row(r: &SweepRow, mut out: impl Write, width: Option<usize>) -> io:
         }
     }
     out.flush()
+}
+
+/// One destination of the rows.
+pub enum RowSink {
+    /// The table, laid out for the terminal's width when it goes to one (`None`: a pipe, a file).
+    Text(Box<dyn Write>, Option<usize>),
+    Csv(Box<CsvSink<Box<dyn Write>>>),
+    Json(Box<dyn Write>),
+}
+
+impl RowSink {
+    /// Rows into `out`, in the form the file name's extension asks for (else `fallback`; text for
+    /// a form rows do not have).
+    pub fn new(path: &Path, out: Box<dyn Write>, fallback: Format) -> io::Result<RowSink> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let format = match ext.to_ascii_lowercase().as_str() {
+            "csv" => Format::Csv,
+            "json" | "jsonl" | "ndjson" => Format::Json,
+            "txt" => Format::Text,
+            _ => fallback,
+        };
+        Ok(match format {
+            Format::Text | Format::Svg => {
+                let mut out = out;
+                let width = if path.as_os_str() == "-" {
+                    super::wrap::stdout_width()
+                } else {
+                    None
+                };
+                write_header(&mut out, width)?;
+                RowSink::Text(out, width)
+            }
+            Format::Csv => RowSink::Csv(Box::new(CsvSink::new(out))),
+            Format::Json => RowSink::Json(out),
+        })
+    }
+
+    pub fn write(&mut self, row: &SweepRow) -> std::io::Result<()> {
+        match self {
+            RowSink::Text(out, width) => write_row(row, out, *width),
+            RowSink::Csv(csv) => csv.write(row),
+            RowSink::Json(out) => {
+                serde_json::to_writer(&mut *out, row)?;
+                writeln!(out)?;
+                out.flush()
+            }
+        }
+    }
+}
+
+/// A point in a few words, for the progress bar: `deadlock after 112.5 KiB`.
+pub fn row_brief(r: &SweepRow) -> String {
+    match r.stalled_at() {
+        Some(b) => format!("deadlock after {}", human(b)),
+        None => match r.outcome {
+            Outcome::Completed => "completed".into(),
+            Outcome::TimedOut => "timed out".into(),
+            Outcome::Deadlock | Outcome::Interrupted => "stopped".into(),
+            _ => "failed".into(),
+        },
+    }
 }

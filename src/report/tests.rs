@@ -7,9 +7,9 @@ use serde_json::Value;
 use crate::catalogue::child::ChildRun;
 use crate::catalogue::verdict;
 use crate::classroom::load::LoadRun;
+use crate::report::sweep_row::SweepRow;
 use crate::report::wrap::{assert_wrapped, wrap};
 use crate::result::RunResult;
-use crate::sweep::SweepRow;
 
 fn run(json: &str) -> RunResult {
     serde_json::from_str(json).expect("a RunResult recorded from the binary")

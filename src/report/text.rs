@@ -36,20 +36,20 @@ pub fn write_run(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     match r.outcome {
         Outcome::Completed => write_completed(r, out)?,
         Outcome::Deadlock => write_deadlock(r, out)?,
-        Outcome::TimedOut | Outcome::Failed => {
-            let why = r
-                .failure
-                .as_ref()
-                .map_or_else(|| "the run did not complete".to_string(), failure_text);
-            writeln!(out, "FAILED: {why}")?;
-            write_counts(r, out)?;
-        }
         Outcome::Interrupted => {
             writeln!(
                 out,
                 "INTERRUPTED ({}); both sockets were shut down. What had moved:",
                 crate::interrupt::signal_name()
             )?;
+            write_counts(r, out)?;
+        }
+        _ => {
+            let why = r
+                .failure
+                .as_ref()
+                .map_or_else(|| "the run did not complete".to_string(), failure_text);
+            writeln!(out, "FAILED: {why}")?;
             write_counts(r, out)?;
         }
     }
@@ -200,10 +200,14 @@ fn write_why_no_deadlock(r: &RunResult, out: &mut impl Write) -> io::Result<()> 
              client's receive queue always drained (its highest: {client_recv}) and the server's \
              send() never had to wait for ever."
         ),
-        StrategyName::Naive | StrategyName::SendOnce => format!(
+        s if !crate::client::for_name(s).reads_while_sending() => format!(
             "all {} fit in the four buffers before the client had to read, so nobody waited for \
              ever; send more than the buffers hold and this client deadlocks.",
             human(r.counts.client_sent_bytes)
+        ),
+        _ => format!(
+            "the client read the echo while it sent, so its receive queue kept draining (its \
+             highest: {client_recv}) and the server's send() never had to wait for ever."
         ),
     };
     writeln!(out, "\nWhy it never deadlocked: {why}")?;

@@ -3,17 +3,24 @@
 //! which call, the evidence, and the ledger from the kernel's counters alone.
 
 use std::io::{self, Write};
+use std::time::{Duration, Instant};
 
+use indicatif::ProgressBar;
 use serde::Serialize;
 
+use super::export::Format;
 use super::ledger::{evidence_text, write_ledger};
+use super::live::Picture;
 use super::live::thread_state;
+use super::narration::event_lines;
+use super::progress::Live;
+use super::wrap;
 use crate::ledger;
 use crate::observe::diag::ConnKey;
 use crate::report::human;
 use crate::result::Event;
 use crate::sample::{Sample, Side, ThreadView};
-use crate::watch::{Status, Watched};
+use crate::watch::{Status, Target, Update, View, Watched, Watcher};
 
 /// `#1 127.0.0.1:40000 → 127.0.0.1:1060`: a connection as one short name.
 pub fn conn_name(id: u32, key: &ConnKey) -> String {
@@ -31,14 +38,13 @@ pub fn table(conns: &[&Watched], width: usize, rows: usize) -> Vec<String> {
     )];
     for c in sorted.iter().take(rows) {
         let q = |side: Side, send: bool| {
-            c.last
-                .as_ref()
+            c.last()
                 .and_then(|s| s.socket(side))
                 .map_or("-".to_string(), |q| {
                     human(if send { q.outq_bytes } else { q.inq_bytes })
                 })
         };
-        let who = c.last.as_ref().map_or(String::new(), blocked_summary);
+        let who = c.last().map_or(String::new(), blocked_summary);
         lines.push(format!(
             "{:<34} {:<10} {:>9} {:>9} {:>9} {:>9}  {who}",
             conn_name(c.id, &c.key),
@@ -102,7 +108,7 @@ pub fn write_verdict(
     unreadable: &[(u32, String)],
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let Some((v, s)) = &c.verdict else {
+    let Some((v, s)) = c.verdict() else {
         return Ok(());
     };
     let quiet_ms = v.at.saturating_sub(v.last_progress).as_millis();
@@ -175,8 +181,7 @@ impl<'a> JsonUpdate<'a> {
     pub fn new(c: &'a Watched, event: Option<&'a Event>, with_verdict: bool) -> JsonUpdate<'a> {
         let (server, client) = c.key.addrs();
         let verdict = c
-            .verdict
-            .as_ref()
+            .verdict()
             .filter(|_| with_verdict)
             .map(|(v, s)| JsonVerdict {
                 kind: v.kind.name(),
@@ -202,4 +207,147 @@ impl<'a> JsonUpdate<'a> {
 /// Whether a status is one a person watching wants first.
 pub fn stuck(s: Status) -> bool {
     matches!(s, Status::Deadlocked | Status::Crawling)
+}
+
+/// `tcplab watch`'s view: for a person, a line per connection found, event, verdict report and
+/// close, above the live picture of one connection or the table of many; for a script, one JSON
+/// object per line.
+pub struct WatchView {
+    json: bool,
+    live: Live,
+    bar: ProgressBar,
+    width: usize,
+    picture: Picture,
+    last_table: Option<Instant>,
+}
+
+/// Rows of the table.
+const ROWS: usize = 16;
+/// Least time between two redraws of the table.
+const TABLE_EVERY: Duration = Duration::from_millis(200);
+
+impl WatchView {
+    pub fn new(format: Format, live: Live) -> WatchView {
+        let width = wrap::stderr_width();
+        WatchView {
+            json: format == Format::Json,
+            live,
+            bar: live.line("{msg}"),
+            width,
+            picture: Picture::new(width),
+            last_table: None,
+        }
+    }
+
+    /// A line on stdout, above the live view if there is one.
+    fn say(&self, line: &str) -> io::Result<()> {
+        self.bar.suspend(|| {
+            let mut out = io::stdout().lock();
+            writeln!(out, "{line}")?;
+            out.flush()
+        })
+    }
+
+    fn json_line(&self, u: &JsonUpdate) -> io::Result<()> {
+        super::json::write_line(u, io::stdout().lock())
+    }
+}
+
+impl View for WatchView {
+    fn waiting(&mut self, t: &Target) -> io::Result<()> {
+        if self.json {
+            return Ok(());
+        }
+        let mut parts = Vec::new();
+        if let Some(p) = t.port {
+            parts.push(format!("on port {p}"));
+        }
+        if let Some(p) = t.pid {
+            parts.push(format!("of process {p}"));
+        }
+        if let Some(h) = t.host {
+            parts.push(format!("with {h}"));
+        }
+        let line = format!(
+            "tcplab watch: waiting for connections {} (Ctrl-C to stop)",
+            parts.join(" ")
+        );
+        self.bar
+            .suspend(|| eprintln!("{}", wrap::for_stderr(&line)));
+        Ok(())
+    }
+
+    fn updates(&mut self, w: &Watcher, updates: &[Update]) -> io::Result<()> {
+        let conn = |id: u32| &w.conns()[id as usize - 1];
+        for u in updates {
+            match u {
+                Update::Found { conn: id } => {
+                    if !self.json {
+                        let c = conn(*id);
+                        self.say(&format!("watching {}", conn_name(c.id, &c.key)))?;
+                    }
+                }
+                Update::Event { conn: id, event } => {
+                    let c = conn(*id);
+                    if self.json {
+                        self.json_line(&JsonUpdate::new(c, Some(event), false))?;
+                    } else {
+                        let prefix = format!("{}  ", conn_name(c.id, &c.key));
+                        self.say(&event_lines(&prefix, event, self.width))?;
+                    }
+                }
+                Update::Verdict { conn: id } => {
+                    let c = conn(*id);
+                    if self.json {
+                        self.json_line(&JsonUpdate::new(c, None, true))?;
+                    } else {
+                        let unreadable: Vec<(u32, String)> = w
+                            .unreadable()
+                            .iter()
+                            .map(|(p, s)| (*p, s.clone()))
+                            .collect();
+                        let mut v = Vec::new();
+                        write_verdict(c, &unreadable, &mut v)?;
+                        self.say(&wrap::for_stdout(&String::from_utf8_lossy(&v)))?;
+                    }
+                }
+                Update::Closed { conn: id, cleanly } => {
+                    let c = conn(*id);
+                    if self.json {
+                        self.json_line(&JsonUpdate::new(c, None, false))?;
+                    } else {
+                        let how = if *cleanly { "closed cleanly" } else { "closed" };
+                        self.say(&format!("{} {how}", conn_name(c.id, &c.key)))?;
+                    }
+                }
+            }
+        }
+        if self.live.shown() {
+            let open: Vec<&Watched> = w
+                .conns()
+                .iter()
+                .filter(|c| c.closed_cleanly.is_none())
+                .collect();
+            match open.as_slice() {
+                [one] => {
+                    if let Some(f) = one.last().and_then(|s| self.picture.frame(s)) {
+                        self.bar.set_message(f);
+                    }
+                }
+                [] => self.bar.set_message(""),
+                many => {
+                    if self.last_table.is_none_or(|t| t.elapsed() >= TABLE_EVERY) {
+                        self.bar
+                            .set_message(table(many, self.width, ROWS).join("\n"));
+                        self.last_table = Some(Instant::now());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        self.bar.finish_and_clear();
+    }
 }

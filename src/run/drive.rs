@@ -13,12 +13,11 @@ use std::time::{Duration, Instant};
 use socket2::Socket;
 
 use crate::counters::Shared;
+use crate::follow::{Followed, Follower};
 use crate::interrupt;
-use crate::narrate::{Event, EventKind, Narrator};
 use crate::observe::{Observer, Sampler};
-use crate::result::QueuePeaks;
 use crate::sample::{Counts, Sample};
-use crate::watchdog::{Verdict, Watchdog};
+use crate::watchdog::Verdict;
 
 /// How often the watcher samples counters and queues.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(10);
@@ -63,12 +62,11 @@ pub struct Watch<'a> {
     pub shared: &'a Shared,
     /// Shut down to stop the threads.
     pub sockets: Vec<&'a Socket>,
-    pub watchdog: Watchdog,
+    /// The one follow step: narration, peaks and the watchdog's verdict.
+    pub follower: Follower,
     pub timeout: Duration,
     /// After a verdict, keep watching this long before stopping (a measurement aid).
     pub verify_stall: Option<Duration>,
-    /// Tells what happens as it happens.
-    pub narrator: Narrator,
     /// Run once every thread is started (given whether they all were), before the watch begins:
     /// connects a client whose threads wait at `Shared::start`. False ends the run at once.
     pub start: Option<Start<'a>>,
@@ -84,15 +82,11 @@ pub struct Supervised<R> {
     pub results: Vec<R>,
     /// A thread that could not be started.
     pub spawn_error: Option<io::Error>,
-    /// Time of the last app counter change.
-    pub last_progress: Duration,
     /// With `verify_stall`: bytes the counters moved after the verdict.
     pub moved_after: Option<u64>,
     pub elapsed: Duration,
-    /// What the narrator told, the verdict last.
-    pub events: Vec<Event>,
-    /// The highest each queue reached.
-    pub peaks: QueuePeaks,
+    /// What the follower saw: the events (the verdict last), the peaks, the last progress.
+    pub followed: Followed,
 }
 
 /// Runs `jobs` on named threads under the watch of `w`, sampling with `sampler`.
@@ -132,35 +126,13 @@ pub fn supervise<'env, R: Ended>(
         // The clock starts once the connection exists.
         started = Instant::now();
         let mut results = Vec::new();
-        let mut seen = Seen::default();
         let end = if spawn_error.is_some() || !connected {
             WatchEnd::Failed
         } else {
-            watch(
-                &mut w,
-                sampler,
-                obs,
-                &rx,
-                expected,
-                &mut results,
-                started,
-                &mut seen,
-            )
+            watch(&mut w, sampler, obs, &rx, expected, &mut results, started)
         };
-        let at = started.elapsed();
-        let last = match &end {
-            WatchEnd::Verdict(v) => Some(Event {
-                at_ms: v.0.at.as_millis() as u64,
-                kind: EventKind::Verdict {
-                    kind: v.0.kind.name().to_string(),
-                },
-            }),
-            WatchEnd::Finished => w.narrator.finish(at),
-            _ => None,
-        };
-        if let Some(e) = last {
-            obs.event(&e);
-            seen.events.push(e);
+        if matches!(end, WatchEnd::Finished) {
+            w.follower.finish(started.elapsed(), obs);
         }
         let moved_after = match (&end, w.verify_stall) {
             (WatchEnd::Verdict(v), Some(d)) => {
@@ -184,11 +156,9 @@ pub fn supervise<'env, R: Ended>(
             end,
             results,
             spawn_error,
-            last_progress: w.watchdog.last_progress(),
             moved_after,
             elapsed: Duration::ZERO,
-            events: seen.events,
-            peaks: seen.peaks,
+            followed: w.follower.into_followed(),
         }
     });
     obs.finish();
@@ -196,14 +166,6 @@ pub fn supervise<'env, R: Ended>(
     out
 }
 
-/// What the watch collected besides its end.
-#[derive(Default)]
-struct Seen {
-    events: Vec<Event>,
-    peaks: QueuePeaks,
-}
-
-#[allow(clippy::too_many_arguments)]
 fn watch<R: Ended>(
     w: &mut Watch<'_>,
     sampler: &mut dyn Sampler,
@@ -212,7 +174,6 @@ fn watch<R: Ended>(
     expected: usize,
     results: &mut Vec<R>,
     started: Instant,
-    seen: &mut Seen,
 ) -> WatchEnd {
     loop {
         match rx.recv_timeout(SAMPLE_EVERY) {
@@ -230,14 +191,13 @@ fn watch<R: Ended>(
             Err(mpsc::RecvTimeoutError::Disconnected) => return WatchEnd::Finished,
         }
         let s = sampler.sample(started.elapsed());
-        seen.peaks.take(&s);
-        obs.sample(&s);
-        for e in w.narrator.observe(&s) {
-            obs.event(&e);
-            seen.events.push(e);
-        }
-        if let Some(v) = w.watchdog.observe(&s) {
-            return WatchEnd::Verdict(Box::new((v, s)));
+        if w.follower.step(s, obs).verdict {
+            let v = w
+                .follower
+                .verdict()
+                .cloned()
+                .expect("a verdict was just given");
+            return WatchEnd::Verdict(Box::new(v));
         }
         if interrupt::requested() {
             return WatchEnd::Interrupted;

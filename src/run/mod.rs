@@ -15,6 +15,7 @@ use socket2::Socket;
 
 use crate::client::{self, ClientJob, ClientReport, StrategyName};
 use crate::counters::{Shared, StartGate};
+use crate::follow::Follower;
 use crate::narrate::Narrator;
 use crate::observe::Observer;
 use crate::observe::own::OwnSampler;
@@ -22,7 +23,7 @@ use crate::payload;
 use crate::result::{Mode, RunResult, Settings, SocketBuffers};
 use crate::sample::{Phase, Side};
 use crate::server::{self, ServeEnd};
-use crate::sock::{self, BufReq, Limits, NetError, Peer};
+use crate::sock::{self, BufReq, Dir, Limits, NetError, Peer};
 use crate::units::{BufSize, ByteSize};
 use crate::watchdog::Watchdog;
 use drive::{Ended, Job, Watch};
@@ -41,12 +42,22 @@ pub const SLOW_RUN: Duration = Duration::from_secs(15);
 const SLOWEST: u64 = 4 * 1024;
 
 /// The pace (bytes per second) at which a run takes about `SLOW_RUN`: a client that never reads
-/// sends until the four buffers are full (`capacity`, the sum of their effective sizes); a fix
-/// sends everything.
-pub fn slow_pace(strategy: StrategyName, total: u64, capacity: u64) -> u64 {
-    let bytes = match strategy {
-        StrategyName::Naive | StrategyName::SendOnce => capacity.min(total),
-        StrategyName::ReaderThread | StrategyName::Poll => total,
+/// sends until the four buffers are full (the sum of what the kernel will keep of `buffers`, the
+/// client's and the server's requests); a fix sends everything.
+pub fn slow_pace(strategy: StrategyName, total: u64, [client, server]: [BufReq; 2]) -> u64 {
+    let bytes = if client::for_name(strategy).reads_while_sending() {
+        total
+    } else {
+        let four = crate::model::expected(
+            [
+                (client.snd, Dir::Send),
+                (client.rcv, Dir::Recv),
+                (server.snd, Dir::Send),
+                (server.rcv, Dir::Recv),
+            ],
+            &Limits::read(),
+        );
+        crate::model::predicted_capacity(four).min(total)
     };
     ((bytes as f64 / SLOW_RUN.as_secs_f64()) as u64).max(SLOWEST)
 }
@@ -327,16 +338,14 @@ fn drive_run(
     jobs.push(Job::new("tcplab-client", move || {
         Done::Client(strategy.run(&job))
     }));
-    let mut sampler =
-        OwnSampler::new(&shared, Some(client), server).client_role(t.strategy.client_role());
+    let mut sampler = OwnSampler::new(&shared, Some(client), server).client_role(strategy.role());
     let gate = &shared.start;
     let watch = Watch {
         shared: &shared,
         sockets,
-        watchdog: t.watchdog(),
+        follower: Follower::new(t.watchdog(), Some(Narrator::new(t.pace))),
         timeout: t.timeout,
         verify_stall: t.verify_stall,
-        narrator: Narrator::new(t.pace),
         start: start.map(|connect| -> drive::Start<'_> {
             let ready = &ready;
             Box::new(move |spawned| {

@@ -58,11 +58,11 @@ pub(super) fn classify(
         short_sends: None,
         timings: Timings {
             elapsed_ms: ms(run.elapsed),
-            last_progress_ms: ms(run.last_progress),
+            last_progress_ms: ms(run.followed.last_progress),
         },
         failure: None,
-        events: run.events,
-        peaks: run.peaks,
+        events: run.followed.events,
+        peaks: run.followed.peaks,
     };
     let mut client_error = None;
     if let Some(r) = client_report {

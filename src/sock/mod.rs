@@ -1,19 +1,11 @@
 //! Socket set-up with socket2: create, set SO_SNDBUF/SO_RCVBUF before listen()/connect(), bind,
-//! listen, connect, and read back what the kernel kept. Kernel queue probes live in `linux.rs`.
+//! listen, connect, and read back what the kernel kept. Kernel queue probes live in `sys::probe`.
 //!
 //! socket(7): Linux doubles a SO_SNDBUF/SO_RCVBUF request (to leave room for bookkeeping), clamps
 //! it to `net.core.wmem_max`/`rmem_max` first, and never goes below a floor. A socket whose size
 //! was set keeps it; one left alone is autotuned by TCP between the `tcp_wmem`/`tcp_rmem` limits.
 
-#[cfg(target_os = "linux")]
-mod linux;
-#[cfg(not(target_os = "linux"))]
-mod other;
-
-#[cfg(target_os = "linux")]
-pub use linux::{AVAILABLE as PROBES_AVAILABLE, call_of, current_tid, queues, thread_call};
-#[cfg(not(target_os = "linux"))]
-pub use other::{AVAILABLE as PROBES_AVAILABLE, current_tid, queues, thread_call};
+pub use crate::sys::probe::{current_tid, queues};
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -25,10 +17,7 @@ use crate::result::BufferSize;
 use crate::units::BufSize;
 
 /// Linux reports twice the requested size (socket(7)).
-#[cfg(target_os = "linux")]
 pub const KERNEL_DOUBLES: u64 = 2;
-#[cfg(not(target_os = "linux"))]
-pub const KERNEL_DOUBLES: u64 = 1;
 /// Smallest SO_SNDBUF Linux keeps (SOCK_MIN_SNDBUF on x86_64).
 pub const LINUX_MIN_SNDBUF: u64 = 4608;
 /// Smallest SO_RCVBUF Linux keeps (SOCK_MIN_RCVBUF on x86_64).
@@ -136,6 +125,19 @@ pub enum NetError {
     },
     #[error("cannot listen on {addr}: {}", listen_reason(cause))]
     Listen { addr: SocketAddr, cause: io::Error },
+    /// A one-process run (or a check) asked to run off loopback: both ends stay on this machine.
+    #[error(
+        "cannot run on {flag}'{host}': '{command}' runs on loopback only, and {ip} is not a \
+         loopback address; use 127.0.0.1 or ::1 (across two hosts, run 'tcplab server' on one \
+         and 'tcplab client' on the other)"
+    )]
+    NotLoopback {
+        host: String,
+        /// The flag it was given with and a space (`--host `), or nothing.
+        flag: &'static str,
+        command: &'static str,
+        ip: std::net::IpAddr,
+    },
     #[error("cannot connect to {addr}: {}", connect_reason(cause, *timeout))]
     Connect {
         addr: SocketAddr,
@@ -144,6 +146,24 @@ pub enum NetError {
         /// What kind of server was expected there, for the advice on how to start one.
         expected: Peer,
     },
+}
+
+/// Refuses an address other than loopback for `command`, which keeps both ends on this machine.
+pub fn loopback_only(
+    host: &str,
+    flag: &'static str,
+    command: &'static str,
+) -> Result<SocketAddr, NetError> {
+    let addr = resolve(host, 0)?;
+    if addr.ip().is_loopback() {
+        return Ok(addr);
+    }
+    Err(NetError::NotLoopback {
+        host: host.to_string(),
+        flag,
+        command,
+        ip: addr.ip(),
+    })
 }
 
 /// The kind of server a client expects at the other end.

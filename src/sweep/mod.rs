@@ -1,29 +1,26 @@
 //! A sweep: the cartesian product of the buffer flags (and strategies), each point run as a fresh
-//! one-process deadlock demo (`run::run_pair`, all four sockets in view), each result turned into
-//! one flat `SweepRow` and handed to the caller as soon as the point finishes, so the exporters
-//! can write and flush it at once.
+//! one-process deadlock demo (`run::run_pair`, all four sockets in view), each result handed to the
+//! caller as soon as the point finishes, so the views can write and flush its row at once.
 //!
-//! Parsing the specs lives in `grid.rs`, the prediction in `model.rs`; files, formats and the
-//! progress bar are the command's business (`cmd/sweep.rs`).
+//! Parsing the specs lives in `grid.rs`, the prediction in `model.rs`; rows, files, formats and the
+//! progress bar are the views' and the command's (`report::sweep_row`, `cmd/sweep.rs`).
 
 pub mod grid;
-pub mod model;
-pub mod row;
 
 use std::time::Duration;
 
 use crate::client::StrategyName;
 use crate::interrupt;
+use crate::model;
 use crate::observe::NoObserver;
-use crate::result::{Failure, Outcome};
+use crate::result::{Outcome, RunResult};
 use crate::run::{self, DEMO_BUFFER, MAX_CHUNK, PairConfig, SetupError, Traffic};
 use crate::sock::{BufReq, Dir, Limits};
 use crate::units::BufSize;
 
-pub use row::SweepRow;
-
 /// A flag a sweep can vary. The order is the precedence of the plot's x axis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case", prefix = "--")]
 pub enum Knob {
     /// All four buffers at once.
     Buffers,
@@ -38,15 +35,7 @@ pub enum Knob {
 impl Knob {
     /// The flag as typed.
     pub fn flag(self) -> &'static str {
-        match self {
-            Knob::Buffers => "--buffers",
-            Knob::Sndbuf => "--sndbuf",
-            Knob::Rcvbuf => "--rcvbuf",
-            Knob::ClientSndbuf => "--client-sndbuf",
-            Knob::ClientRcvbuf => "--client-rcvbuf",
-            Knob::ServerSndbuf => "--server-sndbuf",
-            Knob::ServerRcvbuf => "--server-rcvbuf",
-        }
+        self.into()
     }
 }
 
@@ -149,12 +138,7 @@ impl Plan {
     }
 
     /// Runs one point and turns its result into a row.
-    pub fn run_point(
-        &self,
-        p: &Point,
-        limits: &Limits,
-        words: &dyn Fn(&Failure) -> String,
-    ) -> Result<SweepRow, SetupError> {
+    pub fn run_point(&self, p: &Point, limits: &Limits) -> Result<RunResult, SetupError> {
         let expected = model::expected(
             [
                 (p.client.snd, Dir::Send),
@@ -178,22 +162,20 @@ impl Plan {
             server: p.server,
             buffers_after_connect: self.buffers_after_connect,
         };
-        let result = run::run_pair(&cfg, &mut NoObserver)?;
-        Ok(SweepRow::from_result(p, &result, words))
+        run::run_pair(&cfg, &mut NoObserver)
     }
 
-    /// Runs every point in order, handing each row to `on_row` as soon as it exists. Stops after
-    /// the point during which Ctrl-C arrived.
+    /// Runs every point in order, handing each result to `on_point` as soon as it exists. Stops
+    /// after the point during which Ctrl-C arrived.
     pub fn run(
         &self,
-        words: &dyn Fn(&Failure) -> String,
-        mut on_row: impl FnMut(&Point, &SweepRow) -> anyhow::Result<()>,
+        mut on_point: impl FnMut(&Point, &RunResult) -> anyhow::Result<()>,
     ) -> anyhow::Result<End> {
         let limits = Limits::read();
         for p in self.points() {
-            let row = self.run_point(&p, &limits, words)?;
-            on_row(&p, &row)?;
-            if row.outcome == Outcome::Interrupted || interrupt::requested() {
+            let result = self.run_point(&p, &limits)?;
+            on_point(&p, &result)?;
+            if result.outcome == Outcome::Interrupted || interrupt::requested() {
                 return Ok(End::Interrupted);
             }
         }

@@ -1,7 +1,9 @@
 //! Watching other programs' connections: finds the TCP connections on a port (or of a process, or
 //! with an address), pairs the two ends of each loopback connection, and follows every one of them
-//! with the same watchdog and narrator as tcplab's own runs, fed by the kernel's socket
-//! diagnostics (`observe::diag`). The command decides how often to step and how to show it.
+//! with the one follow step of tcplab's own runs (`follow::Follower`), fed by the kernel's socket
+//! diagnostics (`observe::diag`). `follow` steps ten times a second and hands every update to a
+//! `View` (the command's choice, from `report::watch`) until a verdict, until everything closed,
+//! on `--timeout`, or on Ctrl-C / SIGTERM.
 //!
 //! Only the deadlock rule watches here: a connection nobody writes to is idle, not stuck, so the
 //! silence fallback of tcplab's own runs would be wrong for other programs.
@@ -12,12 +14,18 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::diag::{DiagSocket, Filter, TcpState};
+use crate::follow::Follower;
 use crate::narrate::Narrator;
 use crate::observe::diag::{ConnKey, DiagSource};
+use crate::observe::{NoObserver, Sampler};
 use crate::result::{Event, EventKind, QueuePeaks};
 use crate::sample::Sample;
 use crate::watchdog::{Rule, Verdict, Watchdog};
 
+/// How often the kernel is asked.
+pub const STEP: Duration = Duration::from_millis(100);
+/// With this many connections or more, a process's threads are read at most once a second.
+const MANY: usize = 8;
 /// How often connections are looked for (new ones, closed ones).
 pub const DISCOVER_EVERY: Duration = Duration::from_secs(1);
 /// Counters still this long make a connection idle.
@@ -40,8 +48,11 @@ pub struct Target {
 }
 
 /// What a connection is doing now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     Deadlocked,
     Crawling,
@@ -52,13 +63,7 @@ pub enum Status {
 
 impl Status {
     pub fn name(self) -> &'static str {
-        match self {
-            Status::Deadlocked => "deadlocked",
-            Status::Crawling => "crawling",
-            Status::Flowing => "flowing",
-            Status::Idle => "idle",
-            Status::Closed => "closed",
-        }
+        self.into()
     }
 }
 
@@ -67,19 +72,30 @@ pub struct Watched {
     /// Number in the order it was found, from 1.
     pub id: u32,
     pub key: ConnKey,
-    watchdog: Watchdog,
-    narrator: Narrator,
-    pub peaks: QueuePeaks,
-    /// The latest sample, and the two ends as sock_diag showed them then.
-    pub last: Option<Sample>,
-    pub ends: [Option<DiagSocket>; 2],
-    pub verdict: Option<(Verdict, Sample)>,
+    follower: Follower,
     pub status: Status,
     crawling: bool,
     /// When the connection was first seen.
     pub found: Instant,
     /// Once it closed: whether it closed without a deadlock verdict.
     pub closed_cleanly: Option<bool>,
+}
+
+impl Watched {
+    /// The latest sample.
+    pub fn last(&self) -> Option<&Sample> {
+        self.follower.last()
+    }
+
+    /// The verdict, with the sample it was given on.
+    pub fn verdict(&self) -> Option<&(Verdict, Sample)> {
+        self.follower.verdict()
+    }
+
+    /// The highest each queue reached.
+    pub fn peaks(&self) -> QueuePeaks {
+        self.follower.peaks()
+    }
 }
 
 /// Something that happened on a watched connection.
@@ -129,7 +145,7 @@ impl Watcher {
             last_discovery: None,
         };
         if let Some(pid) = w.target.pid {
-            let mine = socket_inodes(pid);
+            let mine = crate::sys::proc::socket_inodes(pid);
             let tcp = w
                 .source
                 .dump(&Filter::default())
@@ -171,7 +187,7 @@ impl Watcher {
             .map(|s| s.local.port())
             .collect();
         if let Some(pid) = self.target.pid {
-            let mine = socket_inodes(pid);
+            let mine = crate::sys::proc::socket_inodes(pid);
             let ends: HashSet<_> = sockets
                 .iter()
                 .filter(|s| mine.contains(&s.inode))
@@ -194,17 +210,13 @@ impl Watcher {
                 continue;
             }
             let id = self.conns.len() as u32 + 1;
+            let watchdog = Watchdog::new(&[Rule::Deadlock {
+                confirm: self.target.confirm,
+            }]);
             self.conns.push(Watched {
                 id,
                 key,
-                watchdog: Watchdog::new(&[Rule::Deadlock {
-                    confirm: self.target.confirm,
-                }]),
-                narrator: Narrator::new(None),
-                peaks: QueuePeaks::default(),
-                last: None,
-                ends: [None, None],
-                verdict: None,
+                follower: Follower::new(watchdog, Some(Narrator::new(None))),
                 status: Status::Flowing,
                 crawling: false,
                 found: Instant::now(),
@@ -228,22 +240,21 @@ impl Watcher {
         let open: Vec<usize> = (0..self.conns.len())
             .filter(|&i| self.conns[i].closed_cleanly.is_none())
             .collect();
-        let keys: Vec<_> = open
-            .iter()
-            .map(|&i| (self.conns[i].key, self.conns[i].found.elapsed()))
-            .collect();
-        let samples = self.source.sample_all(&keys);
-        for (&i, (s, ends)) in open.iter().zip(samples) {
+        let keys: Vec<ConnKey> = open.iter().map(|&i| self.conns[i].key).collect();
+        let mut round = self.source.round(&keys);
+        for &i in &open {
             let c = &mut self.conns[i];
+            let mut sampler = round.sampler(c.key);
+            let s = sampler.sample(c.found.elapsed());
             // A socket in TIME_WAIT or CLOSE is the memory of a connection, not a connection.
             let gone = |e: &Option<DiagSocket>| {
                 e.as_ref()
                     .is_none_or(|e| matches!(e.state, TcpState::TimeWait | TcpState::Close))
             };
-            if ends.iter().all(gone) {
+            if sampler.ends().iter().all(gone) {
                 // Seen from outside, a connection that vanished without a verdict ended as its
                 // programs meant it to (a reset shows no different once the socket is gone).
-                let cleanly = c.verdict.is_none();
+                let cleanly = c.verdict().is_none();
                 c.closed_cleanly = Some(cleanly);
                 c.status = Status::Closed;
                 out.push(Update::Closed {
@@ -252,8 +263,8 @@ impl Watcher {
                 });
                 continue;
             }
-            c.peaks.take(&s);
-            for event in c.narrator.observe(&s) {
+            let step = c.follower.step(s, &mut NoObserver);
+            for event in step.events {
                 match event.kind {
                     EventKind::Crawling { .. } => c.crawling = true,
                     EventKind::FullSpeed { .. } => c.crawling = false,
@@ -261,30 +272,19 @@ impl Watcher {
                 }
                 out.push(Update::Event { conn: c.id, event });
             }
-            if c.verdict.is_none()
-                && let Some(v) = c.watchdog.observe(&s)
-            {
-                let event = Event {
-                    at_ms: v.at.as_millis() as u64,
-                    kind: EventKind::Verdict {
-                        kind: v.kind.name().to_string(),
-                    },
-                };
-                out.push(Update::Event { conn: c.id, event });
-                c.verdict = Some((v, s.clone()));
+            if step.verdict {
                 out.push(Update::Verdict { conn: c.id });
             }
-            c.status = if c.verdict.is_some() {
+            let last = c.follower.last().expect("just sampled");
+            c.status = if c.verdict().is_some() {
                 Status::Deadlocked
             } else if c.crawling {
                 Status::Crawling
-            } else if c.watchdog.history().quiet(&s) >= IDLE_AFTER {
+            } else if c.follower.history().quiet(last) >= IDLE_AFTER {
                 Status::Idle
             } else {
                 Status::Flowing
             };
-            c.ends = ends;
-            c.last = Some(s);
         }
         out
     }
@@ -295,19 +295,67 @@ impl Watcher {
     }
 }
 
-/// The inodes of the sockets a process holds (empty when it cannot be read).
-fn socket_inodes(pid: u32) -> HashSet<u64> {
-    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return HashSet::new();
+/// What the watch shows, as it happens.
+pub trait View {
+    /// Nothing to watch yet.
+    fn waiting(&mut self, target: &Target) -> std::io::Result<()>;
+    /// What one step found, with the watcher as it is after it.
+    fn updates(&mut self, w: &Watcher, updates: &[Update]) -> std::io::Result<()>;
+    /// The watch is over; clear anything drawn.
+    fn finish(&mut self);
+}
+
+/// How a watch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchEnd {
+    /// A deadlock verdict (with `until_verdict`).
+    Verdict,
+    /// Every watched connection closed (with `until_verdict`); `clean` when each did so cleanly.
+    AllClosed {
+        clean: bool,
+    },
+    Interrupted,
+    /// The bound passed first.
+    TimedOut,
+}
+
+/// Steps the watcher every `STEP` until the end, handing every update to `view`.
+pub fn follow(
+    w: &mut Watcher,
+    until_verdict: bool,
+    timeout: Option<Duration>,
+    view: &mut dyn View,
+) -> std::io::Result<WatchEnd> {
+    let started = Instant::now();
+    let mut said_waiting = false;
+    let end = loop {
+        if w.conns().is_empty() && !said_waiting {
+            view.waiting(&w.target)?;
+            said_waiting = true;
+        }
+        if w.conns().len() >= MANY {
+            w.set_threads_every(Duration::from_secs(1));
+        }
+        let updates = w.step();
+        view.updates(w, &updates)?;
+        let verdict = updates.iter().any(|u| matches!(u, Update::Verdict { .. }));
+        if until_verdict && verdict {
+            break WatchEnd::Verdict;
+        }
+        let all_closed =
+            !w.conns().is_empty() && w.conns().iter().all(|c| c.closed_cleanly.is_some());
+        if until_verdict && all_closed {
+            let clean = w.conns().iter().all(|c| c.closed_cleanly == Some(true));
+            break WatchEnd::AllClosed { clean };
+        }
+        if crate::interrupt::requested() {
+            break WatchEnd::Interrupted;
+        }
+        if timeout.is_some_and(|t| started.elapsed() >= t) {
+            break WatchEnd::TimedOut;
+        }
+        std::thread::sleep(STEP); // the watcher's sampling clock, not a synchronisation
     };
-    dir.flatten()
-        .filter_map(|e| std::fs::read_link(e.path()).ok())
-        .filter_map(|t| {
-            t.to_str()?
-                .strip_prefix("socket:[")?
-                .strip_suffix(']')?
-                .parse()
-                .ok()
-        })
-        .collect()
+    view.finish();
+    Ok(end)
 }

@@ -6,7 +6,7 @@
 //! progress another waits for. Where an end's threads cannot be seen (another user's program), the
 //! kernel's view of its socket stands in: the peer's window is closed and bytes wait unread.
 
-use crate::result::Evidence;
+use super::Evidence;
 use crate::sample::{KernelQueues, Sample, Side};
 
 /// `Some(evidence)` when no thread can make the progress another waits for.

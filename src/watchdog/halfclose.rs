@@ -2,7 +2,7 @@
 //! which only the client's FIN brings; the client waits for a reply that only comes after it.
 //! Both receive queues are empty and nothing is in flight, so nothing can ever arrive.
 
-use crate::result::Evidence;
+use super::Evidence;
 use crate::sample::{Sample, Side};
 
 /// `Some(evidence)` when both ends wait in recv() with nothing on its way to either.

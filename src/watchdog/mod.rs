@@ -26,14 +26,67 @@ mod stuck;
 
 use std::time::Duration;
 
-use crate::result::{Evidence, StallBasis};
-use crate::sample::{Call, Counts, KernelQueues, Phase, Sample};
+use serde::{Deserialize, Serialize};
+
+use crate::sample::{Call, Counts, KernelQueues, Phase, Sample, Side};
 
 pub use stuck::StuckKind;
 
 /// Counters and queues that stood still this long confirm a wait-for cycle (docs/watchdog.md has
 /// the measurements behind it).
 pub const DEFAULT_CONFIRM: Duration = Duration::from_millis(250);
+
+/// Why the watchdog declared a stall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StallBasis {
+    /// The threads' calls and the kernel's queues show that nothing can move.
+    KernelEvidence,
+    /// Nothing moved for --stall-after (the fallback).
+    Silence,
+}
+
+/// A fact a verdict rests on. The text view words it; JSON keeps it as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum Evidence {
+    /// The client thread is blocked in send(); `kernel_call` is what /proc showed.
+    ClientBlockedInSend { kernel_call: Option<String> },
+    /// No client thread is reading the echo.
+    ClientNotReading,
+    /// The server thread is blocked in send().
+    ServerBlockedInSend { kernel_call: Option<String> },
+    /// The server waits in recv() while its receive queue is empty.
+    ServerWaitingOnEmptyQueue,
+    /// Bytes of echo wait in the client's receive queue with nobody to read them.
+    UnreadEcho { bytes: u64 },
+    /// The peer of `side` advertises a zero window: `side` may not send.
+    WindowClosed { side: Side },
+    /// Bytes wait in `side`'s send queue, not yet sent.
+    Unsent { side: Side, bytes: u64 },
+    /// `side`'s kernel probes the peer's zero window (the persist timer is armed).
+    ZeroWindowProbing { side: Side },
+    /// Bytes wait in `side`'s receive queue, unread.
+    Unread { side: Side, bytes: u64 },
+    /// The threads of `side` could not be seen; the verdict rests on the kernel's queues and
+    /// windows alone.
+    ThreadsNotVisible { side: Side },
+    /// A thread of `side` waits in recv() (`kernel_call` as /proc showed it).
+    WaitingInRecv {
+        side: Side,
+        kernel_call: Option<String>,
+    },
+    /// Both receive queues are empty and nothing is in flight.
+    NothingInFlight,
+    /// Nothing arrived on the connection since it was accepted.
+    NothingSentYet,
+    /// The server's send queue holds this much and does not drain.
+    SendQueueNotDraining { bytes: u64 },
+    /// Counters and queues stood still this long.
+    StillFor { ms: u64 },
+    /// No app counter moved this long (the silence fallback).
+    SilentFor { ms: u64 },
+}
 
 /// One way of deciding that a connection is stuck.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

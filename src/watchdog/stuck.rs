@@ -14,12 +14,13 @@
 
 use std::time::Duration;
 
+use super::Evidence;
 use super::{History, ms};
-use crate::result::Evidence;
 use crate::sample::{Sample, Side};
 
 /// Why a connection was declared stuck.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum StuckKind {
     /// Nothing arrived since it connected.
     Silent,
@@ -33,11 +34,7 @@ pub enum StuckKind {
 impl StuckKind {
     /// A short machine-friendly name for events and JSON.
     pub fn name(self) -> &'static str {
-        match self {
-            StuckKind::Silent => "silent",
-            StuckKind::BlockedInSend => "blocked-in-send",
-            StuckKind::Idle => "idle",
-        }
+        self.into()
     }
 }
 

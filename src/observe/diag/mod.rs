@@ -17,10 +17,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::Sampler;
-use crate::diag::procs::{self, KernelCall, Owners, ThreadState, Unreadable};
 use crate::diag::{Diag, DiagSocket, Filter, TcpState, TimerKind};
 use crate::sample::{Counts, KernelQueues, Role, Sample, Side, ThreadView};
-use crate::sock::call_of;
+use crate::sys::proc::{self as procs, KernelCall, Owners, ThreadState, Unreadable};
 
 /// One end of a connection, as sock_diag names it: its addresses and the kernel's cookie for the
 /// socket (a later connection that reuses the addresses has another cookie).
@@ -280,18 +279,16 @@ impl DiagSource {
         out
     }
 
-    /// One sample of each of `keys`, at the times given: every end looked up, the processes
-    /// behind all of them found in one pass over /proc, their threads read.
-    pub fn sample_all(
-        &mut self,
-        keys: &[(ConnKey, Duration)],
-    ) -> Vec<(Sample, [Option<DiagSocket>; 2])> {
-        let ends: Vec<[Option<DiagSocket>; 2]> = keys
+    /// Starts a round of looking at `keys`: every end looked up now, and the processes behind
+    /// all of them found in one pass over /proc. Each connection is then sampled through
+    /// `Round::sampler`, the one `Sampler` of connections between other programs.
+    pub fn round(&mut self, keys: &[ConnKey]) -> Round<'_> {
+        let ends: HashMap<ConnKey, [Option<DiagSocket>; 2]> = keys
             .iter()
-            .map(|(k, _)| [self.end(k.client), self.end(k.server)])
+            .map(|k| (*k, [self.end(k.client), self.end(k.server)]))
             .collect();
         let inodes: HashSet<u64> = ends
-            .iter()
+            .values()
             .flatten()
             .flatten()
             .map(|s| s.inode)
@@ -325,37 +322,120 @@ impl DiagSource {
                 *held.entry(*pid).or_default() += 1;
             }
         }
-        keys.iter()
-            .zip(ends)
-            .map(|((_, at), [client, server])| {
-                let mut threads = Vec::new();
-                if let Some(c) = &client {
-                    threads.extend(self.threads_of(c, Side::Client, &holders, &held));
-                }
-                if let Some(s) = &server {
-                    threads.extend(self.threads_of(s, Side::Server, &holders, &held));
-                }
-                // A process holding both ends (a program talking to itself) lists its threads
-                // twice: keep each thread on the side whose socket its call is on.
-                threads.sort_by_key(|t| (t.tid, t.on_socket != Some(true)));
-                threads.dedup_by_key(|t| t.tid);
-                let sample = Sample {
-                    at: *at,
-                    counts: app_counts(client.as_ref(), server.as_ref()),
-                    client: client.as_ref().map(queues),
-                    server: server.as_ref().map(queues),
-                    threads,
-                };
-                (sample, [client, server])
-            })
-            .collect()
+        Round {
+            source: self,
+            ends,
+            holders,
+            held,
+        }
     }
 
-    /// One sample of `key` at `at`.
-    pub fn sample(&mut self, key: &ConnKey, at: Duration) -> (Sample, [Option<DiagSocket>; 2]) {
-        self.sample_all(&[(*key, at)])
-            .pop()
-            .expect("one key gives one sample")
+    /// The `Sampler` of one connection, each sample a round of its own.
+    pub fn sampler(&mut self, key: ConnKey) -> DiagSampler<'_, 'static> {
+        DiagSampler {
+            round: Roundish::Own(self),
+            key,
+            ends: [None, None],
+            keep_own: None,
+        }
+    }
+}
+
+/// One look at several connections (see `DiagSource::round`).
+pub struct Round<'a> {
+    source: &'a mut DiagSource,
+    ends: HashMap<ConnKey, [Option<DiagSocket>; 2]>,
+    holders: HolderMap,
+    held: HashMap<u32, usize>,
+}
+
+impl<'a> Round<'a> {
+    /// The `Sampler` of `key` in this round.
+    pub fn sampler(&mut self, key: ConnKey) -> DiagSampler<'_, 'a> {
+        DiagSampler {
+            round: Roundish::Shared(self),
+            key,
+            ends: [None, None],
+            keep_own: None,
+        }
+    }
+
+    fn sample(&mut self, key: &ConnKey, at: Duration) -> (Sample, [Option<DiagSocket>; 2]) {
+        let [client, server] = self.ends.get(key).cloned().unwrap_or_default();
+        let mut threads = Vec::new();
+        if let Some(c) = &client {
+            threads.extend(
+                self.source
+                    .threads_of(c, Side::Client, &self.holders, &self.held),
+            );
+        }
+        if let Some(s) = &server {
+            threads.extend(
+                self.source
+                    .threads_of(s, Side::Server, &self.holders, &self.held),
+            );
+        }
+        // A process holding both ends (a program talking to itself) lists its threads twice:
+        // keep each thread on the side whose socket its call is on.
+        threads.sort_by_key(|t| (t.tid, t.on_socket != Some(true)));
+        threads.dedup_by_key(|t| t.tid);
+        let sample = Sample {
+            at,
+            counts: app_counts(client.as_ref(), server.as_ref()),
+            client: client.as_ref().map(queues),
+            server: server.as_ref().map(queues),
+            threads,
+        };
+        (sample, [client, server])
+    }
+}
+
+/// A round shared by several samplers, or a source that makes one for each sample.
+enum Roundish<'r, 'a> {
+    Shared(&'r mut Round<'a>),
+    Own(&'r mut DiagSource),
+}
+
+/// The Sampler of one connection between programs tcplab did not write.
+pub struct DiagSampler<'r, 'a> {
+    round: Roundish<'r, 'a>,
+    key: ConnKey,
+    ends: [Option<DiagSocket>; 2],
+    /// Of this process's own threads, only this one belongs to the connection (`check`'s echo
+    /// thread); the others (sampling, reading the program's output) are left out.
+    keep_own: Option<u32>,
+}
+
+impl DiagSampler<'_, '_> {
+    /// Leaves out every thread of this process but `tid`.
+    pub fn keep_own_thread(mut self, tid: u32) -> Self {
+        self.keep_own = Some(tid);
+        self
+    }
+
+    /// The two ends (client, server) as sock_diag showed them at the last sample.
+    pub fn ends(&self) -> &[Option<DiagSocket>; 2] {
+        &self.ends
+    }
+
+    pub fn into_ends(self) -> [Option<DiagSocket>; 2] {
+        self.ends
+    }
+}
+
+impl Sampler for DiagSampler<'_, '_> {
+    fn sample(&mut self, at: Duration) -> Sample {
+        let (mut s, ends) = match &mut self.round {
+            Roundish::Shared(r) => r.sample(&self.key, at),
+            Roundish::Own(source) => source.round(&[self.key]).sample(&self.key, at),
+        };
+        if let Some(tid) = self.keep_own {
+            let me = std::process::id();
+            s.threads
+                .retain(|t| t.pid != Some(me) || t.tid == Some(tid));
+        }
+        self.ends = ends;
+        s
     }
 }
 
@@ -377,13 +457,11 @@ fn thread_view(
     unreadable: &mut BTreeMap<u32, String>,
 ) -> Option<ThreadView> {
     let call = match &t.call {
-        KernelCall::Running => Some(crate::sample::Call::Running),
-        KernelCall::Blocked { nr, .. } => Some(call_of(*nr as libc::c_long)),
-        KernelCall::NotInSyscall => Some(crate::sample::Call::Running),
         KernelCall::Unreadable(why) => {
             unreadable.insert(pid, unreadable_text(why));
             None
         }
+        c => Some(c.kind()),
     };
     // A thread whose call cannot be read says nothing the rules can use.
     call?;
@@ -404,18 +482,6 @@ fn thread_view(
 /// A process holding more of the watched sockets than this lends each socket only the threads
 /// whose call is on it.
 const FEW_SOCKETS: usize = 2;
-
-/// The Sampler of one watched connection.
-pub struct DiagSampler<'a> {
-    pub source: &'a mut DiagSource,
-    pub key: ConnKey,
-}
-
-impl Sampler for DiagSampler<'_> {
-    fn sample(&mut self, at: Duration) -> Sample {
-        self.source.sample(&self.key, at).0
-    }
-}
 
 #[cfg(test)]
 mod tests;

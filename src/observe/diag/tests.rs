@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::diag::{SkMem, Timer};
+use crate::observe::Sampler;
 use crate::tcpinfo::TcpInfo;
 
 fn sock(local: &str, remote: &str, state: TcpState, recv_q: u32, send_q: u32) -> DiagSocket {
@@ -120,7 +121,7 @@ fn a_live_pair_sampled_from_outside_shows_its_unread_bytes_and_its_threads() {
         }
         assert!(Instant::now() < until, "the pair never showed up in a dump");
     };
-    let (s, _) = src.sample(&key, Duration::ZERO);
+    let s = src.sampler(key).sample(Duration::ZERO);
     let sq = s.server.as_ref().expect("the server end");
     assert_eq!(sq.inq_bytes, 3000, "{s:?}");
     assert_eq!(s.counts.client_sent_bytes, 3000);
@@ -132,6 +133,6 @@ fn a_live_pair_sampled_from_outside_shows_its_unread_bytes_and_its_threads() {
     assert_eq!(tids.len(), s.threads.len());
     let mut buf = [0u8; 3000];
     server.read_exact(&mut buf).unwrap();
-    let (s, _) = src.sample(&key, Duration::from_millis(10));
+    let s = src.sampler(key).sample(Duration::from_millis(10));
     assert_eq!(s.counts.server_received_bytes, 3000);
 }

@@ -34,8 +34,8 @@ pub fn client_run_line(r: &ClientRun) -> String {
 }
 
 /// What a client check is about to do, for stderr.
-pub fn client_intro(doc: &ClientDoc, addr: &str) -> String {
-    let sizes = match (doc.ladder, doc.sizes_bytes.as_slice()) {
+pub fn client_intro(command: &[String], ladder: bool, sizes: &[u64], addr: &str) -> String {
+    let sizes = match (ladder, sizes) {
         (true, s) => format!(
             ", {{bytes}} from {} up to {}",
             human(s[0]),
@@ -46,7 +46,7 @@ pub fn client_intro(doc: &ClientDoc, addr: &str) -> String {
     };
     format!(
         "tcplab check client: {} against tcplab's echo server on {addr}{sizes}",
-        shell_words(&doc.command)
+        shell_words(command)
     )
 }
 
@@ -136,12 +136,12 @@ fn client_run_blocks(doc: &ClientDoc, r: &ClientRun) -> Vec<Block> {
             )));
             b.extend(output_blocks(&r.process, true));
         }
-        Outcome::Failed => b.push(Block::Para(shortfall_text(r))),
         Outcome::Interrupted => b.push(Block::Para(format!(
             "INTERRUPTED: stopped by {} after the client had sent {}{of}.",
             crate::interrupt::signal_name(),
             human(sent)
         ))),
+        _ => b.push(Block::Para(shortfall_text(r))),
     }
     if r.outcome != Outcome::Crashed && r.outcome != Outcome::Passed {
         b.push(Block::Para(ended_text(r)));
@@ -243,6 +243,12 @@ fn evidence_blocks(r: &ClientRun) -> Vec<Block> {
         ));
     }
     b
+}
+
+impl crate::report::export::Document for ClientDoc {
+    fn text(&self, out: &mut dyn Write) -> io::Result<()> {
+        write_client(self, &mut &mut *out)
+    }
 }
 
 /// The text report of a client check.

@@ -10,10 +10,37 @@ mod server;
 use std::io::{self, Write};
 
 use super::human;
-use crate::check::ProcessEnd;
+use crate::check::{Outcome, ProcessEnd};
+use crate::timeline::TimelineRow;
 
 pub use client::{client_intro, client_run_line, write_client, write_client_markdown};
-pub use server::{server_step_line, write_server, write_server_markdown};
+pub use server::{server_listening_line, server_step_line, write_server, write_server_markdown};
+
+/// The plot's title: the program (its script, for an interpreter) and the verdict.
+fn timeline_title(command: &[String], outcome: Outcome) -> String {
+    let program = command
+        .iter()
+        .take(2)
+        .rfind(|a| a.contains('.') || a.contains('/'))
+        .or(command.first())
+        .map(|a| a.rsplit('/').next().unwrap_or(a))
+        .unwrap_or("the program");
+    format!("tcplab check: {program} {}", outcome.name())
+}
+
+/// The timeline beside the lab report: the last run's samples under the program's name and verdict.
+pub fn write_timeline(
+    rows: &[TimelineRow],
+    command: &[String],
+    outcome: Outcome,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let title = timeline_title(command, outcome);
+    let svg = super::svg::timeline(rows, &title).map_err(anyhow::Error::msg)?;
+    out.write_all(svg.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
 
 /// A piece of the report.
 #[derive(Debug, Clone, PartialEq)]

@@ -129,6 +129,22 @@ fn step_verdict(doc: &ServerDoc, s: &ServerStep) -> String {
     format!("{word} {with}: {what}{note}")
 }
 
+/// The server listens, for stderr.
+pub fn server_listening_line(s: &crate::check::server::Started) -> String {
+    format!(
+        "tcplab check server: {} listens on {} (after {} ms)",
+        shell_words(&s.command),
+        s.addr,
+        s.listening_after_ms
+    )
+}
+
+impl crate::report::export::Document for ServerDoc {
+    fn text(&self, out: &mut dyn Write) -> io::Result<()> {
+        write_server(self, &mut &mut *out)
+    }
+}
+
 /// The text report of a server check.
 pub fn write_server(doc: &ServerDoc, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "tcplab check server: {}", shell_words(&doc.command))?;

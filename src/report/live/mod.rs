@@ -5,11 +5,11 @@
 //! above it, one timed line each, as they happen.
 //!
 //! `render` is a pure function from a sample (and how the counters moved) to lines no wider than
-//! the terminal; `LiveView` draws those lines through the progress factory at 20 Hz, from the
-//! watcher's samples, never from the I/O loops. It fits 80 × 24 (at most 12 lines of picture);
+//! the terminal; `Picture` decides when to redraw (at most every 50 ms of samples) and `LiveView`
+//! draws through the progress factory, whose terminal target is capped at 10 redraws a second,
+//! from the watcher's samples, never from the I/O loops. It fits 80 × 24 (at most 12 lines of picture);
 //! from 100 columns on, the gauges widen and the send queues say how much is not yet sent.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use indicatif::ProgressBar;
@@ -18,6 +18,7 @@ use super::narration::event_lines;
 use super::progress::Live;
 use crate::narrate::closed;
 use crate::observe::Observer;
+use crate::rate::RateTracker;
 use crate::report::human;
 use crate::result::Event;
 use crate::run::Traffic;
@@ -25,8 +26,6 @@ use crate::sample::{Call, Counts, KernelQueues, Phase, Role, Sample, Side, Threa
 
 /// Redraw at most this often (the samples come every 10 ms).
 const REDRAW_EVERY: Duration = Duration::from_millis(50);
-/// Rates are measured over this window.
-const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// No counter moving for this long shows as "stalled for …" instead of a falling rate.
 const STALLED_AFTER: Duration = Duration::from_millis(300);
 /// From this width on, the roomier layout.
@@ -51,7 +50,7 @@ pub struct Motion {
 /// Keeps the last second of counters to compute `Motion`.
 #[derive(Debug, Clone, Default)]
 pub struct MotionTracker {
-    history: VecDeque<(Duration, Counts)>,
+    rates: RateTracker,
     last_change: Duration,
     last: Option<Counts>,
 }
@@ -62,22 +61,12 @@ impl MotionTracker {
             self.last = Some(s.counts);
             self.last_change = s.at;
         }
-        self.history.push_back((s.at, s.counts));
-        while self
-            .history
-            .front()
-            .is_some_and(|(t, _)| s.at.saturating_sub(*t) > RATE_WINDOW)
-        {
-            self.history.pop_front();
-        }
-        let (t0, c0) = self.history.front().copied().unwrap_or((s.at, s.counts));
-        let span = s.at.saturating_sub(t0).as_secs_f64().max(0.001);
-        let rate = |a: u64, b: u64| (b.saturating_sub(a) as f64 / span) as u64;
+        let r = self.rates.take(s.at, s.counts);
         let quiet = s.at.saturating_sub(self.last_change);
         Motion {
-            sent_per_s: rate(c0.client_sent_bytes, s.counts.client_sent_bytes),
-            processed_per_s: rate(c0.server_received_bytes, s.counts.server_received_bytes),
-            received_per_s: rate(c0.client_received_bytes, s.counts.client_received_bytes),
+            sent_per_s: r.client_sent,
+            processed_per_s: r.server_received,
+            received_per_s: r.client_received,
             stalled_for: (quiet >= STALLED_AFTER && s.counts.total() > 0).then_some(quiet),
         }
     }
@@ -307,41 +296,37 @@ pub fn title(mode: &str, t: &Traffic) -> String {
     )
 }
 
-/// The live view on the terminal.
-pub struct LiveView {
-    bar: ProgressBar,
+/// The picture of one connection, redrawn from its samples: the one drawing of the live view,
+/// for tcplab's own runs and watched connections alike.
+#[derive(Debug, Clone)]
+pub struct Picture {
     width: usize,
     motion: MotionTracker,
     last_draw: Option<Duration>,
-    /// The last call the kernel showed for each thread: the sampler asks the kernel only now and
-    /// then while bytes move, and a thread's line should not flicker in between.
+    /// The last call the kernel showed for each thread: a sample may lack a thread's call (tcplab
+    /// asks the kernel about its own threads only now and then while bytes move), and a thread's
+    /// line should not flicker in between.
     calls: Vec<(String, Call)>,
 }
 
-impl LiveView {
-    /// `title` heads the picture (the run's settings in a few words).
-    pub fn new(live: Live, title: &str) -> LiveView {
-        let bar = live.line("{msg}");
-        let width = super::wrap::stderr_width();
-        bar.println(super::wrap::wrap(title, width, "  "));
-        LiveView {
-            bar,
+impl Picture {
+    pub fn new(width: usize) -> Picture {
+        Picture {
             width,
             motion: MotionTracker::default(),
             last_draw: None,
             calls: Vec::new(),
         }
     }
-}
 
-impl Observer for LiveView {
-    fn sample(&mut self, s: &Sample) {
+    /// The lines to draw for this sample, or `None` when the last drawing is recent enough.
+    pub fn frame(&mut self, s: &Sample) -> Option<String> {
         let m = self.motion.take(s);
         if self
             .last_draw
             .is_some_and(|t| s.at.saturating_sub(t) < REDRAW_EVERY)
         {
-            return;
+            return None;
         }
         self.last_draw = Some(s.at);
         let mut shown = s.clone();
@@ -354,8 +339,36 @@ impl Observer for LiveView {
                 (None, None) => {}
             }
         }
-        self.bar
-            .set_message(render(&shown, &m, self.width).join("\n"));
+        Some(render(&shown, &m, self.width).join("\n"))
+    }
+}
+
+/// The live view on the terminal: the picture under the narrated events.
+pub struct LiveView {
+    bar: ProgressBar,
+    picture: Picture,
+    width: usize,
+}
+
+impl LiveView {
+    /// `title` heads the picture (the run's settings in a few words).
+    pub fn new(live: Live, title: &str) -> LiveView {
+        let bar = live.line("{msg}");
+        let width = super::wrap::stderr_width();
+        bar.println(super::wrap::wrap(title, width, "  "));
+        LiveView {
+            bar,
+            picture: Picture::new(width),
+            width,
+        }
+    }
+}
+
+impl Observer for LiveView {
+    fn sample(&mut self, s: &Sample) {
+        if let Some(f) = self.picture.frame(s) {
+            self.bar.set_message(f);
+        }
     }
 
     fn event(&mut self, e: &Event) {

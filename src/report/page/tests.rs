@@ -1,4 +1,4 @@
-//! Snapshots of two pages at the widths students use, and checks over all 13 pages.
+//! Snapshots of two pages at the widths students use, and checks over every page.
 
 use std::path::Path;
 

@@ -6,13 +6,12 @@
 //! - `ioctl(SIOCOUTQNSD)`: bytes in the send queue not yet sent at all.
 //! - `getsockopt(TCP_INFO)`: windows, window scales, zero-window probes, read by `tcpinfo::parse`,
 //!   which knows which fields a shorter struct from an older kernel lacks.
-//! - `/proc/self/task/TID/syscall`: the number of the system call a thread is blocked in.
 #![allow(unsafe_code)]
 
 use std::io;
 use std::os::fd::AsRawFd;
 
-use crate::sample::{Call, KernelQueues};
+use crate::sample::KernelQueues;
 use crate::tcpinfo::{self, TcpInfo};
 
 /// `SIOCOUTQNSD` from `linux/sockios.h`; not exported by the libc crate.
@@ -71,41 +70,8 @@ pub fn queues(sock: &socket2::Socket) -> io::Result<KernelQueues> {
     })
 }
 
-/// The kernel's id of the calling thread, for `thread_syscall`.
+/// The kernel's id of the calling thread, for reading its state in `/proc/self/task`.
 pub fn current_tid() -> i32 {
     // SAFETY: gettid has no preconditions and cannot fail.
     unsafe { libc::gettid() }
 }
-
-/// Which system call the thread `tid` of this process is in right now, from
-/// `/proc/self/task/TID/syscall` (proc(5)); `None` when the file cannot be read.
-pub fn thread_call(tid: i32) -> Option<Call> {
-    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).ok()?;
-    let first = text.split_whitespace().next()?;
-    if first == "running" {
-        return Some(Call::Running);
-    }
-    let nr: libc::c_long = first.parse().ok()?;
-    Some(call_of(nr))
-}
-
-/// The kind of call a system call number stands for (x86_64 and aarch64 numbers via libc).
-pub fn call_of(nr: libc::c_long) -> Call {
-    match nr {
-        libc::SYS_sendto | libc::SYS_sendmsg | libc::SYS_write | libc::SYS_writev => Call::Send,
-        libc::SYS_recvfrom | libc::SYS_recvmsg | libc::SYS_read | libc::SYS_readv => Call::Recv,
-        libc::SYS_epoll_wait | libc::SYS_epoll_pwait | libc::SYS_ppoll | libc::SYS_pselect6 => {
-            Call::Poll
-        }
-        #[cfg(target_arch = "x86_64")]
-        libc::SYS_poll | libc::SYS_select => Call::Poll,
-        libc::SYS_accept4 => Call::Accept,
-        #[cfg(target_arch = "x86_64")]
-        libc::SYS_accept => Call::Accept,
-        libc::SYS_futex => Call::Futex,
-        libc::SYS_nanosleep | libc::SYS_clock_nanosleep => Call::Sleep,
-        _ => Call::Other,
-    }
-}
-
-pub const AVAILABLE: bool = true;

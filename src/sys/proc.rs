@@ -4,7 +4,7 @@
 //!
 //! Nothing here fails because a file cannot be read: another user's process (EACCES), a
 //! restrictive ptrace policy (EPERM on `syscall`) or a process that exits mid-scan is reported
-//! as data ([`Unreadable`], counters in [`OwnerScan`]). Sockets themselves come from `netlink`.
+//! as data ([`Unreadable`]). Sockets themselves come from `netlink`.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -13,8 +13,8 @@ use std::io;
 use procfs::ProcError;
 use procfs::process::{Process, Syscall};
 
-/// Longest command line kept in [`ProcessInfo::cmdline`]; characters.
-const CMDLINE_MAX_CHARS: usize = 120;
+use super::syscall;
+use crate::sample::Call;
 
 /// Why something in `/proc` could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,24 +58,16 @@ pub struct Owner {
     pub fd: i32,
 }
 
-/// The result of one scan of `/proc/*/fd`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OwnerScan {
-    /// For each inode asked about and found: every (process, fd) that holds it. A socket may
-    /// have several owners (a forked child, a `dup`).
-    pub owners: HashMap<u64, Vec<Owner>>,
-    /// Processes whose fd directory was read; count.
-    pub pids_scanned: u32,
-    /// Processes skipped because their fd directory could not be read (another user's); count.
-    pub pids_unreadable: u32,
-}
+/// For each inode asked about and found: every (process, fd) that holds it. A socket may have
+/// several owners (a forked child, a `dup`).
+pub type OwnerMap = HashMap<u64, Vec<Owner>>;
 
 /// Finds which processes hold the sockets `inodes` by reading every `/proc/PID/fd` link. Costs
 /// one `readlink` per open fd on the machine; see [`Owners`] for repeated lookups.
-pub fn socket_owners(inodes: &HashSet<u64>) -> OwnerScan {
-    let mut scan = OwnerScan::default();
+pub fn socket_owners(inodes: &HashSet<u64>) -> OwnerMap {
+    let mut owners = OwnerMap::new();
     let Ok(proc_dir) = fs::read_dir("/proc") else {
-        return scan;
+        return owners;
     };
     for entry in proc_dir.flatten() {
         let Some(pid) = entry
@@ -87,16 +79,10 @@ pub fn socket_owners(inodes: &HashSet<u64>) -> OwnerScan {
         };
         // Plain readdir + readlink: procfs's `Process::fd` also opens and stats every fd,
         // three system calls where one is enough here.
-        let fds = match fs::read_dir(format!("/proc/{pid}/fd")) {
-            Ok(fds) => fds,
-            Err(e) => {
-                if Unreadable::from(e) == Unreadable::PermissionDenied {
-                    scan.pids_unreadable += 1;
-                }
-                continue;
-            }
+        // Another user's process (EACCES) is passed over.
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
         };
-        scan.pids_scanned += 1;
         for fd_entry in fds.flatten() {
             let Some(fd) = fd_entry
                 .file_name()
@@ -111,22 +97,30 @@ pub fn socket_owners(inodes: &HashSet<u64>) -> OwnerScan {
             if let Some(inode) = target.to_str().and_then(socket_inode)
                 && inodes.contains(&inode)
             {
-                scan.owners
-                    .entry(inode)
-                    .or_default()
-                    .push(Owner { pid, fd });
+                owners.entry(inode).or_default().push(Owner { pid, fd });
             }
         }
     }
-    scan
+    owners
 }
 
-/// `socket:[12345]` → 12345.
-fn socket_inode(link: &str) -> Option<u64> {
+/// `socket:[12345]` → 12345: how `/proc/PID/fd/N` names a socket.
+pub fn socket_inode(link: &str) -> Option<u64> {
     link.strip_prefix("socket:[")?
         .strip_suffix(']')?
         .parse()
         .ok()
+}
+
+/// The inodes of the sockets process `pid` holds (empty when its fds cannot be read).
+pub fn socket_inodes(pid: u32) -> HashSet<u64> {
+    let Ok(dir) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return HashSet::new();
+    };
+    dir.flatten()
+        .filter_map(|e| fs::read_link(e.path()).ok())
+        .filter_map(|t| socket_inode(t.to_str()?))
+        .collect()
 }
 
 /// A cache of socket owners for a caller that asks 5–10 times a second about mostly the same
@@ -141,7 +135,6 @@ pub struct Owners {
     /// Inodes a full scan found no (readable) owner for: not worth another scan each time.
     unowned: HashSet<u64>,
     scans: u32,
-    last: OwnerScan,
 }
 
 impl Owners {
@@ -163,15 +156,13 @@ impl Owners {
             .iter()
             .any(|i| *i != 0 && !self.known.contains_key(i) && !self.unowned.contains(i));
         if unknown {
-            let scan = socket_owners(inodes);
-            self.known = scan.owners.clone();
+            self.known = socket_owners(inodes);
             self.unowned = inodes
                 .iter()
                 .copied()
                 .filter(|i| !self.known.contains_key(i))
                 .collect();
             self.scans += 1;
-            self.last = scan;
         }
         &self.known
     }
@@ -179,11 +170,6 @@ impl Owners {
     /// Full scans of `/proc` so far; count.
     pub fn scans(&self) -> u32 {
         self.scans
-    }
-
-    /// The counters of the latest full scan (its `owners` as found then).
-    pub fn last_scan(&self) -> &OwnerScan {
-        &self.last
     }
 }
 
@@ -210,67 +196,35 @@ pub enum KernelCall {
 impl KernelCall {
     /// The name of the system call, for the calls that matter to a socket deadlock.
     pub fn name(&self) -> Option<&'static str> {
+        self.syscall().map(|s| s.name)
+    }
+
+    /// The file descriptor the call works on, for calls that take one (reads, writes, sends,
+    /// receives, sendfile, accept, connect): compare it with [`Owner::fd`] to tell whether the
+    /// thread is blocked on *this* socket.
+    pub fn fd(&self) -> Option<i32> {
+        let KernelCall::Blocked { args, .. } = self else {
+            return None;
+        };
+        // The register holds a C int: the low 32 bits are the fd.
+        self.syscall()?.fd_arg.map(|i| args[i] as u32 as i32)
+    }
+
+    /// The kind of wait, as the observation model names it.
+    pub fn kind(&self) -> Call {
         match self {
-            KernelCall::Blocked { nr, .. } => syscall_name(*nr),
-            _ => None,
+            KernelCall::Running | KernelCall::NotInSyscall => Call::Running,
+            KernelCall::Blocked { nr, .. } => syscall::call_of(*nr),
+            KernelCall::Unreadable(_) => Call::Other,
         }
     }
 
-    /// The file descriptor the call works on, for calls whose first argument is one (reads,
-    /// writes, sends, receives, accept, connect): compare it with [`Owner::fd`] to tell whether
-    /// the thread is blocked on *this* socket.
-    pub fn fd(&self) -> Option<i32> {
-        let KernelCall::Blocked { nr, args } = self else {
-            return None;
-        };
-        let takes_fd = [
-            libc::SYS_read,
-            libc::SYS_write,
-            libc::SYS_readv,
-            libc::SYS_writev,
-            libc::SYS_sendto,
-            libc::SYS_sendmsg,
-            libc::SYS_recvfrom,
-            libc::SYS_recvmsg,
-            libc::SYS_accept4,
-            libc::SYS_connect,
-        ];
-        // The register holds a C int: the low 32 bits are the fd.
-        takes_fd.contains(nr).then_some(args[0] as u32 as i32)
+    fn syscall(&self) -> Option<&'static syscall::Syscall> {
+        match self {
+            KernelCall::Blocked { nr, .. } => syscall::lookup(*nr),
+            _ => None,
+        }
     }
-}
-
-/// Names of the system calls a blocked network program is usually in; `None` for the rest.
-pub fn syscall_name(nr: i64) -> Option<&'static str> {
-    let named: &[(i64, &str)] = &[
-        (libc::SYS_sendto, "sendto"),
-        (libc::SYS_sendmsg, "sendmsg"),
-        (libc::SYS_recvfrom, "recvfrom"),
-        (libc::SYS_recvmsg, "recvmsg"),
-        (libc::SYS_read, "read"),
-        (libc::SYS_write, "write"),
-        (libc::SYS_readv, "readv"),
-        (libc::SYS_writev, "writev"),
-        (libc::SYS_ppoll, "ppoll"),
-        (libc::SYS_pselect6, "pselect6"),
-        (libc::SYS_epoll_pwait, "epoll_pwait"),
-        (libc::SYS_futex, "futex"),
-        (libc::SYS_nanosleep, "nanosleep"),
-        (libc::SYS_clock_nanosleep, "clock_nanosleep"),
-        (libc::SYS_accept4, "accept4"),
-        (libc::SYS_connect, "connect"),
-        (libc::SYS_wait4, "wait4"),
-        // Only the older ABIs (x86_64, not aarch64) still have these.
-        #[cfg(target_arch = "x86_64")]
-        (libc::SYS_poll, "poll"),
-        #[cfg(target_arch = "x86_64")]
-        (libc::SYS_select, "select"),
-        #[cfg(target_arch = "x86_64")]
-        (libc::SYS_epoll_wait, "epoll_wait"),
-        #[cfg(target_arch = "x86_64")]
-        (libc::SYS_accept, "accept"),
-    ];
-    named.iter().find(|(n, _)| *n == nr).map(|(_, name)| *name)
 }
 
 /// One thread of a process and where it is in the kernel.
@@ -282,97 +236,73 @@ pub struct ThreadState {
     pub comm: Option<String>,
     /// The system call it is in.
     pub call: KernelCall,
+    /// The scheduler's state letter (`/proc/PID/task/TID/stat`, proc(5)): `R` running, `S`
+    /// sleeping, `D` in uninterruptible wait, `T` stopped (Ctrl-Z, SIGSTOP), `t` stopped by a
+    /// debugger, `Z` a zombie; `None` when unreadable.
+    pub state: Option<char>,
     /// Kernel function it sleeps in (`wait_woken` for a blocked socket call,
     /// `sk_stream_wait_memory` on some kernels); `None` when running or not permitted (the
     /// kernel then shows "0").
     pub wchan: Option<String>,
 }
 
-/// Every thread of `pid` with its system call and `wchan`. A thread that exits during the
-/// read is left out; a thread whose `syscall` is not readable is kept with
+/// Every thread of `pid` with its system call, state and `wchan`. A thread that exits during
+/// the read is left out; a thread whose `syscall` is not readable is kept with
 /// [`KernelCall::Unreadable`]. Fails only when the thread list itself cannot be read.
 pub fn threads(pid: i32) -> Result<Vec<ThreadState>, Unreadable> {
     let process = Process::new(pid)?;
     let mut out = Vec::new();
     for task in process.tasks()? {
         let Ok(task) = task else { continue };
-        let call = match task.syscall() {
-            Ok(Syscall::Running) => KernelCall::Running,
-            Ok(Syscall::Blocked { syscall_number, .. }) if syscall_number < 0 => {
-                KernelCall::NotInSyscall
-            }
-            Ok(Syscall::Blocked {
-                syscall_number,
-                argument_registers,
-                ..
-            }) => KernelCall::Blocked {
-                nr: syscall_number,
-                args: argument_registers,
-            },
-            // `Syscall` is non-exhaustive: a form a later procfs adds is not one we can read.
-            Ok(other) => KernelCall::Unreadable(Unreadable::Other(format!("{other:?}"))),
-            Err(e) => match Unreadable::from(e) {
-                Unreadable::Gone => continue,
-                reason => KernelCall::Unreadable(reason),
-            },
-        };
-        let base = format!("/proc/{pid}/task/{}", task.tid);
-        out.push(ThreadState {
-            tid: task.tid,
-            comm: read_line(&format!("{base}/comm")),
-            call,
-            wchan: read_line(&format!("{base}/wchan")).filter(|w| w != "0"),
-        });
+        if let Some(t) = thread_state(pid, &task) {
+            out.push(t);
+        }
     }
     Ok(out)
+}
+
+/// One thread of `pid`, as `threads` reads each (tcplab's own threads, by their ids).
+pub fn thread(pid: i32, tid: i32) -> Result<ThreadState, Unreadable> {
+    let task = Process::new(pid)?.task_from_tid(tid)?;
+    thread_state(pid, &task).ok_or(Unreadable::Gone)
+}
+
+/// `None` when the thread is gone.
+fn thread_state(pid: i32, task: &procfs::process::Task) -> Option<ThreadState> {
+    let call = match task.syscall() {
+        Ok(Syscall::Running) => KernelCall::Running,
+        Ok(Syscall::Blocked { syscall_number, .. }) if syscall_number < 0 => {
+            KernelCall::NotInSyscall
+        }
+        Ok(Syscall::Blocked {
+            syscall_number,
+            argument_registers,
+            ..
+        }) => KernelCall::Blocked {
+            nr: syscall_number,
+            args: argument_registers,
+        },
+        // `Syscall` is non-exhaustive: a form a later procfs adds is not one we can read.
+        Ok(other) => KernelCall::Unreadable(Unreadable::Other(format!("{other:?}"))),
+        Err(e) => match Unreadable::from(e) {
+            Unreadable::Gone => return None,
+            reason => KernelCall::Unreadable(reason),
+        },
+    };
+    let base = format!("/proc/{pid}/task/{}", task.tid);
+    Some(ThreadState {
+        tid: task.tid,
+        comm: read_line(&format!("{base}/comm")),
+        call,
+        state: task.stat().ok().map(|s| s.state),
+        wchan: read_line(&format!("{base}/wchan")).filter(|w| w != "0"),
+    })
 }
 
 fn read_line(path: &str) -> Option<String> {
     fs::read_to_string(path)
         .ok()
         .map(|s| s.trim_end().to_string())
-}
-
-/// A process as far as it could be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcessInfo {
-    /// Process id.
-    pub pid: i32,
-    /// Command name (at most 15 bytes).
-    pub comm: Result<String, Unreadable>,
-    /// Arguments joined by spaces, cut to 120 characters (ending in `…` when cut); empty for a
-    /// kernel thread or a zombie.
-    pub cmdline: Result<String, Unreadable>,
-    /// Owner's user id (of `/proc/PID`, the effective uid).
-    pub uid: Result<u32, Unreadable>,
-}
-
-/// What can be read about `pid`; every field says for itself whether it could be.
-pub fn process(pid: i32) -> ProcessInfo {
-    let proc = Process::new(pid).map_err(Unreadable::from);
-    let comm = read_line(&format!("/proc/{pid}/comm")).ok_or(Unreadable::Gone);
-    let cmdline = proc
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|p| p.cmdline().map_err(Unreadable::from))
-        .map(|args| truncate_chars(&args.join(" "), CMDLINE_MAX_CHARS));
-    let uid = proc
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|p| p.uid().map_err(Unreadable::from));
-    ProcessInfo {
-        pid,
-        comm,
-        cmdline,
-        uid,
-    }
-}
-
-fn truncate_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        None => s.to_string(),
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-    }
 }
 
 #[cfg(test)]
@@ -398,13 +328,12 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let fd = listener.as_raw_fd();
         let inode = own_inode(fd);
-        let scan = socket_owners(&HashSet::from([inode]));
+        let owners = socket_owners(&HashSet::from([inode]));
         let me = Owner {
             pid: std::process::id() as i32,
             fd,
         };
-        assert_eq!(scan.owners.get(&inode), Some(&vec![me]));
-        assert!(scan.pids_scanned >= 1);
+        assert_eq!(owners.get(&inode), Some(&vec![me]));
     }
 
     #[test]
@@ -491,19 +420,10 @@ mod tests {
     }
 
     #[test]
-    fn process_info_reads_this_process() {
-        let info = process(std::process::id() as i32);
-        assert!(info.comm.is_ok());
-        assert!(info.cmdline.as_ref().is_ok_and(|c| !c.is_empty()));
-        assert!(info.uid.is_ok());
-    }
-
-    #[test]
     fn a_vanished_process_is_data_not_an_error() {
         // PIDs are below 2^22 on Linux (pid_max), so this one cannot exist.
-        let info = process(i32::MAX);
-        assert_eq!(info.comm, Err(Unreadable::Gone));
         assert_eq!(threads(i32::MAX), Err(Unreadable::Gone));
+        assert_eq!(thread(i32::MAX, 1).map(|t| t.tid), Err(Unreadable::Gone));
     }
 
     #[test]
@@ -512,25 +432,5 @@ mod tests {
         assert_eq!(e(libc::EACCES), Unreadable::PermissionDenied);
         assert_eq!(e(libc::EPERM), Unreadable::PermissionDenied);
         assert_eq!(e(libc::ESRCH), Unreadable::Gone);
-    }
-
-    #[test]
-    fn long_command_lines_are_cut_on_a_character_boundary() {
-        let long = "é".repeat(200);
-        let cut = truncate_chars(&long, CMDLINE_MAX_CHARS);
-        assert_eq!(cut.chars().count(), CMDLINE_MAX_CHARS + 1);
-        assert!(cut.ends_with('…'));
-        assert_eq!(
-            truncate_chars("python3 x.py", CMDLINE_MAX_CHARS),
-            "python3 x.py"
-        );
-    }
-
-    #[test]
-    fn syscall_numbers_that_matter_have_names() {
-        assert_eq!(syscall_name(libc::SYS_sendto), Some("sendto"));
-        assert_eq!(syscall_name(libc::SYS_recvfrom), Some("recvfrom"));
-        assert_eq!(syscall_name(libc::SYS_futex), Some("futex"));
-        assert_eq!(syscall_name(-1), None);
     }
 }

@@ -1,11 +1,12 @@
-//! One sweep point as one flat row: the single struct that decides the CSV columns and the JSON
-//! fields (serde), with raw numbers and the unit in every name. `tests/sweep.rs` pins the header.
+//! One sweep point as one flat row: the view of a point's run that decides the CSV columns and
+//! the JSON fields (serde), with raw numbers and the unit in every name, and the failure in words.
+//! `tests/sweep.rs` pins the header.
 
 use serde::{Deserialize, Serialize};
 
-use super::Point;
-use super::model::{self, FourBuffers};
-use crate::result::{BufferSize, Failure, Outcome, RunResult, Side, StallBasis};
+use crate::model::{self, FourBuffers};
+use crate::result::{BufferSize, Outcome, RunResult, Side, StallBasis};
+use crate::sweep::Point;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
@@ -62,9 +63,8 @@ pub struct SweepRow {
 }
 
 impl SweepRow {
-    /// The row of one run; `words` says a failure in words (the views' wording, handed down so
-    /// that the row stays one flat type for CSV and JSON).
-    pub fn from_result(p: &Point, r: &RunResult, words: &dyn Fn(&Failure) -> String) -> SweepRow {
+    /// The row of one point's run.
+    pub fn from_result(p: &Point, r: &RunResult) -> SweepRow {
         let find = |role: Side| r.buffers.iter().find(|b| b.role == role);
         let none = BufferSize {
             requested_bytes: None,
@@ -117,7 +117,7 @@ impl SweepRow {
             predicted_capacity_bytes: predicted,
             measured_over_predicted: (stalled && predicted > 0)
                 .then(|| round3(c.client_sent_bytes as f64 / predicted as f64)),
-            error: r.failure.as_ref().map(words),
+            error: r.failure.as_ref().map(super::text::failure_text),
         }
     }
 
