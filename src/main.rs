@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::List(a) => cmd::list::main(a),
         Command::Show(a) => cmd::show::main(a),
         Command::Run(a) => cmd::run::main(a),
+        Command::Files(a) => cmd::files::main(a),
         Command::Sweep(a) => cmd::sweep::main(a),
         Command::Load(a) => cmd::load::main(a),
         Command::Replay(a) => cmd::replay::main(a),

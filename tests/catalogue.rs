@@ -1,12 +1,12 @@
 //! The experiment catalogue: every entry is well formed, `tcplab list` is stable, every experiment
-//! does what its page says when run through `tcplab run N --quiet --json`, and an unknown number or
-//! name gets its one-line error and exit code 2.
+//! does what its page says when run through `tcplab run N --quiet --json` from an empty folder,
+//! and an unknown number or name gets its one-line error and exit code 2.
 
 mod common;
 
 use std::time::Duration;
 
-use common::tcplab;
+use common::{path_arg, scratch, tcplab};
 use serde_json::Value;
 use tcplab::catalogue;
 
@@ -130,15 +130,33 @@ fn an_unknown_number_or_name_gets_one_line_and_exit_code_2() {
     }
 }
 
+/// Run from an empty folder, as an installed tcplab is: every file an experiment runs comes out of
+/// the binary, into a temporary folder (under TMPDIR, here a scratch folder of the test's) that is
+/// gone when the run ends.
 #[test]
-fn every_experiment_does_what_its_page_says() {
+fn every_experiment_does_what_its_page_says_from_an_empty_folder() {
     let list = catalogue::load().expect("the catalogue loads");
+    let cwd = scratch("catalogue-cwd");
+    let tmp = scratch("catalogue-tmp");
     let mut failures = Vec::new();
     for e in &list {
         let n = e.number.to_string();
         let out = tcplab(&["run", &n, "--quiet", "--json"])
+            .current_dir(&cwd)
+            .env("TMPDIR", path_arg(&tmp))
             .deadline(RUN_DEADLINE)
             .run();
+        let left: Vec<_> = std::fs::read_dir(&*tmp)
+            .expect("the scratch folder")
+            .chain(std::fs::read_dir(&*cwd).expect("the scratch folder"))
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "run {n} left {left:?} behind\n{}",
+            out.dump()
+        );
         let doc: Value = match serde_json::from_str(&out.stdout) {
             Ok(d) => d,
             Err(err) => {

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-# The starting point: the classic tcp_deadlock.py client (../../tests/fixtures/tcp_deadlock.py),
-# taking host, port and byte count on the command line so that 'tcplab check client' can run it:
+# The starting point: the client of the classic pair (tcp_deadlock.py), taking host, port and byte
+# count on the command line so that 'tcplab check client' can run it. 'tcplab files DIR' writes it
+# into DIR, with the two fixes and the classic pair; from that folder:
 #
-#     tcplab check client -- python3 experiments/solutions/naive_client.py {host} {port} {bytes}
+#     tcplab check client -- python3 naive_client.py {host} {port} {bytes}
 #
 # It sends every byte before it reads a single one back. Small counts pass; large ones fill the
 # four buffers and deadlock (experiment 15). Fix it in a copy: threaded_client.py and

@@ -3,7 +3,7 @@
 # 'writable' and 'readable' together (selectors), sends when the socket takes more and reads
 # whenever echo has arrived, so the buffers never fill up on both sides at once.
 #
-#     tcplab check client -- python3 experiments/solutions/selectors_client.py {host} {port} {bytes}
+#     tcplab check client -- python3 selectors_client.py {host} {port} {bytes}
 import selectors, socket, sys
 
 

@@ -2,7 +2,7 @@
 # A fix of naive_client.py: a second thread reads the echo while the main thread sends, so the
 # server's replies never pile up in the buffers and the server never stops reading.
 #
-#     tcplab check client -- python3 experiments/solutions/threaded_client.py {host} {port} {bytes}
+#     tcplab check client -- python3 threaded_client.py {host} {port} {bytes}
 #
 # The main thread still sends everything and then shuts down its write half (the server reads
 # until end of stream); it then waits for the reader, which reads until the server closes.

@@ -2,10 +2,12 @@
 //! the expected outcome, hints) and `experiments/NN-slug.md` (the page). Both are embedded at build
 //! time (see `build.rs`), parsed with serde from TOML, and checked here: a malformed entry is
 //! reported by file and field. Running an experiment lives in `child.rs` (one command as a child
-//! process) and `verdict.rs` (did it behave as expected); printing is `cmd::{list,show,run}`.
+//! process) and `verdict.rs` (did it behave as expected); the programs a command runs that are not
+//! tcplab (`{lab}/NAME`) in `files.rs`; printing is `cmd::{list,show,run}`.
 
 pub mod check;
 pub mod child;
+pub mod files;
 pub mod runner;
 pub mod verdict;
 
@@ -232,6 +234,8 @@ pub fn parse_entry(
             "field 'commands' needs at least one non-empty argument list".into(),
         ));
     }
+    files::check_references(&raw.commands)
+        .map_err(|why| bad(format!("field 'commands': {why}")))?;
     if raw.hints.is_empty() || raw.hints.iter().any(|h| h.trim().is_empty()) {
         return Err(bad("field 'hints' needs at least one non-empty hint".into()));
     }

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::Experiment;
 use super::child;
+use super::files::Prepared;
 use super::verdict::{self, CommandReport, RunReport};
 use crate::interrupt;
 
@@ -19,11 +20,17 @@ pub trait Progress {
     fn retry(&mut self, _attempt: u32) {}
 }
 
-/// Runs the experiment (its children's live views shown when `live`) and judges it.
-pub fn run(exp: &Experiment, live: bool, p: &mut dyn Progress) -> anyhow::Result<RunReport> {
+/// Runs the experiment (its children's live views shown when `live`) and judges it; `lab` holds
+/// the programs its commands name as `{lab}/NAME` (`files::prepare`).
+pub fn run(
+    exp: &Experiment,
+    lab: &Prepared,
+    live: bool,
+    p: &mut dyn Progress,
+) -> anyhow::Result<RunReport> {
     let mut attempt = 1;
     loop {
-        let mut report = attempt_once(exp, live, p)?;
+        let mut report = attempt_once(exp, lab, live, p)?;
         report.attempts = attempt;
         if report.passed || report.interrupted || attempt >= exp.attempts {
             return Ok(report);
@@ -33,14 +40,19 @@ pub fn run(exp: &Experiment, live: bool, p: &mut dyn Progress) -> anyhow::Result
     }
 }
 
-fn attempt_once(exp: &Experiment, live: bool, p: &mut dyn Progress) -> anyhow::Result<RunReport> {
+fn attempt_once(
+    exp: &Experiment,
+    lab: &Prepared,
+    live: bool,
+    p: &mut dyn Progress,
+) -> anyhow::Result<RunReport> {
     let mut reports = Vec::new();
     let mut docs = Vec::new();
     let mut interrupted = false;
     for i in 0..exp.commands.len() {
         let args = &exp.command(i, live);
         p.command_start(i, exp.commands.len(), args);
-        let ran = child::run(args, live, child::deadline_for(args))?;
+        let ran = child::run(&lab.fill(args), live, child::deadline_for(args))?;
         let doc: Option<Value> = serde_json::from_str(&ran.stdout).ok();
         let rep = verdict::judge_command(exp, i, doc.as_ref(), &ran);
         p.command_done(&rep, doc.as_ref());

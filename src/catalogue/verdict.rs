@@ -51,7 +51,7 @@ impl RunReport {
 }
 
 /// One check on one command, as evaluated.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckReport {
     /// The check as written in the entry (a JSON pointer, an operator and a value).
     pub check: String,
@@ -74,13 +74,51 @@ pub struct CommandReport {
     pub expected_outcome: String,
     pub checks: Vec<CheckReport>,
     /// Why the command could not be judged (no JSON, killed at the deadline), if so.
-    pub problem: Option<String>,
+    pub problem: Option<Problem>,
     /// Outcome as expected and every check held.
     pub held: bool,
 }
 
+/// Why a command could not be judged: the kind is data, `report` words it. A command that could
+/// not be judged says nothing about the kernel, so the verdict does not blame the machine for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    /// It was still running at its deadline and was killed (milliseconds after its start).
+    Killed { after_ms: u64 },
+    /// It printed no JSON document: it could not start its work (its own one-line error went to
+    /// stderr, where the runner leaves it); `null` exit code when a signal ended it.
+    NoJson { exit_code: Option<i32> },
+    /// Its JSON has no top-level `outcome`.
+    NoOutcome,
+}
+
+/// The first thing that went against the expectation, as data for `report` to word. Only
+/// `Unjudged` says nothing about the kernel's behaviour.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure<'a> {
+    /// Command `command` (from 1) could not be judged.
+    Unjudged {
+        command: usize,
+        problem: &'a Problem,
+    },
+    /// Command `command` ended with another outcome (or none) than expected.
+    Outcome {
+        command: usize,
+        found: Option<&'a str>,
+        expected: &'a str,
+    },
+    /// A check on command `command` did not hold.
+    Check {
+        command: usize,
+        check: &'a CheckReport,
+    },
+    /// A comparison across the commands did not hold.
+    Comparison(&'a Comparison),
+}
+
 /// A comparison across the commands.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
     /// `increasing` or `decreasing`.
     pub kind: String,
@@ -101,14 +139,10 @@ pub fn judge_command(
 ) -> CommandReport {
     let exit_code = ran.exit_code;
     let problem = match (&ran.killed_after, doc) {
-        (Some(t), _) => Some(format!(
-            "it was still running after {:.0} s and was killed; the machine may be overloaded",
-            t.as_secs_f64()
-        )),
-        (None, None) => Some(format!(
-            "it printed no JSON result (exit code {})",
-            exit_code.map_or_else(|| "none: ended by a signal".to_owned(), |c| c.to_string())
-        )),
+        (Some(t), _) => Some(Problem::Killed {
+            after_ms: t.as_millis() as u64,
+        }),
+        (None, None) => Some(Problem::NoJson { exit_code }),
         _ => None,
     };
     let expected_outcome = exp.expect.outcomes[index].clone();
@@ -131,10 +165,8 @@ pub fn judge_command(
             }
         })
         .collect();
-    let problem = problem.or_else(|| {
-        (doc.is_some() && outcome.is_none())
-            .then(|| "its JSON has no top-level 'outcome'".to_owned())
-    });
+    let problem =
+        problem.or_else(|| (doc.is_some() && outcome.is_none()).then_some(Problem::NoOutcome));
     let held = problem.is_none()
         && outcome.as_deref() == Some(expected_outcome.as_str())
         && checks.iter().all(|c| c.held);
@@ -231,33 +263,31 @@ pub fn describe_expectation(exp: &Experiment) -> String {
     parts.join("; ")
 }
 
-/// The first thing that went against the expectation, in words.
-pub fn first_failure(commands: &[CommandReport], comparisons: &[Comparison]) -> Option<String> {
+/// The first thing that went against the expectation.
+pub fn first_failure<'a>(
+    commands: &'a [CommandReport],
+    comparisons: &'a [Comparison],
+) -> Option<Failure<'a>> {
     for (i, c) in commands.iter().enumerate() {
-        let n = i + 1;
-        if let Some(p) = &c.problem {
-            return Some(format!("command {n} could not be judged: {p}"));
+        let command = i + 1;
+        if let Some(problem) = &c.problem {
+            return Some(Failure::Unjudged { command, problem });
         }
         if c.outcome.as_deref() != Some(c.expected_outcome.as_str()) {
-            return Some(format!(
-                "command {n} {}, where it should have {}",
-                c.outcome
-                    .as_deref()
-                    .map_or("gave no outcome", outcome_words),
-                outcome_words(&c.expected_outcome)
-            ));
+            return Some(Failure::Outcome {
+                command,
+                found: c.outcome.as_deref(),
+                expected: &c.expected_outcome,
+            });
         }
-        if let Some(k) = c.checks.iter().find(|k| !k.held) {
-            return Some(format!(
-                "command {n}: it was not so that {} (found {})",
-                k.means, k.actual
-            ));
+        if let Some(check) = c.checks.iter().find(|k| !k.held) {
+            return Some(Failure::Check { command, check });
         }
     }
-    comparisons.iter().find(|c| !c.held).map(|c| {
-        let vals: Vec<String> = c.values.iter().map(Value::to_string).collect();
-        format!("it was not so that {} (read {})", c.means, vals.join(", "))
-    })
+    comparisons
+        .iter()
+        .find(|c| !c.held)
+        .map(Failure::Comparison)
 }
 
 #[cfg(test)]
@@ -321,7 +351,11 @@ increasing = { pointer = "/counts/client_sent_bytes", means = "more went out eac
         assert!(!cmp[0].held);
         assert_eq!(
             first_failure(&reps, &cmp).unwrap(),
-            "command 2 completed, where it should have deadlocked"
+            Failure::Outcome {
+                command: 2,
+                found: Some("completed"),
+                expected: "deadlock"
+            }
         );
     }
 
@@ -331,6 +365,14 @@ increasing = { pointer = "/counts/client_sent_bytes", means = "more went out eac
         let r = judge_command(&e, 0, None, &ran(2));
         assert!(!r.held);
         assert_eq!(r.outcome, None);
-        assert!(r.problem.unwrap().contains("no JSON result (exit code 2)"));
+        assert_eq!(r.problem, Some(Problem::NoJson { exit_code: Some(2) }));
+        let reps = [r];
+        assert_eq!(
+            first_failure(&reps, &[]),
+            Some(Failure::Unjudged {
+                command: 1,
+                problem: &Problem::NoJson { exit_code: Some(2) }
+            })
+        );
     }
 }

@@ -28,7 +28,7 @@ pub struct ShowArgs {
 #[command(after_help = concat!(
     "Exit codes:
   0    the experiment did what its page describes
-  1    it did not
+  1    it did not, or it cannot run here (a program it needs, such as python3, is not on PATH)
   2    no such experiment
 ", signal_codes!(), "
        the running command is stopped the same way

@@ -20,7 +20,7 @@ use crate::units::{ByteSize, Millis, duration_arg, size_arg};
 ", signal_codes!(), "
        the program is stopped and reaped first
 
-Example: tcplab check client -- python3 experiments/solutions/threaded_client.py {host} {port} {bytes}"))]
+Example (after 'tcplab files lab'): tcplab check client -- python3 lab/threaded_client.py {host} {port} {bytes}"))]
 pub struct CheckArgs {
     #[command(subcommand)]
     pub what: CheckWhat,
@@ -37,7 +37,7 @@ pub enum CheckWhat {
 /// passes when the server received and echoed exactly {bytes} bytes and your client exited 0.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Example: tcplab check client --ladder -- python3 experiments/solutions/naive_client.py {host} {port} {bytes}"
+    after_help = "Example (after 'tcplab files lab'): tcplab check client --ladder -- python3 lab/naive_client.py {host} {port} {bytes}"
 )]
 pub struct CheckClientArgs {
     /// What {bytes} stands for (K and KiB both mean 1024). Large enough by default that a client
@@ -65,7 +65,7 @@ pub struct CheckClientArgs {
 /// for byte against the uppercased input.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Example: tcplab check server -- python3 tests/fixtures/tcp_deadlock.py server {host} -p {port}"
+    after_help = "Example (after 'tcplab files lab'): tcplab check server -- python3 lab/tcp_deadlock.py server {host} -p {port}"
 )]
 pub struct CheckServerArgs {
     /// Bytes the naive client sends first (K and KiB both mean 1024).

@@ -15,6 +15,7 @@ pub mod catalogue;
 pub mod check;
 pub mod classic;
 pub mod common;
+pub mod files;
 pub mod lab;
 pub mod load;
 pub mod sweep;
@@ -55,6 +56,7 @@ pub enum Command {
     List(catalogue::ListArgs),
     Show(catalogue::ShowArgs),
     Run(catalogue::RunArgs),
+    Files(files::FilesArgs),
     Sweep(sweep::SweepArgs),
     Load(load::LoadArgs),
     Replay(lab::ReplayArgs),

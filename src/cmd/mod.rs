@@ -7,6 +7,7 @@ pub mod check;
 pub mod classic;
 pub mod client;
 pub mod deadlock;
+pub mod files;
 pub mod list;
 pub mod load;
 pub mod replay;

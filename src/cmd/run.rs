@@ -22,6 +22,8 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
     let format = a.format.get();
     export::supported::<Verdict>(format)?;
     let live = Live::decide(a.quiet, a.format.machine());
+    // The programs the commands run ({lab}), written into a folder removed when `lab` is dropped.
+    let lab = catalogue::files::prepare(&exp)?;
     let mut told = Told {
         exp: &exp,
         text: format == Format::Text,
@@ -30,10 +32,13 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     if told.text {
         say(|o| report::catalogue::write_intro(&exp, a.quiet, o))?;
+        if let (Some(dir), false) = (lab.lab_dir(), a.quiet) {
+            say(|o| report::catalogue::write_lab_dir(dir, o))?;
+        }
     } else if !a.quiet {
         report::catalogue::write_watch(&exp, &mut io::stderr().lock())?;
     }
-    let r = runner::run(&exp, live.shown(), &mut told)?;
+    let r = runner::run(&exp, &lab, live.shown(), &mut told)?;
     let verdict = Verdict {
         report: &r,
         exp: &exp,

@@ -1,12 +1,15 @@
 //! The catalogue's views: the list of experiments, an experiment's page, and what `tcplab run N`
-//! prints: what to watch, each command's report and checks, and the PASS/FAIL block.
+//! prints: what to watch, each command's report and checks, and the PASS/FAIL block. A command
+//! that could not be judged is told apart from an experiment that behaved otherwise: only the
+//! latter points at the machine.
 
 use std::io::{self, Write};
 
 use serde_json::Value;
 
 use crate::catalogue::Experiment;
-use crate::catalogue::verdict::{self, CommandReport, Comparison, RunReport};
+use crate::catalogue::files::{self, LAB};
+use crate::catalogue::verdict::{self, CommandReport, Comparison, Failure, Problem, RunReport};
 use crate::report::human;
 use crate::result::RunResult;
 
@@ -61,7 +64,83 @@ pub fn write_page(
         let line = format!("  tcplab {}", c.join(" "));
         writeln!(out, "{}", super::wrap::wrap(&line, width, "    "))?;
     }
+    if let Some(note) = lab_note(exp) {
+        writeln!(out, "\n{}", super::wrap::wrap(&note, width, ""))?;
+    }
     Ok(())
+}
+
+/// Where the programs `{lab}` names are, for a page whose commands use them: the first such
+/// command, with the folder a student chose, shows how to run one by hand.
+fn lab_note(exp: &Experiment) -> Option<String> {
+    let example = exp
+        .commands
+        .iter()
+        .find(|c| files::uses_lab(std::slice::from_ref(c)))?
+        .join(" ")
+        .replace(LAB, "DIR");
+    Some(format!(
+        "{LAB} is a temporary folder: 'tcplab run {n}' writes the programs tcplab carries into it \
+         and removes it when the run ends. 'tcplab files DIR' writes the same programs into DIR, \
+         to read, edit and run by hand, e.g. 'tcplab {example}'.",
+        n = exp.number
+    ))
+}
+
+/// The line before a run whose commands use the lab folder: where the programs are this time.
+pub fn write_lab_dir(dir: &std::path::Path, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "The programs this experiment runs are in {} ({LAB} in the commands below), a temporary \
+         folder removed when the run ends; 'tcplab files DIR' writes them into DIR to keep.\n",
+        dir.display()
+    )
+}
+
+/// Why a command could not be judged, as a student reads it.
+pub fn problem_words(p: &Problem) -> String {
+    match p {
+        Problem::Killed { after_ms } => format!(
+            "it was still running after {:.0} s and was killed; the machine may be overloaded",
+            *after_ms as f64 / 1000.0
+        ),
+        Problem::NoJson {
+            exit_code: Some(code),
+        } => format!(
+            "it printed no result (exit code {code}); the 'tcplab:' line it printed says why"
+        ),
+        Problem::NoJson { exit_code: None } => "it printed no result: a signal ended it".to_owned(),
+        Problem::NoOutcome => "its JSON has no top-level 'outcome'".to_owned(),
+    }
+}
+
+/// The first thing that went against the expectation, in words.
+pub fn failure_words(f: &Failure) -> String {
+    match f {
+        Failure::Unjudged { command, problem } => {
+            format!(
+                "command {command} could not be judged: {}",
+                problem_words(problem)
+            )
+        }
+        Failure::Outcome {
+            command,
+            found,
+            expected,
+        } => format!(
+            "command {command} {}, where it should have {}",
+            found.map_or("gave no outcome", verdict::outcome_words),
+            verdict::outcome_words(expected)
+        ),
+        Failure::Check { command, check } => format!(
+            "command {command}: it was not so that {} (found {})",
+            check.means, check.actual
+        ),
+        Failure::Comparison(c) => {
+            let vals: Vec<String> = c.values.iter().map(Value::to_string).collect();
+            format!("it was not so that {} (read {})", c.means, vals.join(", "))
+        }
+    }
 }
 
 /// The question of a hint, without the explanation that follows it (a hint is written as a
@@ -147,7 +226,12 @@ pub fn write_command(
         "NOT as expected"
     };
     match (&rep.outcome, &rep.problem) {
-        (_, Some(p)) => writeln!(out, "  → {p}; expected '{}'", rep.expected_outcome)?,
+        (_, Some(p)) => writeln!(
+            out,
+            "  → {}; expected '{}'",
+            problem_words(p),
+            rep.expected_outcome
+        )?,
         (Some(o), None) => {
             let moved = run
                 .map(|r| {
@@ -234,12 +318,22 @@ pub fn write_verdict(
             verdict::describe_expectation(exp)
         )?;
     } else {
-        let why = verdict::first_failure(reports, comparisons).unwrap_or_default();
-        writeln!(
-            out,
-            "FAIL: experiment {n} did not do what its page describes: {why}. \
-             This machine may behave differently (docs/kernel-facts.md); 'tcplab show {n}' explains what was expected."
-        )?;
+        match verdict::first_failure(reports, comparisons) {
+            // A command that never got to run its test says nothing about the kernel.
+            Some(Failure::Unjudged { command, problem }) => writeln!(
+                out,
+                "FAIL: experiment {n} could not be judged: command {command}: {}.",
+                problem_words(problem)
+            )?,
+            // The kernel did something else than the page says: the machine may differ.
+            Some(f) => writeln!(
+                out,
+                "FAIL: experiment {n} did not do what its page describes: {}. \
+                 This machine may behave differently (docs/kernel-facts.md); 'tcplab show {n}' explains what was expected.",
+                failure_words(&f)
+            )?,
+            None => writeln!(out, "FAIL: experiment {n} did not finish its commands.")?,
+        }
     }
     if !quiet && !interrupted {
         writeln!(out, "\nQuestions to think about:")?;
@@ -252,4 +346,80 @@ pub fn write_verdict(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::parse_entry;
+    use crate::catalogue::verdict::Problem;
+
+    const ENTRY: &str = r#"
+format_version = 1
+title = "t"
+summary = "s"
+watch = "w"
+commands = [["check", "client", "--", "python3", "{lab}/naive_client.py", "{port}"]]
+hints = ["h?"]
+[expect]
+outcome = "deadlocked"
+"#;
+
+    fn report(outcome: Option<&str>, problem: Option<Problem>) -> CommandReport {
+        CommandReport {
+            args: vec![],
+            exit_code: Some(1),
+            outcome: outcome.map(str::to_owned),
+            expected_outcome: "deadlocked".into(),
+            checks: vec![],
+            problem,
+            held: false,
+        }
+    }
+
+    fn verdict(rep: CommandReport) -> String {
+        let exp = parse_entry("15-x", ENTRY, Some("p")).unwrap();
+        let mut out = Vec::new();
+        write_verdict(&exp, &[rep], &[], false, false, true, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_command_that_printed_no_result_is_not_blamed_on_the_machine() {
+        let text = verdict(report(None, Some(Problem::NoJson { exit_code: Some(1) })));
+        assert_eq!(
+            text,
+            "FAIL: experiment 15 could not be judged: command 1: it printed no result (exit code \
+             1); the 'tcplab:' line it printed says why.\n"
+        );
+    }
+
+    #[test]
+    fn another_outcome_than_the_page_says_points_at_the_machine() {
+        let text = verdict(report(Some("passed"), None));
+        assert!(
+            text.starts_with(
+                "FAIL: experiment 15 did not do what its page describes: command 1 passed the \
+                 check, where it should have deadlocked. This machine may behave differently"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_page_whose_commands_use_the_lab_folder_says_where_it_is() {
+        let exp = parse_entry("15-x", ENTRY, Some("# 15. x\n")).unwrap();
+        let mut out = Vec::new();
+        write_page(&exp, false, false, 200, &mut out).unwrap();
+        let page = String::from_utf8(out).unwrap().replace('\n', " ");
+        assert!(
+            page.contains(
+                "{lab} is a temporary folder: 'tcplab run 15' writes the programs tcplab carries \
+                 into it and removes it when the run ends. 'tcplab files DIR' writes the same \
+                 programs into DIR, to read, edit and run by hand, e.g. 'tcplab check client -- \
+                 python3 DIR/naive_client.py {port}'."
+            ),
+            "{page}"
+        );
+    }
 }

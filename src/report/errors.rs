@@ -4,6 +4,7 @@
 
 use std::io;
 
+use crate::catalogue::files::{Unready, WriteError};
 use crate::check::{CheckError, StartError};
 use crate::classic::halfclose::HalfcloseError;
 use crate::run::SetupError;
@@ -25,6 +26,7 @@ pub fn is_usage(e: &anyhow::Error) -> bool {
             || c.is::<super::export::Unsupported>()
             || matches!(c.downcast_ref(), Some(NetError::NotLoopback { .. }))
             || matches!(c.downcast_ref(), Some(CheckError::Start(_)))
+            || matches!(c.downcast_ref(), Some(WriteError::Exists { .. }))
     })
 }
 
@@ -32,6 +34,12 @@ pub fn is_usage(e: &anyhow::Error) -> bool {
 pub fn line(e: &anyhow::Error) -> String {
     let text = format!("{e:#}");
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(u) = e.chain().find_map(|c| c.downcast_ref::<Unready>()) {
+        return super::files::unready(u);
+    }
+    if let Some(w) = e.chain().find_map(|c| c.downcast_ref::<WriteError>()) {
+        return super::files::write_error(w);
+    }
     if e.chain().any(|c| c.is::<NotATimeline>()) {
         return format!("{text}; record one with 'tcplab deadlock --timeline FILE.csv'");
     }

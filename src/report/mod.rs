@@ -12,6 +12,7 @@ pub mod classic;
 pub mod csv;
 pub mod errors;
 pub mod export;
+pub mod files;
 pub mod human;
 pub mod json;
 pub mod ledger;

@@ -22,6 +22,8 @@ pub struct Cmd {
     args: Vec<OsString>,
     env: Vec<(OsString, Option<OsString>)>,
     stdin: Option<Vec<u8>>,
+    /// The folder it starts in (the test's own when `None`).
+    dir: Option<std::path::PathBuf>,
     deadline: Duration,
     /// What happens to stdout after a number of lines.
     stdout_lines: Option<(usize, AfterLines)>,
@@ -57,6 +59,7 @@ impl Cmd {
             // record unless the test sets COLUMNS itself.
             env: vec![(LIVE_ENV.into(), None), ("COLUMNS".into(), None)],
             stdin: None,
+            dir: None,
             deadline: DEADLINE,
             stdout_lines: None,
         }
@@ -79,6 +82,12 @@ impl Cmd {
 
     pub fn env_remove(mut self, key: &str) -> Cmd {
         self.env.push((key.into(), None));
+        self
+    }
+
+    /// Starts the program in `dir` (as `cd DIR && PROGRAM` does).
+    pub fn current_dir(mut self, dir: &std::path::Path) -> Cmd {
+        self.dir = Some(dir.to_path_buf());
         self
     }
 
@@ -118,6 +127,9 @@ impl Cmd {
     pub fn spawn(self) -> Running {
         let mut command = Command::new(&self.program);
         command.args(&self.args);
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
         for (key, value) in &self.env {
             match value {
                 Some(v) => command.env(key, v),
@@ -140,7 +152,7 @@ impl Cmd {
     }
 }
 
-/// The command line as a person would type it (environment changes first).
+/// The command line as a person would type it (the folder, then environment changes first).
 impl std::fmt::Display for Cmd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let quote = |s: &OsString| {
@@ -163,6 +175,9 @@ impl std::fmt::Display for Cmd {
         };
         words.push(program);
         words.extend(self.args.iter().map(quote));
+        if let Some(dir) = &self.dir {
+            write!(f, "cd {} && ", quote(&dir.clone().into_os_string()))?;
+        }
         f.write_str(&words.join(" "))
     }
 }

@@ -15,7 +15,7 @@ use crate::sample::Side;
 
 /// The advice for a client that deadlocks.
 const FIX_DEADLOCK: &str = "Fix to try: read while you send. A second thread that calls recv() \
-    while the first one sends (experiments/solutions/threaded_client.py), or one loop that waits \
+    while the first one sends (threaded_client.py, which 'tcplab files DIR' writes), or one loop that waits \
     for 'readable' and 'writable' together (selectors, poll: selectors_client.py), keeps the echo \
     draining, so the server never stops reading.";
 
