@@ -36,4 +36,5 @@ pub mod units;
 #[cfg(target_os = "linux")]
 pub mod watch;
 pub mod watchdog;
+pub mod web;
 pub mod wire;

@@ -70,13 +70,20 @@ pub fn traffic(t: &TrafficArgs, bytes: ByteSize, w: &WaitArgs, buffers: [BufReq;
 pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
     cmd::loopback_only(&a.host, "--host", "tcplab deadlock")?;
     let cfg = config(a);
+    let web = cmd::web::start(&a.web)?; // --web (cmd/web.rs): first, so its URL is the first line
     let live = Live::decide(a.output.quiet, a.output.json);
     let (csv_out, svg_out) = timeline_files(a)?;
     let mut view = live
         .shown()
         .then(|| LiveView::new(live, &live::title("deadlock", &cfg.traffic)));
     let mut recorder = timeline::Recorder::for_run(cfg.traffic.timeout);
+    let mut web_view = web
+        .as_ref()
+        .map(|w| w.view("deadlock", &live::title("deadlock", &cfg.traffic)));
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
+    if let Some(v) = web_view.as_mut() {
+        observers.push(v);
+    }
     if let Some(v) = view.as_mut() {
         observers.push(v);
     }
@@ -85,12 +92,19 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
     }
     let result = run::run_pair(&cfg, &mut FanOut(observers))?;
     report::timeline::save(&recorder.rows, &result, csv_out, svg_out)?;
+    if let Some(w) = &web {
+        w.hub().publish(&report::web::run_frame(&result));
+    }
     cmd::print_run(&result, a.output.json, live.shown())?;
     if let Some(path) = &a.timeline {
         outputs::tell_written(path, Some(&report::output::rows(recorder.rows.len())));
     }
     if let Some(path) = &a.plot_timeline {
         outputs::tell_written(path, None);
+    }
+    if let Some(w) = web {
+        std::io::Write::flush(&mut std::io::stdout())?;
+        w.end(Some(result.outcome.exit_code()));
     }
     Ok(ExitCode::from(result.outcome.exit_code()))
 }

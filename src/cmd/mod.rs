@@ -16,6 +16,7 @@ pub mod show;
 pub mod sweep;
 #[cfg(target_os = "linux")]
 pub mod watch;
+pub mod web;
 
 use std::io::{self, Write};
 

@@ -13,15 +13,23 @@ use crate::observe::{NoObserver, Observer};
 use crate::report::live::LiveView;
 use crate::report::narration::event_line;
 use crate::report::{self, progress::Live};
-use crate::timeline;
+use crate::{cmd, timeline};
 
 /// Longest single wait, so Ctrl-C is noticed quickly.
 const NAP: Duration = Duration::from_millis(50);
 
 pub fn main(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let rows = timeline::read_rows(&a.file)?;
+    if let Some(out) = &a.html {
+        return cmd::web::write_html(&rows, &a.file, out); // --html (cmd/web.rs)
+    }
+    let web = cmd::web::start(&a.web)?; // --web (cmd/web.rs)
     let live = Live::decide(a.quiet, a.json);
     let title = format!("replay of {} at {}× speed", a.file.display(), a.speed);
+    let mut web_view = web.as_ref().map(|w| {
+        w.wait_for_viewer(cmd::web::WAIT_FOR_VIEWER);
+        w.view("replay", &title)
+    });
     let mut view = live.shown().then(|| LiveView::new(live, &title));
     let started = Instant::now();
     let mut out = io::stdout().lock();
@@ -41,8 +49,14 @@ pub fn main(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
             None => &mut NoObserver,
         };
         obs.sample(&row.to_sample());
+        if let Some(w) = web_view.as_mut() {
+            w.sample(&row.to_sample());
+        }
         for e in row.events() {
             obs.event(&e);
+            if let Some(w) = web_view.as_mut() {
+                w.event(&e);
+            }
             if a.json {
                 report::json::write_line(&e, &mut out)?;
             } else if !live.shown() {
@@ -53,6 +67,14 @@ pub fn main(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(v) = view.as_mut() {
         v.finish();
+    }
+    if let (Some(w), Some(mut v)) = (web, web_view) {
+        v.finish();
+        w.end(Some(if interrupt::requested() {
+            interrupt::exit_code()
+        } else {
+            0
+        }));
     }
     Ok(if interrupt::requested() {
         ExitCode::from(interrupt::exit_code())

@@ -8,14 +8,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::cli::watch::WatchArgs;
-use crate::interrupt;
 use crate::report::live::{MotionTracker, render};
 use crate::report::narration::event_lines;
 use crate::report::progress::Live;
 use crate::report::watch::{JsonUpdate, conn_name, table, write_verdict};
+use crate::report::web::WatchView;
 use crate::report::{self, wrap};
 use crate::watch::{Target, Update, Watcher};
 use crate::watchdog::DEFAULT_CONFIRM;
+use crate::{cmd, interrupt};
 
 /// How often the kernel is asked.
 const STEP: Duration = Duration::from_millis(100);
@@ -25,6 +26,20 @@ const MANY: usize = 8;
 const ROWS: usize = 16;
 
 pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
+    // --web (cmd/web.rs): the page sees what the terminal sees, and stays for the linger.
+    let web = cmd::web::start(&a.web)?;
+    let mut view = web.as_ref().map(|w| {
+        let port = a.port.map(|p| format!(" · port {p}")).unwrap_or_default();
+        WatchView::new(w.hub(), &format!("tcplab watch{port}"))
+    });
+    let code = watch(a, view.as_mut());
+    if let Some(w) = web {
+        w.end(None);
+    }
+    code
+}
+
+fn watch(a: &WatchArgs, mut web: Option<&mut WatchView>) -> anyhow::Result<ExitCode> {
     let target = Target {
         port: a.port,
         pid: a.pid,
@@ -58,6 +73,9 @@ pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
             w.set_threads_every(Duration::from_secs(1));
         }
         let updates = w.step();
+        if let Some(v) = web.as_mut() {
+            v.step(&w, &updates);
+        }
         let mut verdict = None;
         for u in &updates {
             match u {

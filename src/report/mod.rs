@@ -29,6 +29,7 @@ pub mod text;
 pub mod timeline;
 #[cfg(target_os = "linux")]
 pub mod watch;
+pub mod web;
 pub mod wrap;
 
 pub use human::{human, human_rate, human_signed};
