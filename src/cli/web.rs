@@ -17,11 +17,20 @@ pub struct WebArgs {
     pub web: Option<SocketAddr>,
     /// With --web: keep serving the last picture this long after the end, for viewers who join
     /// late or reload (open pages keep it anyway). Ctrl-C stops sooner; the exit code stays the
-    /// run's.
-    #[arg(long, value_parser = duration_arg, default_value = "30s", value_name = "DURATION")]
+    /// run's. 0 ends at once.
+    #[arg(long, value_parser = linger_arg, default_value = "30s", value_name = "DURATION")]
     pub web_linger: Millis,
 }
 
 fn web_arg(text: &str) -> Result<SocketAddr, String> {
     crate::web::parse_addr(text).map_err(|e| e.to_string())
+}
+
+/// A duration with its unit, or zero (`0`, `0s`): stop serving at the end.
+fn linger_arg(text: &str) -> Result<Millis, String> {
+    let t = text.trim();
+    if ["0", "0s", "0ms", "0m"].contains(&t) {
+        return Ok(Millis(std::time::Duration::ZERO));
+    }
+    duration_arg(text)
 }
