@@ -96,3 +96,93 @@ fn the_live_view_in_a_real_browser_shows_the_runs_own_numbers() {
         }
     }
 }
+
+/// A viewer that asks for the stream and never reads it, with a tiny receive buffer.
+fn stalled_viewer(url: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let addr: std::net::SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("the announced address");
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.set_recv_buffer_size(2048).unwrap();
+    s.connect(&addr.into()).expect("connect to the live view");
+    let mut s: std::net::TcpStream = s.into();
+    write!(s, "GET /events HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    s
+}
+
+#[test]
+fn a_stalled_viewer_leaves_the_run_its_verdict_and_its_exit_code() {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcplab"))
+        .args([
+            "deadlock",
+            "--web",
+            "0",
+            "--web-linger",
+            "0",
+            "--sndbuf",
+            "16K",
+            "--rcvbuf",
+            "16K",
+            "--pace",
+            "64KiB/s",
+            "--json",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tcplab");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).expect("a first stderr line");
+    let url = first
+        .trim()
+        .strip_prefix("tcplab: live view at ")
+        .unwrap_or_else(|| panic!("the first stderr line gives the URL: {first:?}"))
+        .to_string();
+    let stalled: Vec<_> = (0..3).map(|_| stalled_viewer(&url)).collect();
+    let status = match child.wait_timeout(Duration::from_secs(60)).unwrap() {
+        Some(s) => s,
+        None => {
+            let _ = child.kill();
+            panic!("the run did not end within 60 s with stalled viewers attached");
+        }
+    };
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut rest = String::new();
+    let _ = err.read_to_string(&mut rest);
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "stdout:\n{out}\nstderr:\n{first}{rest}"
+    );
+    let result: serde_json::Value = serde_json::from_str(&out).expect("the run's JSON");
+    assert_eq!(result["outcome"], "deadlock");
+    assert!(result["ledger"]["forward"]["holds"].as_bool().unwrap());
+    drop(stalled);
+}
+
+#[test]
+fn a_web_address_that_is_not_one_is_a_one_line_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tcplab"))
+        .args(["deadlock", "--web", "http://localhost:8080"])
+        .output()
+        .expect("run tcplab");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("is not a port or an address with a port"),
+        "{err}"
+    );
+}
