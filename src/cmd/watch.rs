@@ -33,8 +33,10 @@ pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         WatchView::new(w.hub(), &format!("tcplab watch{port}"))
     });
     let code = watch(a, view.as_mut());
-    if let Some(w) = web {
-        w.end(None);
+    match (web, &code) {
+        (Some(w), Ok(_)) => w.end(None),
+        (Some(w), Err(_)) => w.close(),
+        (None, _) => {}
     }
     code
 }

@@ -74,6 +74,11 @@ impl Web {
         }
     }
 
+    /// Stops serving at once (the command failed: nothing to linger for).
+    pub fn close(self) {
+        self.server.close();
+    }
+
     /// The end: publishes it, keeps serving for the linger (not after Ctrl-C), then closes.
     pub fn end(self, exit_code: Option<u8>) {
         let linger = if interrupt::requested() {

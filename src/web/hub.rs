@@ -61,10 +61,13 @@ pub struct Hub {
     published: AtomicU64,
 }
 
-/// The one over the bound.
+/// Why a viewer was not let in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Full {
-    pub max: usize,
+pub enum Refused {
+    /// The one over the bound.
+    Full { max: usize },
+    /// The run is over and the server is closing.
+    Closed,
 }
 
 /// A viewer's end of the hub: its queue, and whether it must be sent a snapshot first.
@@ -170,11 +173,14 @@ impl Hub {
         (format!("data: {json}\n\n"), st.seq)
     }
 
-    /// A new viewer, or `Full` when the bound is reached. Its first frame is the snapshot.
-    pub fn join(&self) -> Result<Viewer, Full> {
+    /// A new viewer, or why not (the bound is reached, or the hub closed). Its first frame is the snapshot.
+    pub fn join(&self) -> Result<Viewer, Refused> {
         let mut st = self.lock();
-        if st.viewers.len() >= self.max_viewers || st.closed {
-            return Err(Full {
+        if st.closed {
+            return Err(Refused::Closed);
+        }
+        if st.viewers.len() >= self.max_viewers {
+            return Err(Refused::Full {
                 max: self.max_viewers,
             });
         }

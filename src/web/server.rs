@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::hub::{Full, Hub, Viewer};
+use super::hub::{Hub, Refused, Viewer};
 use super::page::PAGE;
 
 /// A viewer whose socket takes nothing for this long is gone.
@@ -62,10 +62,12 @@ struct Shared {
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot serve the live view on {addr}: {source}")]
+#[error(
+    "cannot serve the live view on {addr}: {}",
+    crate::sock::listen_reason(source)
+)]
 pub struct BindError {
     pub addr: SocketAddr,
-    #[source]
     pub source: io::Error,
 }
 
@@ -302,7 +304,15 @@ fn answer(conn: &mut TcpStream, hub: &Hub) -> io::Result<()> {
                 hub.leave(viewer.id);
                 r
             }
-            Err(Full { max }) => respond_text(conn, 503, &busy(max), &[("Retry-After", "5")]),
+            Err(Refused::Full { max }) => {
+                respond_text(conn, 503, &busy(max), &[("Retry-After", "5")])
+            }
+            Err(Refused::Closed) => respond_text(
+                conn,
+                503,
+                "tcplab: the run has ended and this live view is closing",
+                &[],
+            ),
         },
         _ => respond_text(
             conn,
