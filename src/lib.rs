@@ -46,4 +46,5 @@ pub mod timeline;
 pub mod units;
 pub mod watch;
 pub mod watchdog;
+pub mod web;
 pub mod wire;

@@ -47,6 +47,8 @@ pub struct DeadlockArgs {
     /// deadlock or the steady state of a fix.
     #[arg(long, value_name = "FILE")]
     pub plot_timeline: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub web: super::web::WebArgs,
 }
 
 /// The uppercase-echo server of the classic deadlock pair: each recv() reads at most --read bytes,
@@ -166,6 +168,12 @@ pub struct ReplayArgs {
     /// No live view; only the narrated events.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub web: super::web::WebArgs,
+    /// Write the live page with the recording inside it to FILE (one HTML file that plays in any
+    /// browser, offline) instead of playing it here.
+    #[arg(long, value_name = "FILE", conflicts_with = "web")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// A replay speed: a factor from 0.01 to 1000.

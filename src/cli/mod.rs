@@ -20,6 +20,7 @@ pub mod lab;
 pub mod load;
 pub mod sweep;
 pub mod watch;
+pub mod web;
 
 use clap::{Parser, Subcommand};
 

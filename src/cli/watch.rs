@@ -46,4 +46,6 @@ pub struct WatchArgs {
     /// Give up after this long in all (exit 1).
     #[arg(long, value_parser = duration_arg, value_name = "DURATION")]
     pub timeout: Option<Millis>,
+    #[command(flatten)]
+    pub web: super::web::WebArgs,
 }

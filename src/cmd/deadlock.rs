@@ -9,6 +9,7 @@ use crate::report::live::{self, LiveView};
 use crate::report::output::{self, Wanted};
 use crate::report::progress::Live;
 use crate::report::run::RunDoc;
+use crate::report::web::WebView;
 use crate::{report, run, sock, timeline};
 
 pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
@@ -16,6 +17,8 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
     let format = a.output.format.get();
     export::supported::<RunDoc>(format)?;
     let cfg = a.config();
+    // First, so that its address is the first line on stderr.
+    let web = report::web::start(a.web.web, a.web.web_linger.0)?;
     let flags = [
         ("--timeline", &a.timeline),
         ("--plot-timeline", &a.plot_timeline),
@@ -37,7 +40,13 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
         .shown()
         .then(|| LiveView::new(live, &live::title("deadlock", &cfg.traffic)));
     let mut recorder = timeline::Recorder::for_run(cfg.traffic.timeout);
+    let mut web_view = web
+        .as_ref()
+        .map(|w| WebView::new(w.hub(), "deadlock", &live::title("deadlock", &cfg.traffic)));
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
+    if let Some(v) = web_view.as_mut() {
+        observers.push(v);
+    }
     if let Some(v) = view.as_mut() {
         observers.push(v);
     }
@@ -46,12 +55,18 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
     }
     let result = run::run_pair(&cfg, &mut FanOut(observers))?;
     report::timeline::save(&recorder.rows, &result, csv_out, svg_out)?;
+    if let Some(w) = &web {
+        w.hub().publish(&report::web::run_frame(&result));
+    }
     export::print(&RunDoc::new(&result, live.shown()), format)?;
     if let Some(path) = &a.timeline {
         output::tell_written(path, Some(&output::rows(recorder.rows.len())));
     }
     if let Some(path) = &a.plot_timeline {
         output::tell_written(path, None);
+    }
+    if let Some(w) = web {
+        report::web::end(w, Some(result.outcome.exit_code()));
     }
     Ok(ExitCode::from(result.outcome.exit_code()))
 }

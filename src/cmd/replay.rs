@@ -1,29 +1,55 @@
-//! `tcplab replay FILE.csv`: a recorded timeline played back through the same live view, each
-//! row at its recorded time (divided by `--speed`), each recorded event told when its row comes.
-//! Without a terminal (or with `--quiet`), only the events are printed, as text lines or, with
-//! `--json`, one JSON object per line.
+//! `tcplab replay FILE.csv`: a recorded timeline played back through the same live view (and the
+//! page, with `--web`), each row at its recorded time (divided by `--speed`), each recorded event
+//! told when its row comes. Without a terminal (or with `--quiet`), only the events are printed, as
+//! text lines or, with `--json`, one JSON object per line. `--html OUT` writes the page with the
+//! recording inside it instead.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::cli::lab::ReplayArgs;
 use crate::interrupt;
-use crate::observe::{NoObserver, Observer};
+use crate::observe::{FanOut, Observer};
 use crate::report::export::Stream;
 use crate::report::live::LiveView;
 use crate::report::narration::event_line;
 use crate::report::progress::Live;
+use crate::report::web::WebView;
+use crate::report::{self, output};
 use crate::timeline;
+use crate::web::session::WAIT_FOR_VIEWER;
 
 /// Longest single wait, so Ctrl-C is noticed quickly.
 const NAP: Duration = Duration::from_millis(50);
 
 pub fn main(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let rows = timeline::read_rows(&a.file)?;
+    if let Some(out) = &a.html {
+        let frames = report::web::write_html(&rows, &a.file, out)?;
+        output::tell_written(out, Some(&format!("{frames} frames")));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let web = report::web::start(a.web.web, a.web.web_linger.0)?;
     let live = Live::decide(a.quiet, a.format.machine());
     let events = Stream::new(a.format.get(), event_line);
     let title = format!("replay of {} at {}× speed", a.file.display(), a.speed);
+    // A replay on a projector starts once the page is open (or after a bounded wait).
+    let mut web_view = web.as_ref().map(|w| {
+        if w.viewers() == 0 {
+            eprintln!("{}", report::web::waiting_line(w, WAIT_FOR_VIEWER));
+        }
+        w.wait_for_viewer(WAIT_FOR_VIEWER);
+        WebView::new(w.hub(), "replay", &title)
+    });
     let mut view = live.shown().then(|| LiveView::new(live, &title));
+    let mut observers: Vec<&mut dyn Observer> = Vec::new();
+    if let Some(v) = view.as_mut() {
+        observers.push(v);
+    }
+    if let Some(v) = web_view.as_mut() {
+        observers.push(v);
+    }
+    let mut obs = FanOut(observers);
     let started = Instant::now();
     for row in &rows {
         let due = Duration::from_secs_f64(row.time_ms.max(0.0) / 1000.0 / a.speed);
@@ -36,10 +62,6 @@ pub fn main(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
         if interrupt::requested() {
             break;
         }
-        let obs: &mut dyn Observer = match view.as_mut() {
-            Some(v) => v,
-            None => &mut NoObserver,
-        };
         obs.sample(&row.to_sample());
         for e in row.events() {
             obs.event(&e);
@@ -48,12 +70,14 @@ pub fn main(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if let Some(v) = view.as_mut() {
-        v.finish();
-    }
-    Ok(if interrupt::requested() {
-        ExitCode::from(interrupt::exit_code())
+    obs.finish();
+    let code = if interrupt::requested() {
+        interrupt::exit_code()
     } else {
-        ExitCode::SUCCESS
-    })
+        0
+    };
+    if let Some(w) = web {
+        report::web::end(w, Some(code));
+    }
+    Ok(ExitCode::from(code))
 }

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use crate::cli::watch::WatchArgs;
 use crate::interrupt;
+use crate::report;
 use crate::report::errors::Usage;
 use crate::report::export::Format;
 use crate::report::progress::Live;
 use crate::report::watch::WatchView;
-use crate::watch::{self, Target, WatchEnd, Watcher};
+use crate::report::web::WatchPage;
+use crate::watch::{self, Target, View, WatchEnd, Watcher};
 use crate::watchdog::DEFAULT_CONFIRM;
 
 pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
@@ -30,8 +32,24 @@ pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         confirm: DEFAULT_CONFIRM,
         threads_every: Duration::ZERO,
     })?;
+    // --web: the page sees what the terminal sees, and stays for the linger.
+    let web = report::web::start(a.web.web, a.web.web_linger.0)?;
+    let mut page = web.as_ref().map(|s| {
+        let port = a.port.map(|p| format!(" · port {p}")).unwrap_or_default();
+        WatchPage::new(s.hub(), &format!("tcplab watch{port}"))
+    });
     let mut view = WatchView::new(format, Live::decide(a.quiet, a.format.machine()));
-    let end = watch::follow(&mut w, a.until_verdict, a.timeout.map(|t| t.0), &mut view)?;
+    let mut views: Vec<&mut dyn View> = vec![&mut view];
+    if let Some(p) = page.as_mut() {
+        views.push(p);
+    }
+    let end = watch::follow(&mut w, a.until_verdict, a.timeout.map(|t| t.0), &mut views);
+    match (web, &end) {
+        (Some(s), Ok(_)) => report::web::end(s, None),
+        (Some(s), Err(_)) => s.close(),
+        (None, _) => {}
+    }
+    let end = end?;
     Ok(ExitCode::from(match end {
         WatchEnd::Verdict => 3,
         WatchEnd::AllClosed { clean } => u8::from(!clean),

@@ -31,6 +31,7 @@ pub mod sweep_table;
 pub mod text;
 pub mod timeline;
 pub mod watch;
+pub mod web;
 pub mod wrap;
 
 pub use human::{human, human_rate, human_signed};

@@ -28,31 +28,45 @@ pub fn conn_name(id: u32, key: &ConnKey) -> String {
     format!("#{id} {client} → {server}")
 }
 
+/// The connections in the order the table lists them: the stuck ones first.
+pub fn sorted<'a>(conns: &[&'a Watched]) -> Vec<&'a Watched> {
+    let mut sorted = conns.to_vec();
+    sorted.sort_by_key(|c| (c.status, c.id));
+    sorted
+}
+
+/// The four queues of a connection in the order the bytes travel (bytes); `None` out of sight.
+pub fn queues(c: &Watched) -> [Option<u64>; 4] {
+    let q = |side: Side, send: bool| {
+        c.last()
+            .and_then(|s| s.socket(side))
+            .map(|q| if send { q.outq_bytes } else { q.inq_bytes })
+    };
+    [
+        q(Side::Client, true),
+        q(Side::Server, false),
+        q(Side::Server, true),
+        q(Side::Client, false),
+    ]
+}
+
+/// One row's cells as the table prints them: name, state, the four queues, who waits.
+pub fn row_cells(c: &Watched) -> (String, &'static str, [String; 4], String) {
+    let q = queues(c).map(|b| b.map_or("-".to_string(), human));
+    let who = c.last().map_or(String::new(), blocked_summary);
+    (conn_name(c.id, &c.key), c.status.name(), q, who)
+}
+
 /// One row per connection, the stuck ones first, at most `rows` of them.
 pub fn table(conns: &[&Watched], width: usize, rows: usize) -> Vec<String> {
-    let mut sorted: Vec<&&Watched> = conns.iter().collect();
-    sorted.sort_by_key(|c| (c.status, c.id));
     let mut lines = vec![format!(
         "{:<34} {:<10} {:>9} {:>9} {:>9} {:>9}  who waits",
         "connection", "state", "cli send", "srv recv", "srv send", "cli recv"
     )];
-    for c in sorted.iter().take(rows) {
-        let q = |side: Side, send: bool| {
-            c.last()
-                .and_then(|s| s.socket(side))
-                .map_or("-".to_string(), |q| {
-                    human(if send { q.outq_bytes } else { q.inq_bytes })
-                })
-        };
-        let who = c.last().map_or(String::new(), blocked_summary);
+    for c in sorted(conns).into_iter().take(rows) {
+        let (name, state, [a, b, c, d], who) = row_cells(c);
         lines.push(format!(
-            "{:<34} {:<10} {:>9} {:>9} {:>9} {:>9}  {who}",
-            conn_name(c.id, &c.key),
-            c.status.name(),
-            q(Side::Client, true),
-            q(Side::Server, false),
-            q(Side::Server, true),
-            q(Side::Client, false),
+            "{name:<34} {state:<10} {a:>9} {b:>9} {c:>9} {d:>9}  {who}"
         ));
     }
     if conns.len() > rows {
@@ -65,7 +79,7 @@ pub fn table(conns: &[&Watched], width: usize, rows: usize) -> Vec<String> {
 }
 
 /// Who is blocked in which call, in a few words: `client in send, server in send`.
-fn blocked_summary(s: &Sample) -> String {
+pub fn blocked_summary(s: &Sample) -> String {
     let part = |side: Side| {
         let calls: Vec<String> = s
             .threads_of(side)

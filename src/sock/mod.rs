@@ -179,7 +179,7 @@ pub enum Peer {
     Own,
 }
 
-fn listen_reason(e: &io::Error) -> String {
+pub(crate) fn listen_reason(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::AddrInUse => "address already in use".into(),
         io::ErrorKind::AddrNotAvailable => "no interface of this machine has that address".into(),

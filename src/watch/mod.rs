@@ -319,25 +319,30 @@ pub enum WatchEnd {
     TimedOut,
 }
 
-/// Steps the watcher every `STEP` until the end, handing every update to `view`.
+/// Steps the watcher every `STEP` until the end, handing every update to each of `views` (the
+/// terminal, the page).
 pub fn follow(
     w: &mut Watcher,
     until_verdict: bool,
     timeout: Option<Duration>,
-    view: &mut dyn View,
+    views: &mut [&mut dyn View],
 ) -> std::io::Result<WatchEnd> {
     let started = Instant::now();
     let mut said_waiting = false;
     let end = loop {
         if w.conns().is_empty() && !said_waiting {
-            view.waiting(&w.target)?;
+            for v in views.iter_mut() {
+                v.waiting(&w.target)?;
+            }
             said_waiting = true;
         }
         if w.conns().len() >= MANY {
             w.set_threads_every(Duration::from_secs(1));
         }
         let updates = w.step();
-        view.updates(w, &updates)?;
+        for v in views.iter_mut() {
+            v.updates(w, &updates)?;
+        }
         let verdict = updates.iter().any(|u| matches!(u, Update::Verdict { .. }));
         if until_verdict && verdict {
             break WatchEnd::Verdict;
@@ -356,6 +361,8 @@ pub fn follow(
         }
         std::thread::sleep(STEP); // the watcher's sampling clock, not a synchronisation
     };
-    view.finish();
+    for v in views.iter_mut() {
+        v.finish();
+    }
     Ok(end)
 }

@@ -179,7 +179,7 @@ fn gauge(bytes: u64, capacity: u64, width: usize) -> String {
 
 /// The window that limits one direction: the one the receiving end advertises, as the sending
 /// end last saw it.
-fn window_item(dir: &str, sender: Option<&KernelQueues>) -> String {
+pub fn window_item(dir: &str, sender: Option<&KernelQueues>) -> String {
     let Some(q) = sender else {
         return format!("{dir} out of sight");
     };
@@ -196,7 +196,7 @@ fn window_item(dir: &str, sender: Option<&KernelQueues>) -> String {
     }
 }
 
-fn thread_item(t: &ThreadView) -> String {
+pub fn thread_item(t: &ThreadView) -> String {
     let who = match (t.side, t.role) {
         (Side::Client, Role::Reader) => "reader".to_string(),
         (_, Role::Unknown) => t.name.to_string(),
@@ -225,7 +225,7 @@ pub fn thread_state(t: &ThreadView) -> String {
     }
 }
 
-fn app_items(s: &Sample, m: &Motion) -> Vec<String> {
+pub fn app_items(s: &Sample, m: &Motion) -> Vec<String> {
     let c = s.counts;
     let rate = |r: u64| match m.stalled_for {
         Some(d) => format!(" (stalled for {:.1} s)", d.as_secs_f64()),
@@ -303,10 +303,30 @@ pub struct Picture {
     width: usize,
     motion: MotionTracker,
     last_draw: Option<Duration>,
-    /// The last call the kernel showed for each thread: a sample may lack a thread's call (tcplab
-    /// asks the kernel about its own threads only now and then while bytes move), and a thread's
-    /// line should not flicker in between.
-    calls: Vec<(String, Call)>,
+    calls: CallMemory,
+}
+
+/// The last call the kernel showed for each thread: a sample may lack a thread's call (tcplab asks
+/// the kernel about its own threads only now and then while bytes move), and a thread's line
+/// should not flicker in between.
+#[derive(Debug, Clone, Default)]
+pub struct CallMemory(Vec<(String, Call)>);
+
+impl CallMemory {
+    /// The sample with each thread's last known call filled in where this one lacks it.
+    pub fn fill(&mut self, s: &Sample) -> Sample {
+        let mut shown = s.clone();
+        for t in &mut shown.threads {
+            let known = self.0.iter_mut().find(|(n, _)| *n == t.name);
+            match (t.call, known) {
+                (Some(c), Some(k)) => k.1 = c,
+                (Some(c), None) => self.0.push((t.name.to_string(), c)),
+                (None, Some(k)) => t.call = Some(k.1),
+                (None, None) => {}
+            }
+        }
+        shown
+    }
 }
 
 impl Picture {
@@ -315,7 +335,7 @@ impl Picture {
             width,
             motion: MotionTracker::default(),
             last_draw: None,
-            calls: Vec::new(),
+            calls: CallMemory::default(),
         }
     }
 
@@ -329,16 +349,7 @@ impl Picture {
             return None;
         }
         self.last_draw = Some(s.at);
-        let mut shown = s.clone();
-        for t in &mut shown.threads {
-            let known = self.calls.iter_mut().find(|(n, _)| *n == t.name);
-            match (t.call, known) {
-                (Some(c), Some(k)) => k.1 = c,
-                (Some(c), None) => self.calls.push((t.name.to_string(), c)),
-                (None, Some(k)) => t.call = Some(k.1),
-                (None, None) => {}
-            }
-        }
+        let shown = self.calls.fill(s);
         Some(render(&shown, &m, self.width).join("\n"))
     }
 }

@@ -1,0 +1,48 @@
+//! The one page: HTML, CSS, JavaScript and inline SVG in a single file (`page.html`), compiled
+//! into the binary, with no outside asset, so it works offline on a classroom network. Served as
+//! is by the live server; for `replay --html` the same page with the recording inside it, as JSON
+//! in a `<script type="application/json">` block.
+//!
+//! Inside that block the browser ends the script at the first `</script`, whatever the JSON says;
+//! so every `<`, `>` and `&` of the JSON is written as a `\u003c`-style escape, which JSON reads
+//! back as the same character and HTML never sees.
+
+use super::frame::Frame;
+
+/// The page, as served.
+pub const PAGE: &str = include_str!("page.html");
+
+/// Where the recording goes in the page (an empty block in the served page).
+const SLOT: &str = r#"<script type="application/json" id="recording"></script>"#;
+
+/// The page with `frames` inside it, to be played back in the browser without a server.
+pub fn standalone(frames: &[Frame]) -> String {
+    let json = serde_json::to_string(frames).expect("frames serialize");
+    let block = format!(
+        r#"<script type="application/json" id="recording">{}</script>"#,
+        script_safe(&json)
+    );
+    PAGE.replacen(SLOT, &block, 1)
+}
+
+/// JSON that can stand inside a `<script>` element: no `<`, `>` or `&` left, and the two line
+/// separators JavaScript once refused in strings escaped too.
+pub fn script_safe(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether the page has the block `standalone` fills (a test keeps them in step).
+pub fn has_slot() -> bool {
+    PAGE.contains(SLOT)
+}
