@@ -282,7 +282,12 @@ pub enum EventKind {
     /// The server has not read anything since it blocked: its receive queue only fills now.
     ServerStopsReading { read_bytes: u64 },
     /// The server's receive queue is full: it advertises a zero window.
-    ServerRecvQueueFull { bytes: u64 },
+    ServerRecvQueueFull {
+        bytes: u64,
+        /// Whether the client's receive queue was told full first (its window closed first).
+        #[serde(default)]
+        after_client: bool,
+    },
     /// The client's send() waits: its send queue is full and the server's window is closed.
     ClientSendBlocks { queued_bytes: u64 },
     /// Both ends advertise a zero window: no byte can move either way.

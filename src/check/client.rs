@@ -22,7 +22,7 @@ use crate::narrate::Narrator;
 use crate::observe::diag::{ConnKey, DiagSource, pair};
 use crate::observe::{Observer, Sampler};
 use crate::result::Counts;
-use crate::watchdog::{Kind, Rule, Watchdog};
+use crate::watchdog::{Hold, Kind, Rule, Watchdog};
 
 /// How often the connection is sampled.
 const STEP: Duration = Duration::from_millis(100);
@@ -80,6 +80,7 @@ pub fn run(
     let mut follower = Follower::new(watchdog, Some(Narrator::new(None)));
     let mut conn_over_at: Option<Instant> = None;
     let mut gone = false;
+    let mut stopped_at: Option<Instant> = None;
     let mut last_cpu = None;
     let end = loop {
         if interrupt::requested() {
@@ -118,6 +119,17 @@ pub fn run(
                         break End::Verdict;
                     }
                     let last = follower.last().expect("just sampled");
+                    let h = follower.history();
+                    if matches!(h.held, Some(Hold::Stopped { .. })) {
+                        let since = *stopped_at.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= cfg.stall_after {
+                            break End::Hung(Hang::Stopped {
+                                ms: since.elapsed().as_millis() as u64,
+                            });
+                        }
+                    } else {
+                        stopped_at = None;
+                    }
                     // Nothing moved and nothing could move it by itself (a sleeping reader, a
                     // thread waiting for a CPU), for longer than any pause it moved again after.
                     let h = follower.history();
@@ -320,7 +332,17 @@ fn judge_exit(run: &mut ClientRun, served: Option<&Served>) {
         return;
     }
     let expected = run.bytes.unwrap_or(received);
-    run.shortfall = if received != expected {
+    let reset = matches!(run.echo_end, Some(EchoEnd::Reset));
+    run.shortfall = if received == 0 && expected > 0 {
+        Some(Shortfall::NothingSent {
+            expected_bytes: expected,
+        })
+    } else if received < expected && reset {
+        Some(Shortfall::ResetUnread {
+            received_bytes: received,
+            expected_bytes: expected,
+        })
+    } else if received != expected {
         Some(Shortfall::WrongCount {
             received_bytes: received,
             expected_bytes: expected,

@@ -43,6 +43,8 @@ pub enum Hang {
     KeptRunning { ms: u64 },
     /// Still running at --timeout (milliseconds).
     TimedOut { ms: u64 },
+    /// The program has been stopped (Ctrl-Z, SIGSTOP) this long (milliseconds).
+    Stopped { ms: u64 },
 }
 
 /// What was wrong with a client that exited with code 0.
@@ -56,6 +58,15 @@ pub enum Shortfall {
     },
     /// The client closed while the server was still echoing.
     ClosedEarly { echoed_bytes: u64 },
+    /// The client closed its socket with echo unread, so its kernel sent a reset instead of a
+    /// FIN (tcp(7)), which threw away what still waited in its own send queue: the server got
+    /// only `received_bytes` of `expected_bytes`.
+    ResetUnread {
+        received_bytes: u64,
+        expected_bytes: u64,
+    },
+    /// The client connected and exited without sending a byte.
+    NothingSent { expected_bytes: u64 },
 }
 
 /// One run of the student's client.
@@ -105,6 +116,11 @@ pub enum Problem {
     /// The echo differs from the uppercased input at this stream offset (bytes); `said` quotes
     /// the start of the echo when it reads as text.
     WrongByte { at_byte: u64, said: Option<String> },
+    /// More came back than was sent: `received_bytes` of echo for `expected_bytes` sent.
+    TooLong {
+        received_bytes: u64,
+        expected_bytes: u64,
+    },
     /// The echo ended (the server closed) after `received_bytes` of `expected_bytes`.
     Missing {
         received_bytes: u64,

@@ -215,6 +215,20 @@ pub fn judge(r: &RunResult) -> (Outcome, Option<Problem>) {
                 )
             }
         }
+        _ if r
+            .verification
+            .as_ref()
+            .is_some_and(|v| v.received_bytes > expected) =>
+        {
+            let got = r.verification.as_ref().map_or(0, |v| v.received_bytes);
+            (
+                Outcome::Failed,
+                Some(Problem::TooLong {
+                    received_bytes: got,
+                    expected_bytes: expected,
+                }),
+            )
+        }
         _ => {
             let v = r.verification.as_ref();
             let wrong = v.and_then(|v| v.first_mismatch_at.filter(|at| *at < v.received_bytes));

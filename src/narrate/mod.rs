@@ -28,19 +28,13 @@ const FULL_FRACTION: f64 = 0.9;
 
 pub use crate::sample::closed;
 
-/// Whether a thread of the client is a reader: one of tcplab's that exists to read (from its
-/// spawn), or a thread the kernel shows in recv() or poll() on the connection's socket. A thread
-/// that merely runs is not counted here (the watchdog counts it, to be safe; the narration only
-/// tells what it saw).
+/// Whether a thread of the client exists to read while another sends: one of tcplab's readers (from
+/// its spawn until it is done) or event loops. A sender that reads after its last send is not one,
+/// nor is a thread of another program that waits in poll or epoll (a runtime's threads do, reading
+/// nothing); another program's reading shows in its counters instead.
 fn reads(t: &crate::sample::ThreadView) -> bool {
     use crate::sample::Role;
-    match t.role {
-        Role::Reader | Role::Both => t.may_read(),
-        Role::Sender | Role::Server => t.may_read(),
-        Role::Unknown => {
-            matches!(t.call, Some(Call::Recv | Call::Poll)) && t.on_socket != Some(false)
-        }
-    }
+    matches!(t.role, Role::Reader | Role::Both) && t.may_read()
 }
 
 /// Whether a socket's send queue has reached its capacity.
@@ -62,6 +56,8 @@ pub struct Narrator {
     /// A paced run's rate (bytes per second): slower than this by design is not a crawl.
     pace: Option<u64>,
     saw_reader: bool,
+    /// Samples in which the client both sent and read since the one before.
+    overlaps: u32,
 }
 
 impl Narrator {
@@ -101,9 +97,14 @@ impl Narrator {
             say(EventKind::EchoArrives);
         }
         let last = self.last_counts.replace(s.counts);
-        let read_more =
-            last.is_some_and(|c| s.counts.client_received_bytes > c.client_received_bytes);
-        if read_more || s.threads_of(Side::Client).any(reads) {
+        // Reading while sending: both counters moved between two samples, seen twice (a client
+        // that sends all, then reads, moves both at most once, at the turn).
+        let both = last.is_some_and(|c| {
+            s.counts.client_received_bytes > c.client_received_bytes
+                && s.counts.client_sent_bytes > c.client_sent_bytes
+        });
+        self.overlaps += u32::from(both);
+        if self.overlaps >= 2 || s.threads_of(Side::Client).any(reads) {
             self.saw_reader = true;
         }
         // A client that reads is a fix, for the rest of the run: nothing it does is told as a
@@ -165,9 +166,15 @@ impl Narrator {
                 _ => self.server_blocked_since = Some((s.at, read)),
             }
         }
-        if closed(cq) && self.once("server full") {
+        // The server's queue is told full only when it is seen holding bytes: with the server
+        // out of sight (or ACK-starved, its queue empty) a closed window says nothing of it.
+        if let Some(q) = sq.filter(|q| q.inq_bytes > 0)
+            && closed(cq)
+            && self.once("server full")
+        {
             say(EventKind::ServerRecvQueueFull {
-                bytes: sq.map_or(0, |q| q.inq_bytes),
+                bytes: q.inq_bytes,
+                after_client: self.said.contains(&"client full"),
             });
         }
         if let Some(q) = cq

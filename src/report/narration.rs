@@ -20,9 +20,13 @@ pub fn event_text(e: &EventKind) -> String {
             "the server stops reading (it read {}): it waits in send() instead of calling recv()",
             human(*read_bytes)
         ),
-        EventKind::ServerRecvQueueFull { bytes } => format!(
-            "the server's receive queue is full ({}): its window closes too",
-            human(*bytes)
+        EventKind::ServerRecvQueueFull {
+            bytes,
+            after_client,
+        } => format!(
+            "the server's receive queue is full ({}): its window closes{}",
+            human(*bytes),
+            if *after_client { " too" } else { "" }
         ),
         EventKind::ClientSendBlocks { queued_bytes } => format!(
             "the client's send() blocks: its send queue holds {} and the server's window is closed",
@@ -65,11 +69,11 @@ pub fn event_text(e: &EventKind) -> String {
             human(*client_recv_queue_peak_bytes)
         ),
         EventKind::Crawling { bytes_per_s } => format!(
-            "healthy but crawling at {}/s: the windows open and close, and each reopening waits for a timer",
+            "healthy but crawling at {}/s over the last second: the windows open and close, and each reopening waits for a timer",
             human(*bytes_per_s)
         ),
         EventKind::FullSpeed { bytes_per_s } => {
-            format!("back to full speed: {}/s", human(*bytes_per_s))
+            format!("back to full speed: {}/s over the last second", human(*bytes_per_s))
         }
     }
 }

@@ -157,7 +157,7 @@ fn write_completed(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "COMPLETED in {secs:.2} s: {} sent, {} came back ({rate}).",
+        "COMPLETED in {secs:.2} s: {} sent, {} came back ({rate} on average over the run).",
         human(r.counts.client_sent_bytes),
         human(r.counts.client_received_bytes)
     )?;

@@ -102,18 +102,13 @@ pub fn thread_line(t: &ThreadView) -> String {
         (Some(p), Some(tid)) => format!("{} (pid {p}, thread {tid})", t.name),
         _ => t.name.to_string(),
     };
-    let call = t
-        .syscall
-        .as_deref()
-        .map(|c| format!(" ({c}"))
-        .unwrap_or_default();
-    let on = match (t.on_socket, call.is_empty()) {
-        (_, true) => String::new(),
-        (Some(true), _) => " on this connection's socket)".into(),
-        (Some(false), _) => " on another file)".into(),
-        (None, _) => ")".into(),
+    // The state names the call (another program's by its own name: `blocked in sendto()`).
+    let on = match t.on_socket {
+        Some(true) => " on this connection's socket",
+        Some(false) => " on another file",
+        None => "",
     };
-    format!("{who}: {}{call}{on}", thread_state(t))
+    format!("{who}: {}{on}", thread_state(t))
 }
 
 /// The verdict on a watched connection: evidence, who waits in which call, the ledger.

@@ -20,7 +20,7 @@ use crate::observe::diag::{ConnKey, DiagSource};
 use crate::observe::{NoObserver, Sampler};
 use crate::result::{Event, EventKind, QueuePeaks};
 use crate::sample::Sample;
-use crate::watchdog::{Rule, Verdict, Watchdog};
+use crate::watchdog::{Hold, Rule, Verdict, Watchdog};
 
 /// How often the kernel is asked.
 pub const STEP: Duration = Duration::from_millis(100);
@@ -55,6 +55,8 @@ pub struct Target {
 #[strum(serialize_all = "snake_case")]
 pub enum Status {
     Deadlocked,
+    /// A process at one end is stopped (Ctrl-Z, SIGSTOP): nothing moves, and nothing is stuck.
+    Stopped,
     Crawling,
     Flowing,
     Idle,
@@ -278,6 +280,8 @@ impl Watcher {
             let last = c.follower.last().expect("just sampled");
             c.status = if c.verdict().is_some() {
                 Status::Deadlocked
+            } else if matches!(c.follower.history().held, Some(Hold::Stopped { .. })) {
+                Status::Stopped
             } else if c.crawling {
                 Status::Crawling
             } else if c.follower.history().quiet(last) >= IDLE_AFTER {

@@ -151,6 +151,7 @@ fn client_run_blocks(doc: &ClientDoc, r: &ClientRun) -> Vec<Block> {
 
 fn hang_text(doc: &ClientDoc, r: &ClientRun) -> String {
     match &r.hang {
+        Some(Hang::BothWaitInRecv) if r.server_received_bytes == 0 => "HUNG: the client connected but never sent a byte, and now waits in recv() for an echo of nothing; tcplab's server waits in recv() for its bytes. Send the data (sendall) before you read.".to_string(),
         Some(Hang::BothWaitInRecv) => format!(
             "HUNG: both sides wait in recv() and nothing is in flight. tcplab's server has echoed all {} it received and waits for more or for end of stream; the client waits for echo that cannot come. Did the client forget shutdown(SHUT_WR) after its last send?",
             human(r.server_received_bytes)
@@ -169,6 +170,10 @@ fn hang_text(doc: &ClientDoc, r: &ClientRun) -> String {
             "HUNG: the connection was over (tcplab's server received {} and echoed {}), but the client kept running for {} more. What does it wait for after the echo?",
             human(r.server_received_bytes),
             human(r.server_echoed_bytes),
+            secs(*ms)
+        ),
+        Some(Hang::Stopped { ms }) => format!(
+            "HUNG: the client is stopped (Ctrl-Z or SIGSTOP: the kernel shows its threads in state T) and has been for {}. Nothing is deadlocked; it simply does not run. Continue it (fg, or kill -CONT) or run it again.",
             secs(*ms)
         ),
         Some(Hang::TimedOut { ms }) => format!(
@@ -194,6 +199,18 @@ fn shortfall_text(r: &ClientRun) -> String {
             "FAILED: the client exited 0, but closed the connection while tcplab's server was still echoing ({} of {} written back). Read until recv() returns 0 (the server closed) before you close.",
             human(*echoed_bytes),
             human(r.server_received_bytes)
+        ),
+        Some(Shortfall::ResetUnread {
+            received_bytes,
+            expected_bytes,
+        }) => format!(
+            "FAILED: the client exited 0, but tcplab's server received only {} of {}: the client closed its socket while echo still waited unread in it, so Linux sent a reset instead of a FIN (tcp(7)), and the reset threw away what still waited in the client's own send queue. Read the echo to the end (until recv() returns 0) before you close.",
+            size(*received_bytes),
+            size(*expected_bytes)
+        ),
+        Some(Shortfall::NothingSent { expected_bytes }) => format!(
+            "FAILED: the client connected and exited 0 without sending a byte ({{bytes}} was {}). Does it send anything at all?",
+            size(*expected_bytes)
         ),
         None => "FAILED.".into(),
     }

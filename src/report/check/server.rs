@@ -95,6 +95,14 @@ fn step_verdict(doc: &ServerDoc, s: &ServerStep) -> String {
                 want as char
             )
         }
+        Some(Problem::TooLong {
+            received_bytes,
+            expected_bytes,
+        }) => format!(
+            "more came back than was sent: {} of echo for {} sent. Send back exactly the bytes you read, once.",
+            size(*received_bytes),
+            size(*expected_bytes)
+        ),
         Some(Problem::Missing {
             received_bytes,
             expected_bytes,
@@ -114,7 +122,7 @@ fn step_verdict(doc: &ServerDoc, s: &ServerStep) -> String {
             human(*received_bytes),
             human(*expected_bytes)
         ),
-        Some(Problem::Connection { failure }) => crate::report::text::failure_text(failure),
+        Some(Problem::Connection { failure }) => connection_text(failure),
         Some(Problem::TimedOut { ms }) => {
             format!("the run was still going after {ms} ms (--timeout).")
         }
@@ -188,4 +196,32 @@ pub fn write_server_markdown(
     writeln!(out, "## Verdict\n")?;
     write_markdown(&server_blocks(doc), out)?;
     write_svg_link(svg, out)
+}
+
+/// A connection that failed, said of a student's server (not of tcplab's, whose flags would be
+/// no help here).
+fn connection_text(f: &crate::result::Failure) -> String {
+    use crate::result::{Failure, IoFailure};
+    match f {
+        Failure::Connection {
+            error,
+            sent_bytes,
+            total_bytes,
+            received_bytes,
+        } => {
+            let what = match error {
+                IoFailure::Reset => "the server reset the connection".to_string(),
+                IoFailure::BrokenPipe => {
+                    "the server closed the connection while tcplab's client was still sending"
+                        .to_string()
+                }
+                IoFailure::ClosedEarly => "the server closed the connection early".to_string(),
+                IoFailure::Other { message } => format!("the connection failed: {message}"),
+            };
+            format!(
+                "{what} after {sent_bytes} of {total_bytes} bytes were sent and {received_bytes} came back. Does it close (or crash) before it has read and echoed everything? A server that closes with bytes unread sends a reset."
+            )
+        }
+        other => crate::report::text::failure_text(other),
+    }
 }

@@ -208,18 +208,31 @@ pub fn thread_item(t: &ThreadView) -> String {
 
 /// A thread as the kernel shows it, in the words of the lesson.
 pub fn thread_state(t: &ThreadView) -> String {
+    // Another program's thread is named by its own system call (sendfile, epoll_wait);
+    // tcplab's by the kind of call the lesson speaks of.
+    let call = |kind: &str| match (&t.syscall, t.role) {
+        (Some(name), Role::Unknown) => name.to_string(),
+        _ => kind.to_string(),
+    };
     match (t.phase, t.call) {
         (Some(Phase::Done), _) => "done".into(),
+        _ if t.stopped() => "stopped (Ctrl-Z or SIGSTOP)".into(),
         (_, Some(Call::Running)) => "running".into(),
         (Some(Phase::Polling), Some(c)) => format!("in {}()", c.name()),
-        (_, Some(Call::Send)) => "blocked in send()".into(),
-        (_, Some(Call::Recv)) => "waiting in recv()".into(),
-        (_, Some(Call::Poll)) => "waiting in poll()".into(),
-        (_, Some(Call::Sleep)) => "pausing (slow motion)".into(),
+        (_, Some(Call::Send)) => format!("blocked in {}()", call("send")),
+        (_, Some(Call::Recv)) => format!("waiting in {}()", call("recv")),
+        (_, Some(Call::Poll)) => format!("waiting in {}()", call("poll")),
+        // Only tcplab's own client sleeps to pace itself; anyone else's sleep is its own.
+        (Some(Phase::Sending), Some(Call::Sleep)) => "pausing (slow motion)".into(),
+        (_, Some(Call::Sleep)) => format!("sleeping in {}()", call("sleep")),
         (Some(p), Some(Call::Futex | Call::Other)) if t.role == Role::Reader => {
             format!("{} (starting)", p.name())
         }
-        (_, Some(c)) => format!("in {}()", c.name()),
+        (_, Some(Call::Other)) => match &t.syscall {
+            Some(name) => format!("in {name}()"),
+            None => "in a system call".into(),
+        },
+        (_, Some(c)) => format!("in {}()", call(c.name())),
         (Some(p), None) => p.name().into(),
         (None, None) => "not readable".into(),
     }
