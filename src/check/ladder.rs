@@ -6,7 +6,9 @@
 use super::client::{self, ClientCheck};
 use super::command::{self, BYTES};
 use super::server::{self as srv, ServerCheck};
-use super::{CheckError, ClientDoc, ClientRun, FORMAT_VERSION, Outcome, ServerDoc, ServerStep};
+use super::{
+    CheckError, ClientDoc, ClientRun, FORMAT_VERSION, Outcome, ProcessEnd, ServerDoc, ServerStep,
+};
 use crate::client::StrategyName;
 use crate::interrupt;
 use crate::timeline::{Recorder, TimelineRow};
@@ -126,7 +128,10 @@ pub fn check_server(
         outcome,
         first_failure,
         steps,
-        server_process: started.stop(),
+        server_process: ProcessEnd::default(),
+        port_still_listening: false,
     };
+    let mut doc = doc;
+    (doc.server_process, doc.port_still_listening) = started.stop();
     Ok((doc, rows))
 }

@@ -13,6 +13,7 @@
 
 pub mod client;
 pub mod command;
+pub mod family;
 pub mod ladder;
 pub mod refserver;
 pub mod results;

@@ -197,6 +197,10 @@ pub struct ServerDoc {
     pub first_failure: Option<(StrategyName, u64)>,
     /// Every client run, in order; the last one decided the outcome.
     pub steps: Vec<ServerStep>,
+    /// Whether something still listened on the server's port after tcplab stopped the server and
+    /// everything it had started.
+    #[serde(default)]
+    pub port_still_listening: bool,
     /// How the server process ended (tcplab stops it at the end).
     pub server_process: ProcessEnd,
 }

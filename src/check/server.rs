@@ -175,8 +175,20 @@ impl Started {
     }
 
     /// Stops and reaps the server.
-    pub fn stop(mut self) -> ProcessEnd {
-        self.student.stop()
+    /// Stops it and everything it started, then looks whether anything still listens on its
+    /// port (a process out of tcplab's reach).
+    pub fn stop(mut self) -> (ProcessEnd, bool) {
+        let end = self.student.stop();
+        let port = self.addr.port();
+        let listening = DiagSource::new()
+            .and_then(|mut d| d.dump(&Filter::port(port)))
+            .map(|socks| {
+                socks
+                    .iter()
+                    .any(|s| s.state == TcpState::Listen && s.local.port() == port)
+            })
+            .unwrap_or(false);
+        (end, listening)
     }
 }
 

@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 use serde::{Deserialize, Serialize};
 
+use super::family::{Family, Survivor};
+
 /// Lines of stdout and of stderr kept for the report.
 pub const TAIL_LINES: usize = 12;
 /// Longest line kept (characters); a program that prints one endless line stays cheap.
@@ -37,6 +39,10 @@ pub struct ProcessEnd {
     pub signal: Option<i32>,
     /// Which signal tcplab sent to end it (`SIGTERM`, `SIGKILL`), when tcplab stopped it.
     pub stopped_with: Option<String>,
+    /// Processes it started that outlived the stop (a setsid() grandchild that escaped even
+    /// SIGKILL's reach is named here); empty when nothing is left running.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub survivors: Vec<Survivor>,
     /// Its last lines on stdout, oldest first.
     pub stdout_tail: Vec<String>,
     /// Its last lines on stderr, oldest first.
@@ -94,6 +100,8 @@ pub struct Student {
     stderr: Arc<Mutex<Tail>>,
     /// Each disconnects when its reader thread has seen the end of its pipe.
     readers: Vec<Receiver<()>>,
+    /// Every process it starts, followed until the stop.
+    family: Family,
 }
 
 impl Student {
@@ -106,6 +114,13 @@ impl Student {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        let family = Family::new();
+        if let Some(procs) = family.procs_file() {
+            crate::sys::probe::join_at_exec(&mut cmd, procs);
+        }
+        if let Some((k, v)) = family.mark() {
+            cmd.env(k, v);
+        }
         let mut child = cmd.spawn().map_err(|cause| match cause.kind() {
             io::ErrorKind::NotFound => StartError::NotFound {
                 program: program.clone(),
@@ -136,6 +151,7 @@ impl Student {
             stdout,
             stderr,
             readers,
+            family,
         })
     }
 
@@ -188,8 +204,10 @@ impl Student {
             }
         }
         // Whatever the program left behind in its group (a shell wrapper's child). The leader is
-        // not reaped yet, so the group id is still its own.
+        // not reaped yet, so the group id is still its own. Then every process it started,
+        // whatever group or session it moved to.
         self.signal(Signal::KILL);
+        let survivors = self.family.stop_all(self.pid());
         let ran_ms = self.started.elapsed().as_millis() as u64;
         let status = self.child.wait().ok();
         let until = Instant::now() + READERS_BOUND;
@@ -200,6 +218,7 @@ impl Student {
             exit_code: status.and_then(|s| s.code()),
             signal: status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
             stopped_with,
+            survivors,
             stdout_tail: lines(&self.stdout),
             stderr_tail: lines(&self.stderr),
             ran_ms,

@@ -75,3 +75,23 @@ pub fn current_tid() -> i32 {
     // SAFETY: gettid has no preconditions and cannot fail.
     unsafe { libc::gettid() }
 }
+
+/// Makes the program `cmd` starts join the cgroup whose `cgroup.procs` is `procs` before it runs a
+/// single instruction of its own (between fork and exec), so that nothing it forks escapes it.
+pub fn join_at_exec(cmd: &mut std::process::Command, procs: std::os::fd::OwnedFd) {
+    use std::os::unix::process::CommandExt;
+    let fd = procs.as_raw_fd();
+    // SAFETY: the closure runs in the child between fork and exec, where only async-signal-safe
+    // calls are allowed: it makes one write(2) of a static buffer to a descriptor opened before
+    // the fork (kept open by `procs`, moved into the closure), and allocates nothing. Writing "0"
+    // to cgroup.procs moves the writing process itself (cgroup(7)).
+    unsafe {
+        cmd.pre_exec(move || {
+            let _keep = &procs;
+            if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

@@ -225,7 +225,10 @@ fn ended_text(r: &ClientRun) -> String {
             how_it_ended(&r.process)
         ),
     };
-    format!("What tcplab did: shut its server's side down and {how}; nothing is left running.")
+    format!(
+        "What tcplab did: shut its server's side down and {how}; {}.",
+        super::left_running(&r.process, None)
+    )
 }
 
 /// Who waits in which call, the kernel's facts, and the ledger.

@@ -64,6 +64,30 @@ pub(super) fn size(b: u64) -> String {
     }
 }
 
+/// Whether anything the program started outlived the check, in words: `nothing is left running`
+/// only when nothing is; else who is (and a port something still listens on).
+pub(super) fn left_running(p: &ProcessEnd, listening_on: Option<&str>) -> String {
+    let mut parts: Vec<String> = p
+        .survivors
+        .iter()
+        .map(|s| match &s.comm {
+            Some(c) => format!("{c} (pid {})", s.pid),
+            None => format!("pid {}", s.pid),
+        })
+        .collect();
+    if let Some(addr) = listening_on {
+        parts.push(format!("something still listens on {addr}"));
+    }
+    if parts.is_empty() {
+        "nothing is left running".into()
+    } else {
+        format!(
+            "but these outlived it: {} (stop them with kill)",
+            parts.join(", ")
+        )
+    }
+}
+
 /// How a program that ended by itself ended, in a few words: `exited with code 2`.
 pub(super) fn how_it_ended(p: &ProcessEnd) -> String {
     match (p.exit_code, p.signal) {

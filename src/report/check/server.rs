@@ -61,7 +61,13 @@ fn server_blocks(doc: &ServerDoc) -> Vec<Block> {
         Some(sig) => format!("tcplab stopped the server with {sig} at the end"),
         None => format!("the server {} by itself", how_it_ended(&doc.server_process)),
     };
-    b.push(Block::Para(format!("{end}; nothing is left running.")));
+    b.push(Block::Para(format!(
+        "{end}; {}.",
+        super::left_running(
+            &doc.server_process,
+            doc.port_still_listening.then_some(doc.addr.as_str())
+        )
+    )));
     b
 }
 
