@@ -1,6 +1,7 @@
 //! One expectation on a command's JSON, written as a person reads it: `/short_sends/lost_bytes > 0`,
 //! `/verification/matched == true`, or, to apply to one command only, `2: /counts/client_sent_bytes
-//! >= 1048576`. The left side is a JSON pointer (RFC 6901), the right side a JSON value.
+//! >= 1048576`. The left side is a JSON pointer (RFC 6901), the right side a JSON value or another
+//! pointer into the same document (`/runs/0/server_echoed_bytes == /sizes_bytes/0`).
 
 use std::fmt;
 
@@ -37,6 +38,8 @@ pub struct Check {
     pub pointer: String,
     pub op: Op,
     pub value: Value,
+    /// The right side is this pointer's value in the same document, rather than `value`.
+    pub other: Option<String>,
     /// The sentence a student reads (from the entry's `means`); empty until the entry sets it.
     pub means: String,
 }
@@ -46,7 +49,10 @@ impl fmt::Display for Check {
         if let Some(n) = self.command {
             write!(f, "{n}: ")?;
         }
-        write!(f, "{} {} {}", self.pointer, self.op.symbol(), self.value)
+        match &self.other {
+            Some(p) => write!(f, "{} {} {p}", self.pointer, self.op.symbol()),
+            None => write!(f, "{} {} {}", self.pointer, self.op.symbol(), self.value),
+        }
     }
 }
 
@@ -85,8 +91,18 @@ impl Check {
             .ok_or_else(|| {
                 format!("'{text}': expected one of > >= < <= == != after the pointer")
             })?;
+        if value_text.starts_with('/') {
+            return Ok(Check {
+                command,
+                pointer: pointer.to_owned(),
+                op,
+                value: Value::Null,
+                other: Some(value_text.to_owned()),
+                means: String::new(),
+            });
+        }
         let value: Value = serde_json::from_str(value_text).map_err(|_| {
-            format!("'{text}': '{value_text}' is not a number, true, false or a \"quoted string\"")
+            format!("'{text}': '{value_text}' is not a number, true, false, a \"quoted string\" or a /pointer")
         })?;
         if matches!(op, Op::Gt | Op::Ge | Op::Lt | Op::Le) && !value.is_number() {
             return Err(format!("'{text}': {} compares numbers only", op.symbol()));
@@ -96,6 +112,7 @@ impl Check {
             pointer: pointer.to_owned(),
             op,
             value,
+            other: None,
             means: String::new(),
         })
     }
@@ -110,7 +127,14 @@ impl Check {
         let Some(actual) = doc.pointer(&self.pointer) else {
             return (false, None);
         };
-        let held = match (actual.as_f64(), self.value.as_f64()) {
+        let expected = match &self.other {
+            Some(p) => match doc.pointer(p) {
+                Some(v) => v,
+                None => return (false, Some(actual.clone())),
+            },
+            None => &self.value,
+        };
+        let held = match (actual.as_f64(), expected.as_f64()) {
             (Some(a), Some(b)) => match self.op {
                 Op::Gt => a > b,
                 Op::Ge => a >= b,
@@ -120,8 +144,8 @@ impl Check {
                 Op::Ne => a != b,
             },
             _ => match self.op {
-                Op::Eq => *actual == self.value,
-                Op::Ne => *actual != self.value,
+                Op::Eq => actual == expected,
+                Op::Ne => actual != expected,
                 _ => false,
             },
         };
@@ -158,6 +182,18 @@ mod tests {
         assert!(t("/a/n > 4") && !t("/a/n > 5") && t("/a/n <= 5") && t("/a/n == 5.0"));
         assert!(t("/a/ok == true") && !t("/a/ok != true"));
         assert!(t("/a/s == \"CLOSE\"") && t("/a/s != \"OPEN\""));
+    }
+
+    #[test]
+    fn the_right_side_may_be_another_pointer_into_the_document() {
+        let doc = json!({"sent": 5, "sizes": [5, 7]});
+        let t = |s: &str| Check::parse(s).unwrap().eval(&doc).0;
+        assert!(t("/sent == /sizes/0") && t("/sent < /sizes/1") && !t("/sent > /sizes/0"));
+        assert!(!t("/sent == /nope"));
+        assert_eq!(
+            Check::parse("2: /sent == /sizes/0").unwrap().to_string(),
+            "2: /sent == /sizes/0"
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub fn check_client(
         has_bytes: cfg.template.has(BYTES),
         ladder,
         sizes_bytes: sizes.clone(),
+        derived_size: None,
         timeout_ms: cfg.timeout.as_millis() as u64,
         stall_after_ms: cfg.stall_after.as_millis() as u64,
         outcome: Outcome::Passed,

@@ -18,6 +18,7 @@ pub mod ladder;
 pub mod refserver;
 pub mod results;
 pub mod server;
+pub mod size;
 pub mod student;
 
 use std::io;

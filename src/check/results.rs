@@ -167,6 +167,9 @@ pub struct ClientDoc {
     pub ladder: bool,
     /// The sizes tried or to be tried, in order (bytes); empty without `{bytes}`.
     pub sizes_bytes: Vec<u64>,
+    /// How the default size was found on this machine, when none was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_size: Option<super::size::Derived>,
     /// Bound on one run (milliseconds).
     pub timeout_ms: u64,
     /// Nothing moving this long is a hang (milliseconds).

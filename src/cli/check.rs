@@ -40,18 +40,19 @@ pub enum CheckWhat {
     after_help = "Example (after 'tcplab files lab'): tcplab check client --ladder -- python3 lab/naive_client.py {host} {port} {bytes}"
 )]
 pub struct CheckClientArgs {
-    /// What {bytes} stands for (K and KiB both mean 1024). Large enough by default that a client
-    /// that sends everything before it reads deadlocks with Linux's default buffers.
-    #[arg(long, value_parser = size_arg, default_value = "16MiB", value_name = "SIZE")]
-    pub bytes: ByteSize,
+    /// What {bytes} stands for (K and KiB both mean 1024). By default, twice what tcplab's own
+    /// naive client gets through before it deadlocks on this machine with its default buffers
+    /// (measured first, in about a second), so that a client that sends everything before it
+    /// reads deadlocks here; the size used is printed.
+    #[arg(long, value_parser = size_arg, value_name = "SIZE")]
+    pub bytes: Option<ByteSize>,
     /// Run the client at growing sizes — 16 KiB, then four times more each step, up to
     /// --max-bytes — and report the first size at which it fails. Needs {bytes} in the command.
     #[arg(long)]
     pub ladder: bool,
-    /// The last size of --ladder.
-    #[arg(long, value_parser = size_arg, default_value = "16MiB", value_name = "SIZE",
-          requires = "ladder")]
-    pub max_bytes: ByteSize,
+    /// The last size of --ladder [default: as --bytes].
+    #[arg(long, value_parser = size_arg, value_name = "SIZE", requires = "ladder")]
+    pub max_bytes: Option<ByteSize>,
     #[command(flatten)]
     pub common: CheckCommon,
     /// Your client and its arguments, after `--`.

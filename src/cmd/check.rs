@@ -19,6 +19,7 @@ use crate::report::export;
 use crate::report::output::{self, Wanted};
 use crate::report::{self, progress};
 use crate::sock;
+use crate::units::ByteSize;
 use crate::watchdog::DEFAULT_CONFIRM;
 
 pub fn main(a: &CheckArgs) -> anyhow::Result<ExitCode> {
@@ -122,7 +123,21 @@ fn client_main(a: &CheckClientArgs) -> anyhow::Result<ExitCode> {
         stall_after: a.common.stall_after.0,
         confirm: DEFAULT_CONFIRM,
     };
-    let sizes = ladder::client_sizes(&cfg, a.ladder, a.bytes.bytes(), a.max_bytes.bytes());
+    // Without a size given, one that outgrows this machine's buffers (measured first).
+    let derived = match (a.bytes, a.max_bytes.or(a.bytes)) {
+        (Some(_), _) | (_, Some(_)) => None,
+        _ if !cfg.template.has(BYTES) => None,
+        _ => {
+            say(&a.common, &report::check::deriving_line());
+            Some(crate::check::size::for_this_machine(
+                &addr.ip().to_string(),
+            )?)
+        }
+    };
+    let pick = |given: Option<ByteSize>| {
+        given.map_or_else(|| derived.map_or(0, |d| d.bytes), |b| b.bytes())
+    };
+    let sizes = ladder::client_sizes(&cfg, a.ladder, pick(a.bytes), pick(a.max_bytes.or(a.bytes)));
     let where_ = if addr.port() == 0 {
         format!("{} (a free port)", addr.ip())
     } else {
@@ -132,9 +147,10 @@ fn client_main(a: &CheckClientArgs) -> anyhow::Result<ExitCode> {
         &a.common,
         &report::check::client_intro(&a.command, a.ladder, &sizes, &where_),
     );
-    let (doc, rows) = check_client(&cfg, a.ladder, sizes, &mut |run| {
+    let (mut doc, rows) = check_client(&cfg, a.ladder, sizes, &mut |run| {
         say(&a.common, &report::check::client_run_line(run))
     })?;
+    doc.derived_size = derived;
     export::print(&doc, a.common.format.get())?;
     if let Some(f) = files.as_mut() {
         report::check::write_timeline(&rows, &doc.command, doc.outcome, &mut f.svg)?;

@@ -33,6 +33,21 @@ pub fn client_run_line(r: &ClientRun) -> String {
     )
 }
 
+/// Said while the default size is measured, for stderr.
+pub fn deriving_line() -> String {
+    "tcplab check client: measuring how much this machine's default buffers hold (about a second)…"
+        .into()
+}
+
+/// Where the default size came from, for the report.
+fn derived_text(d: &crate::check::size::Derived) -> String {
+    format!(
+        "  {{bytes}} = {}: twice the {} that tcplab's own naive client got through before it deadlocked on this machine with the default buffers, so a client that reads only after it sent everything deadlocks here too",
+        human(d.bytes),
+        human(d.stall_bytes)
+    )
+}
+
 /// What a client check is about to do, for stderr.
 pub fn client_intro(command: &[String], ladder: bool, sizes: &[u64], addr: &str) -> String {
     let sizes = match (ladder, sizes) {
@@ -276,6 +291,9 @@ pub fn write_client(doc: &ClientDoc, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "tcplab check client: {}", shell_words(&doc.command))?;
     if let Some(r) = doc.runs.last() {
         writeln!(out, "  ran: {}", shell_words(&r.command))?;
+    }
+    if let Some(d) = &doc.derived_size {
+        writeln!(out, "{}", derived_text(d))?;
     }
     writeln!(out)?;
     write_text(&client_blocks(doc), out)

@@ -14,7 +14,9 @@ pub(super) use super::human::secs;
 use crate::check::{Outcome, ProcessEnd};
 use crate::timeline::TimelineRow;
 
-pub use client::{client_intro, client_run_line, write_client, write_client_markdown};
+pub use client::{
+    client_intro, client_run_line, deriving_line, write_client, write_client_markdown,
+};
 pub use server::{server_listening_line, server_step_line, write_server, write_server_markdown};
 
 /// The plot's title: the program (its script, for an interpreter) and the verdict.
