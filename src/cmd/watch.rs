@@ -38,6 +38,12 @@ pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         let port = a.port.map(|p| format!(" · port {p}")).unwrap_or_default();
         WatchPage::new(s.hub(), &format!("tcplab watch{port}"))
     });
+    if let (Some(why), Format::Text) = (w.destroyed_unavailable(), format) {
+        eprintln!(
+            "{}",
+            report::wrap::for_stderr(&report::watch::destroyed_unavailable_line(why))
+        );
+    }
     let mut view = WatchView::new(format, Live::decide(a.quiet, a.format.machine()));
     let mut views: Vec<&mut dyn View> = vec![&mut view];
     if let Some(p) = page.as_mut() {
@@ -55,8 +61,12 @@ pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         WatchEnd::AllClosed { clean } => u8::from(!clean),
         WatchEnd::Interrupted => interrupt::exit_code(),
         WatchEnd::TimedOut => anyhow::bail!(
-            "no verdict within --timeout {} and not every connection closed",
-            a.timeout.map(|t| t.to_arg()).unwrap_or_default()
+            "{}",
+            report::watch::timed_out_line(
+                &w,
+                a.until_verdict,
+                &a.timeout.map(|t| t.to_arg()).unwrap_or_default()
+            )
         ),
     }))
 }

@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::tcpinfo::TcpInfo;
 
-pub use netlink::{DecodeError, Diag, decode, decode_filtered, dump};
+pub use netlink::{DecodeError, Destroyed, Diag, decode, decode_filtered, dump};
 
 /// TCP state as numbered in the kernel's `include/net/tcp_states.h`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -220,6 +220,50 @@ impl Diag {
     }
 }
 
+/// The multicast groups of sock_diag that report each TCP socket as the kernel destroys it, with
+/// its last `tcp_info` (`SKNLGRP_INET_TCP_DESTROY` = 1, `SKNLGRP_INET6_TCP_DESTROY` = 3 in
+/// linux/sock_diag.h; group N is bit N−1 of the bind mask). This is what `ss -E` reads.
+const TCP_DESTROY_GROUPS: u32 = 1 | (1 << 2);
+
+/// The sockets the kernel destroys, as it destroys them: a connection that lived 10 ms between two
+/// samples is still seen, with its final counters. Subscribing needs CAP_NET_ADMIN; without it,
+/// `listen` says so and the caller does without.
+pub struct Destroyed {
+    socket: Socket,
+    buf: Vec<u8>,
+}
+
+impl Destroyed {
+    pub fn listen() -> io::Result<Destroyed> {
+        let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
+        socket.bind(&NetlinkAddr::new(0, TCP_DESTROY_GROUPS))?;
+        socket.set_non_blocking(true)?;
+        // A burst of closes (a class's clients ending together) must not overflow the queue.
+        let _ = socket2::SockRef::from(&socket.as_fd()).set_recv_buffer_size(4 << 20);
+        Ok(Destroyed {
+            socket,
+            buf: Vec::with_capacity(RECV_BUF_BYTES),
+        })
+    }
+
+    /// Every socket destroyed since the last call that `filter` matches, oldest first. A queue that
+    /// overflowed (ENOBUFS) lost some: `Err`, and the caller says what may be missed.
+    pub fn drain(&mut self, filter: &Filter) -> io::Result<Vec<DiagSocket>> {
+        let mut out = Vec::new();
+        loop {
+            self.buf.clear();
+            match self.socket.recv(&mut self.buf, 0) {
+                Ok(_) => {
+                    decode_into(&self.buf, None, filter, &mut out).map_err(io::Error::other)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(out),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
 fn open() -> io::Result<Socket> {
     let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
     socket.bind_auto()?;

@@ -472,3 +472,51 @@ fn an_exact_lookup_finds_a_known_socket_and_nothing_else() {
     // The socket is still usable for dumps after the refusals.
     assert_eq!(diag.dump(&Filter::port(at.port())).expect("dump").len(), 3);
 }
+
+#[test]
+fn a_closed_connection_is_reported_with_its_final_counters_when_destroyed() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+    let mut listener = match super::Destroyed::listen() {
+        Ok(l) => l,
+        // Subscribing needs CAP_NET_ADMIN; tcplab then says what it may miss.
+        Err(e) if !rustix::process::geteuid().is_root() => {
+            assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+            return;
+        }
+        Err(e) => panic!("root could not subscribe: {e}"),
+    };
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (mut s, _) = l.accept().unwrap();
+    let client = c.local_addr().unwrap();
+    c.write_all(&[7u8; 5000]).unwrap();
+    let mut buf = [0u8; 5000];
+    s.read_exact(&mut buf).unwrap();
+    // The server closes with nothing unread, the client with 3 bytes unread: a reset.
+    s.write_all(b"abc").unwrap();
+    drop(s);
+    // Wait until the 3 bytes are in the client's queue (peek leaves them there).
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut three = [0u8; 3];
+    assert_eq!(c.peek(&mut three).unwrap(), 3);
+    drop(c);
+    let until = Instant::now() + Duration::from_secs(10);
+    let filter = Filter::port(client.port());
+    let mut seen = Vec::new();
+    while seen.len() < 2 && Instant::now() < until {
+        seen.extend(listener.drain(&filter).unwrap());
+        std::thread::sleep(Duration::from_millis(10)); // bounded wait for the kernel's messages
+    }
+    let mine = seen
+        .iter()
+        .find(|d| d.local == client)
+        .unwrap_or_else(|| panic!("the client's end was not reported: {seen:?}"));
+    let info = mine.tcp_info.as_ref().expect("tcp_info at destroy");
+    assert_eq!(info.bytes_acked, 5001, "SYN and 5000 bytes acknowledged");
+    assert!(
+        mine.recv_q >= 3,
+        "it closed with the 3 bytes unread: {mine:?}"
+    );
+}

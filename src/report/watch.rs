@@ -20,7 +20,7 @@ use crate::observe::diag::ConnKey;
 use crate::report::human;
 use crate::result::Event;
 use crate::sample::{Sample, Side, ThreadView};
-use crate::watch::{Status, Target, Update, View, Watched, Watcher};
+use crate::watch::{CloseKind, Status, Target, Update, View, Watched, Watcher};
 
 /// `#1 127.0.0.1:40000 → 127.0.0.1:1060`: a connection as one short name.
 pub fn conn_name(id: u32, key: &ConnKey) -> String {
@@ -163,6 +163,79 @@ pub fn write_verdict(
     )
 }
 
+/// How a connection ended, in one line: `#1 … closed cleanly (a FIN each way, nothing unread)`.
+pub fn closed_line(c: &Watched) -> String {
+    let name = conn_name(c.id, &c.key);
+    let how = match &c.close {
+        Some(CloseKind::Clean) => "closed cleanly (a FIN each way, nothing left unread)".into(),
+        Some(CloseKind::ResetUnread {
+            side,
+            unread_bytes,
+            process_ended,
+        }) => format!(
+            "closed with a reset: the {} closed its socket with {} unread{}, so its kernel sent a reset instead of a FIN, which throws away what still waited to be sent (tcp(7))",
+            side.name(),
+            human(*unread_bytes),
+            if *process_ended {
+                " (its process has ended: killed, or exited before reading)"
+            } else {
+                ""
+            }
+        ),
+        Some(CloseKind::Reset) => {
+            "closed with a reset (no FIN either way; which side sent it, the kernel did not show)"
+                .into()
+        }
+        Some(CloseKind::Unknown) | None => {
+            "closed (between two looks; how, tcplab could not see)".into()
+        }
+    };
+    let totals = c
+        .final_counts
+        .map(|n| {
+            format!(
+                "; in all the client wrote {} and read {}, the server read {} and wrote {}",
+                human(n.client_sent_bytes),
+                human(n.client_received_bytes),
+                human(n.server_received_bytes),
+                human(n.server_sent_bytes)
+            )
+        })
+        .unwrap_or_default();
+    let deadlocked = if c.verdict().is_some() {
+        " after its deadlock"
+    } else {
+        ""
+    };
+    format!("{name} {how}{deadlocked}{totals}")
+}
+
+/// Why a watch ended at `--timeout`, true to what it saw.
+pub fn timed_out_line(w: &Watcher, until_verdict: bool, timeout: &str) -> String {
+    let n = w.conns().len();
+    let open = w
+        .conns()
+        .iter()
+        .filter(|c| c.closed_cleanly.is_none())
+        .count();
+    match (n, open, until_verdict) {
+        (0, _, _) => format!("--timeout {timeout} passed and no connection came"),
+        (_, 0, false) => format!(
+            "--timeout {timeout} passed; all {n} watched connections had closed, without a verdict (with --until-verdict, watch ends as soon as they do)"
+        ),
+        (_, open, _) => format!(
+            "--timeout {timeout} passed with no verdict, and {open} of {n} watched connections still open"
+        ),
+    }
+}
+
+/// Said once, when the kernel's reports of destroyed sockets are not available.
+pub fn destroyed_unavailable_line(why: &str) -> String {
+    format!(
+        "tcplab watch: the kernel's reports of closed sockets are not available ({why}; they need CAP_NET_ADMIN), so a connection that lives less than 0.1 s may be missed, and a close is judged from the last look"
+    )
+}
+
 /// One watch update as one JSON line.
 #[derive(Serialize)]
 pub struct JsonUpdate<'a> {
@@ -172,6 +245,12 @@ pub struct JsonUpdate<'a> {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<&'a Event>,
+    /// Once closed: how.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close: Option<&'a CloseKind>,
+    /// Once closed, where the kernel reported both ends: what each program wrote and read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_counts: Option<crate::result::Counts>,
     /// With a verdict: the evidence and the threads that wait.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<JsonVerdict<'a>>,
@@ -208,6 +287,8 @@ impl<'a> JsonUpdate<'a> {
             server: server.to_string(),
             status: c.status.name(),
             event,
+            close: c.close.as_ref(),
+            final_counts: c.final_counts,
             verdict,
         }
     }
@@ -320,13 +401,12 @@ impl View for WatchView {
                         self.say(&wrap::for_stdout(&String::from_utf8_lossy(&v)))?;
                     }
                 }
-                Update::Closed { conn: id, cleanly } => {
+                Update::Closed { conn: id, .. } => {
                     let c = conn(*id);
                     if self.json {
                         self.json_line(&JsonUpdate::new(c, None, false))?;
                     } else {
-                        let how = if *cleanly { "closed cleanly" } else { "closed" };
-                        self.say(&format!("{} {how}", conn_name(c.id, &c.key)))?;
+                        self.say(&wrap::for_stdout(&closed_line(c)))?;
                     }
                 }
             }

@@ -5,29 +5,36 @@
 //! `View` (the command's choice, from `report::watch`) until a verdict, until everything closed,
 //! on `--timeout`, or on Ctrl-C / SIGTERM.
 //!
+//! How each connection closed is told by `close`.
+//!
 //! Only the deadlock rule watches here: a connection nobody writes to is idle, not stuck, so the
 //! silence fallback of tcplab's own runs would be wrong for other programs.
 
-use std::collections::HashSet;
+pub mod close;
+
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::diag::{DiagSocket, Filter, TcpState};
+use crate::diag::{Destroyed, DiagSocket, Filter, TcpState};
 use crate::follow::Follower;
 use crate::narrate::Narrator;
 use crate::observe::diag::{ConnKey, DiagSource};
 use crate::observe::{NoObserver, Sampler};
 use crate::result::{Event, EventKind, QueuePeaks};
-use crate::sample::Sample;
+use crate::sample::{Counts, Sample};
 use crate::watchdog::{Hold, Rule, Verdict, Watchdog};
+pub use close::CloseKind;
 
 /// How often the kernel is asked.
 pub const STEP: Duration = Duration::from_millis(100);
 /// With this many connections or more, a process's threads are read at most once a second.
 const MANY: usize = 8;
-/// How often connections are looked for (new ones, closed ones).
-pub const DISCOVER_EVERY: Duration = Duration::from_secs(1);
+/// How often connections are looked for (new ones): at every step; a connection that lives and
+/// ends between two steps is seen through the kernel's reports of destroyed sockets.
+pub const DISCOVER_EVERY: Duration = STEP;
 /// Counters still this long make a connection idle.
 const IDLE_AFTER: Duration = Duration::from_secs(1);
 
@@ -79,8 +86,16 @@ pub struct Watched {
     crawling: bool,
     /// When the connection was first seen.
     pub found: Instant,
-    /// Once it closed: whether it closed without a deadlock verdict.
+    /// Once it closed: whether it closed cleanly (a FIN each way, nothing unread) and without a
+    /// deadlock verdict.
     pub closed_cleanly: Option<bool>,
+    /// Once it closed: how.
+    pub close: Option<CloseKind>,
+    /// Once it closed and the kernel reported both ends' destruction: what each program wrote and
+    /// read in all.
+    pub final_counts: Option<Counts>,
+    /// Whether a FIN was seen on its way, either way, while it was followed.
+    fin_seen: bool,
 }
 
 impl Watched {
@@ -109,6 +124,53 @@ pub enum Update {
     Closed { conn: u32, cleanly: bool },
 }
 
+impl Watched {
+    fn new(id: u32, key: ConnKey, confirm: Duration) -> Watched {
+        let watchdog = Watchdog::new(&[Rule::Deadlock { confirm }]);
+        Watched {
+            id,
+            key,
+            follower: Follower::new(watchdog, Some(Narrator::new(None))),
+            status: Status::Flowing,
+            crawling: false,
+            found: Instant::now(),
+            closed_cleanly: None,
+            close: None,
+            final_counts: None,
+            fin_seen: false,
+        }
+    }
+
+    /// Marks it closed, judging how from the ends' final reports (client, server) and its
+    /// history.
+    fn closed(&mut self, finals: [Option<&DiagSocket>; 2]) -> Update {
+        let last = self.follower.last();
+        // The processes behind each end, from the last look at their threads.
+        let pids = |side| -> Vec<u32> {
+            last.map(|s| s.threads_of(side).filter_map(|t| t.pid).collect())
+                .unwrap_or_default()
+        };
+        let alive = |side| {
+            let p = pids(side);
+            p.is_empty()
+                || p.iter()
+                    .any(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+        };
+        let kind = close::judge(finals, last, self.fin_seen, alive);
+        if let [Some(c), Some(sv)] = finals {
+            self.final_counts = Some(crate::observe::diag::app_counts(Some(c), Some(sv)));
+        }
+        let cleanly = kind.clean() && self.verdict().is_none();
+        self.closed_cleanly = Some(cleanly);
+        self.close = Some(kind);
+        self.status = Status::Closed;
+        Update::Closed {
+            conn: self.id,
+            cleanly,
+        }
+    }
+}
+
 /// Why watching could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
@@ -127,7 +189,14 @@ pub struct Watcher {
     conns: Vec<Watched>,
     started: Instant,
     last_discovery: Option<Instant>,
+    /// The kernel's reports of destroyed sockets, or why they are not available.
+    destroyed: Result<Destroyed, String>,
+    /// Ends reported destroyed, by (local, remote) address, until their connection is judged.
+    finals: HashMap<(SocketAddr, SocketAddr), (Instant, DiagSocket)>,
 }
+
+/// How long a destroyed end is kept for the connection it belongs to.
+const FINALS_KEPT: Duration = Duration::from_secs(5);
 
 impl Watcher {
     pub fn new(target: Target) -> Result<Watcher, WatchError> {
@@ -139,12 +208,15 @@ impl Watcher {
         let source = DiagSource::new()
             .map_err(WatchError::Diag)?
             .threads_every(target.threads_every);
+        let destroyed = Destroyed::listen().map_err(|e| e.to_string());
         let mut w = Watcher {
             target,
             source,
             conns: Vec::new(),
             started: Instant::now(),
             last_discovery: None,
+            destroyed,
+            finals: HashMap::new(),
         };
         if let Some(pid) = w.target.pid {
             let mine = crate::sys::proc::socket_inodes(pid);
@@ -167,6 +239,13 @@ impl Watcher {
 
     pub fn conns(&self) -> &[Watched] {
         &self.conns
+    }
+
+    /// Why the kernel's reports of destroyed sockets are not available, when they are not: then a
+    /// connection that lives and ends between two looks (0.1 s) is not seen at all, and a close
+    /// is judged from the last look alone.
+    pub fn destroyed_unavailable(&self) -> Option<&str> {
+        self.destroyed.as_ref().err().map(String::as_str)
     }
 
     /// What could not be read about which process (pid → why).
@@ -212,26 +291,83 @@ impl Watcher {
                 continue;
             }
             let id = self.conns.len() as u32 + 1;
-            let watchdog = Watchdog::new(&[Rule::Deadlock {
-                confirm: self.target.confirm,
-            }]);
-            self.conns.push(Watched {
-                id,
-                key,
-                follower: Follower::new(watchdog, Some(Narrator::new(None))),
-                status: Status::Flowing,
-                crawling: false,
-                found: Instant::now(),
-                closed_cleanly: None,
-            });
+            self.conns.push(Watched::new(id, key, self.target.confirm));
             found.push(id);
         }
         Ok(found)
     }
 
-    /// Samples every open connection once (and looks for new ones once a second).
+    /// The ends the kernel reported destroyed since the last step; connections that were born
+    /// and died between two looks become watched connections of their own, closed already.
+    fn take_destroyed(&mut self, out: &mut Vec<Update>) {
+        let filter = Filter {
+            port: self.target.port,
+            host: self.target.host,
+            inodes: None,
+        };
+        let fresh = match self.destroyed.as_mut().map(|d| d.drain(&filter)) {
+            Ok(Ok(fresh)) => fresh,
+            Ok(Err(e)) => {
+                self.destroyed = Err(format!("its queue of reports overflowed ({e})"));
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
+        };
+        let now = Instant::now();
+        self.finals
+            .retain(|_, (at, _)| now.duration_since(*at) < FINALS_KEPT);
+        for d in fresh {
+            self.finals
+                .insert((canon(d.local), canon(d.remote)), (now, d));
+        }
+        // A process's sockets cannot be told apart once it closed them: no unseen ones for --pid.
+        if self.target.pid.is_some() {
+            return;
+        }
+        let unseen: Vec<DiagSocket> = self
+            .finals
+            .values()
+            .map(|(_, d)| d.clone())
+            .filter(|d| {
+                !self.conns.iter().any(|c| {
+                    let (server, client) = c.key.addrs();
+                    [server, client].contains(&canon(d.local))
+                        && [server, client].contains(&canon(d.remote))
+                })
+            })
+            .collect();
+        let port = self.target.port;
+        for key in
+            crate::observe::diag::pair(&unseen, |s| port.is_some_and(|p| s.local.port() == p))
+        {
+            // Only a pair whose both ends were reported: a lone end is the memory of a
+            // connection to elsewhere.
+            let (Some(_), Some(_)) = (key.client, key.server) else {
+                continue;
+            };
+            let id = self.conns.len() as u32 + 1;
+            let mut c = Watched::new(id, key, self.target.confirm);
+            let finals = self.finals_of(&key);
+            out.push(Update::Found { conn: id });
+            let closed = c.closed([finals[0].as_ref(), finals[1].as_ref()]);
+            self.conns.push(c);
+            out.push(closed);
+        }
+    }
+
+    /// The final reports of a connection's two ends (client, server), where the kernel made them.
+    fn finals_of(&self, key: &ConnKey) -> [Option<DiagSocket>; 2] {
+        let get = |e: Option<crate::observe::diag::End>| {
+            e.and_then(|e| self.finals.get(&(e.local, e.remote)))
+                .map(|(_, d)| d.clone())
+        };
+        [get(key.client), get(key.server)]
+    }
+
+    /// Samples every open connection once (and looks for new ones).
     pub fn step(&mut self) -> Vec<Update> {
         let mut out = Vec::new();
+        self.take_destroyed(&mut out);
         if self
             .last_discovery
             .is_none_or(|t| t.elapsed() >= DISCOVER_EVERY)
@@ -243,8 +379,9 @@ impl Watcher {
             .filter(|&i| self.conns[i].closed_cleanly.is_none())
             .collect();
         let keys: Vec<ConnKey> = open.iter().map(|&i| self.conns[i].key).collect();
+        let finals: Vec<[Option<DiagSocket>; 2]> = keys.iter().map(|k| self.finals_of(k)).collect();
         let mut round = self.source.round(&keys);
-        for &i in &open {
+        for (&i, finals) in open.iter().zip(&finals) {
             let c = &mut self.conns[i];
             let mut sampler = round.sampler(c.key);
             let s = sampler.sample(c.found.elapsed());
@@ -253,18 +390,13 @@ impl Watcher {
                 e.as_ref()
                     .is_none_or(|e| matches!(e.state, TcpState::TimeWait | TcpState::Close))
             };
-            if sampler.ends().iter().all(gone) {
-                // Seen from outside, a connection that vanished without a verdict ended as its
-                // programs meant it to (a reset shows no different once the socket is gone).
-                let cleanly = c.verdict().is_none();
-                c.closed_cleanly = Some(cleanly);
-                c.status = Status::Closed;
-                out.push(Update::Closed {
-                    conn: c.id,
-                    cleanly,
-                });
+            let ends = sampler.ends();
+            if ends.iter().all(gone) {
+                c.fin_seen |= ends.iter().flatten().any(|e| e.state == TcpState::TimeWait);
+                out.push(c.closed([finals[0].as_ref(), finals[1].as_ref()]));
                 continue;
             }
+            c.fin_seen |= close::shows_fin(&s);
             let step = c.follower.step(s, &mut NoObserver);
             for event in step.events {
                 match event.kind {
@@ -369,4 +501,9 @@ pub fn follow(
         v.finish();
     }
     Ok(end)
+}
+
+/// An IPv4 address seen through a dual-stack socket (`::ffff:a.b.c.d`) is the IPv4 address.
+fn canon(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(a.ip().to_canonical(), a.port())
 }
