@@ -4,7 +4,7 @@
 //! - no false verdict in N healthy transfers (a reader-thread client at 64 KiB and at autotuned
 //!   buffers), watched to their end with both cores kept busy by spinning threads;
 //! - the verdict comes within 1 s of the last byte moved at 64 KiB buffers (a client that never
-//!   reads, held by the library's load-test holder, against a 64 KiB server).
+//!   reads, one of the load test's deadlocking clients, against a 64 KiB server).
 //!
 //! ```text
 //! cargo bench --bench watch                      # 200 connections, 100 healthy, 20 deadlocks
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tcplab::classroom::holder::{self, HolderConfig};
+use tcplab::classroom::crowd::{self, Class};
 use tcplab::sock::BufReq;
 use tcplab::units::{BufSize, ByteSize};
 use tcplab::watch::{Status, Target, Update, Watcher};
@@ -128,15 +128,20 @@ fn target(port: u16) -> Target {
     }
 }
 
-fn holder_cfg(addr: SocketAddr, kib: u64, deadline: Duration) -> HolderConfig {
+/// `n` clients that send without reading and hold their sockets (the load test's class).
+fn holders(addr: SocketAddr, n: u32, kib: u64, deadline: Duration) -> Class {
     let b = BufSize::Bytes(ByteSize(kib * 1024));
-    HolderConfig {
+    Class {
         addr,
+        clients: n,
+        deadlocking: |_, _| true,
+        fraction: 1.0,
+        bytes: 0,
+        hold_bytes: 1 << 30,
+        chunk: 16,
         buffers: BufReq { snd: b, rcv: b },
-        total: 1 << 30,
-        chunk: tcplab::payload::chunk(16),
-        connect_timeout: Duration::from_secs(10),
-        deadline,
+        timeout: deadline,
+        free_within: deadline,
     }
 }
 
@@ -151,12 +156,8 @@ fn cost(conns: usize) {
         "16K",
     ]);
     let addr = srv.1;
-    let holders: Vec<_> = (0..conns)
-        .map(|_| {
-            let cfg = holder_cfg(addr, 16, Duration::from_secs(40));
-            thread::spawn(move || holder::hold(&cfg))
-        })
-        .collect();
+    let class = holders(addr, conns as u32, 16, Duration::from_secs(40));
+    let holders = thread::spawn(move || crowd::run(&class, &mut |_| {}));
     let mut w = Watcher::new(target(addr.port())).expect("sock_diag");
     w.set_threads_every(Duration::from_secs(1));
     let until = Instant::now() + Duration::from_secs(20);
@@ -192,9 +193,7 @@ fn cost(conns: usize) {
         100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
     );
     drop(srv);
-    for h in holders {
-        let _ = h.join();
-    }
+    let _ = holders.join();
 }
 
 /// Healthy transfers, each watched to its end: any verdict is a false one.
@@ -259,8 +258,8 @@ fn latency(runs: usize) {
             "64K",
         ]);
         let mut w = Watcher::new(target(srv.1.port())).expect("sock_diag");
-        let cfg = holder_cfg(srv.1, 64, Duration::from_secs(20));
-        let h = thread::spawn(move || holder::hold(&cfg));
+        let class = holders(srv.1, 1, 64, Duration::from_secs(20));
+        let h = thread::spawn(move || crowd::run(&class, &mut |_| {}));
         let until = Instant::now() + Duration::from_secs(20);
         'watch: while Instant::now() < until {
             for u in w.step() {

@@ -9,7 +9,8 @@ use std::thread;
 use std::time::Duration;
 
 use common::{Server, tcplab, tcplab_server};
-use tcplab::classroom::holder::{self, HolderConfig, HolderEnd};
+use tcplab::classroom::crowd::{self, Class};
+use tcplab::classroom::outcomes::ClientEnd;
 use tcplab::classroom::refusal;
 use tcplab::result::{Outcome, RunResult};
 use tcplab::sock::BufReq;
@@ -21,14 +22,20 @@ const SMALL: BufReq = BufReq {
     rcv: BufSize::Bytes(ByteSize(16 * 1024)),
 };
 
-fn holder_cfg(server: &Server) -> HolderConfig {
-    HolderConfig {
+/// A class of `n` clients that all deadlock: they send without reading and hold their sockets
+/// until the server frees them.
+fn holders(server: &Server, n: u32) -> Class {
+    Class {
         addr: server.addr,
+        clients: n,
+        deadlocking: |_, _| true,
+        fraction: 1.0,
+        bytes: 0,
+        hold_bytes: 64 << 20,
+        chunk: 16,
         buffers: SMALL,
-        total: 64 << 20,
-        chunk: tcplab::payload::chunk(16),
-        connect_timeout: Duration::from_secs(5),
-        deadline: BOUND,
+        timeout: BOUND,
+        free_within: BOUND,
     }
 }
 
@@ -73,13 +80,8 @@ fn a_healthy_client_is_served_at_once_while_others_are_stuck() {
         "--idle-timeout",
         "60s",
     ]);
-    let cfg = holder_cfg(&s);
-    let holders: Vec<_> = (0..3)
-        .map(|_| {
-            let cfg = cfg.clone();
-            thread::spawn(move || holder::hold(&cfg))
-        })
-        .collect();
+    let class = holders(&s, 3);
+    let holders = thread::spawn(move || crowd::run(&class, &mut |_| {}).unwrap());
     let r = reader_thread_client(&s);
     assert_eq!(r.outcome, Outcome::Completed, "{r:?}");
     assert!(r.verification.is_some_and(|v| v.matched));
@@ -91,11 +93,10 @@ fn a_healthy_client_is_served_at_once_while_others_are_stuck() {
         "Ctrl-C exits 130, as documented\n{}",
         out.dump()
     );
-    for h in holders {
-        let h = h.join().unwrap();
+    for h in holders.join().unwrap() {
         assert_eq!(
-            h.end,
-            HolderEnd::Freed,
+            h.outcome,
+            ClientEnd::Freed,
             "{h:?}\nthe server:\n{}",
             out.dump()
         );
@@ -103,13 +104,13 @@ fn a_healthy_client_is_served_at_once_while_others_are_stuck() {
 }
 
 #[test]
-fn a_client_that_stops_reading_is_freed_as_blocked_in_send() {
+fn a_client_that_stops_reading_is_freed_as_not_draining() {
     let mut s = tcplab_server(&["--sndbuf", "64K", "--rcvbuf", "64K", "--idle-timeout", "1s"]);
-    let h = holder::hold(&holder_cfg(&s));
-    assert_eq!(h.end, HolderEnd::Freed, "{h:?}");
+    let h = crowd::run(&holders(&s, 1), &mut |_| {}).unwrap().remove(0);
+    assert_eq!(h.outcome, ClientEnd::Freed, "{h:?}");
     assert!(h.sent_bytes > 16 * 1024, "{h:?}");
     let line = s.wait_line(|l| l.starts_with("stuck #1"), BOUND);
-    assert!(line.contains("(blocked-in-send)"), "{line}");
+    assert!(line.contains("(not-draining)"), "{line}");
     // The server is still there for the next student.
     let r = reader_thread_client(&s);
     assert_eq!(r.outcome, Outcome::Completed, "{r:?}");

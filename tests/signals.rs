@@ -112,7 +112,7 @@ fn every_long_running_command_stops_on(signal: i32) {
         "--hold-bytes",
         "8MiB",
     ]);
-    let out = stop(with_thread(load, "tcplab-load-0"), signal, "load", STOP);
+    let out = stop(with_thread(load, "tcplab-class"), signal, "load", STOP);
     assert!(out.stdout.contains("INTERRUPTED"), "{}", out.dump());
 
     let sweep = tcplab(&["sweep", "--buffers", "4K..1M:x2", "-q"]);

@@ -68,7 +68,7 @@ pub enum ConnEnd {
     Eof,
     /// The server freed it: no progress for --idle-timeout.
     Stuck {
-        /// silent, blocked-in-send or idle.
+        /// silent, not-draining or idle.
         kind: String,
         /// How long it made no progress (milliseconds).
         still_ms: u64,

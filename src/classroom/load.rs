@@ -9,22 +9,18 @@
 //! be gone by then.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, PoisonError, RwLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use crate::classroom::crowd::Tally;
+use crate::classroom::crowd::{self, Class};
 use crate::classroom::event::{ConnEnd, ServerEvent};
-use crate::classroom::holder::{self, HolderConfig, HolderEnd};
 use crate::classroom::managed::{ManagedServer, ServerSpec};
 pub use crate::classroom::outcomes::{
     ClientEnd, ClientOutcome, LoadReport, LoadRole, LoadRun, ServerUsage,
 };
 use crate::classroom::procstat::{self, ProcStatus};
-use crate::client::StrategyName;
 use crate::interrupt;
-use crate::observe::NoObserver;
-use crate::result::Outcome;
-use crate::run::{self, ClientConfig, Traffic};
 use crate::sock::BufReq;
 
 /// A freed client is "freed within the idle limit" when the server closed it at most this long
@@ -32,8 +28,6 @@ use crate::sock::BufReq;
 /// arriving; `HolderResult::last_progress_ms`): one supervisor tick (100 ms), one send
 /// slice of the holder (200 ms), and room for a busy 2-core machine.
 pub const FREE_SLACK: Duration = Duration::from_millis(1500);
-/// Stack of each client thread here (the strategies start their own threads as needed).
-const CLIENT_STACK: usize = 256 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
@@ -60,13 +54,17 @@ pub struct LoadTest {
     pub start: Option<ServerSpec>,
 }
 
+/// Hears how a load test goes, as it goes.
+pub trait Progress: Send {
+    /// Round `round` of `of` starts against the server at `addr`.
+    fn round(&mut self, round: u32, of: u32, addr: SocketAddr);
+    /// How the round's class is doing (about ten times a second).
+    fn tally(&mut self, t: Tally);
+}
+
 /// Runs the rounds against the server (starting it first and stopping it at the end, when asked
-/// to), and judges the whole. `on_round` hears each round as it starts (number, of how many, and
-/// the server's address).
-pub fn test(
-    t: &LoadTest,
-    on_round: &mut dyn FnMut(u32, u32, SocketAddr),
-) -> anyhow::Result<LoadRun> {
+/// to), and judges the whole.
+pub fn test(t: &LoadTest, progress: &mut dyn Progress) -> anyhow::Result<LoadRun> {
     let mut cfg = t.round.clone();
     let mut server = match &t.start {
         Some(spec) => {
@@ -82,8 +80,8 @@ pub fn test(
         if interrupt::requested() {
             break;
         }
-        on_round(round, t.rounds, cfg.addr);
-        rounds.push(run(&cfg)?);
+        progress.round(round, t.rounds, cfg.addr);
+        rounds.push(run(&cfg, &mut |tally| progress.tally(tally))?);
     }
     let interrupted = interrupt::requested();
     let events = match server.as_mut() {
@@ -125,90 +123,48 @@ pub fn is_deadlocking(i: u32, fraction: f64) -> bool {
     f(i + 1) > f(i)
 }
 
-pub fn run(cfg: &LoadConfig) -> anyhow::Result<LoadReport> {
+/// One round: the class on one event loop (`crowd`), the server's memory and threads sampled
+/// while it runs; `tally` hears how the class is doing.
+pub fn run(cfg: &LoadConfig, tally: &mut (dyn FnMut(Tally) + Send)) -> anyhow::Result<LoadReport> {
     let before = match cfg.server_pid.map(procstat::read).transpose() {
         Ok(b) => b,
         // The server may have stopped on the same Ctrl-C that ends this round.
         Err(_) if interrupt::requested() => None,
         Err(e) => return Err(e.into()),
     };
-    let (tx, rx) = mpsc::channel::<ClientOutcome>();
-    let mut handles = Vec::new();
-    // Every client thread exists before the first one connects, so the class really arrives at
-    // once: started one by one, a thousand clients took a minute to connect, the first ones done
-    // before the last began.
-    // A lock held for writing while they are started; each waits by taking it for reading, so
-    // once it is let go they all proceed together (a condition variable's mutex made a thousand
-    // wake one after another, over 36 s on two busy cores).
-    let line = Arc::new(RwLock::new(false));
-    let mut starting = line.write().unwrap_or_else(PoisonError::into_inner);
-    let mut spawned = Ok(());
-    for i in 0..cfg.clients {
-        if interrupt::requested() {
-            break;
-        }
-        let tx = tx.clone();
-        let cfg = cfg.clone();
-        let line = Arc::clone(&line);
-        let h = thread::Builder::new()
-            .name(format!("tcplab-load-{i}"))
-            .stack_size(CLIENT_STACK)
-            .spawn(move || {
-                if !*line.read().unwrap_or_else(PoisonError::into_inner) {
-                    return;
-                }
-                let o = if is_deadlocking(i, cfg.deadlocking) {
-                    deadlocking(i, &cfg)
-                } else {
-                    fixed(i, &cfg)
-                };
-                let _ = tx.send(o);
-            });
-        match h {
-            Ok(h) => handles.push(h),
-            Err(e) => {
-                spawned = Err(e);
-                break;
-            }
-        }
-    }
-    let go = spawned.is_ok() && !interrupt::requested();
-    *starting = go;
-    drop(starting);
-    spawned?;
-    let started = Instant::now();
-    drop(tx);
-    let started_clients = if go { handles.len() } else { 0 };
-    let mut outcomes = Vec::new();
+    let class = Class {
+        addr: cfg.addr,
+        clients: cfg.clients,
+        deadlocking: is_deadlocking,
+        fraction: cfg.deadlocking,
+        bytes: cfg.bytes,
+        hold_bytes: cfg.hold_bytes,
+        chunk: cfg.chunk,
+        buffers: cfg.buffers,
+        timeout: cfg.timeout,
+        free_within: cfg.idle_timeout + FREE_SLACK,
+    };
     let mut peak = before;
-    // Every client is bounded by cfg.timeout; this bound adds the time to connect and report.
-    let deadline = started + cfg.timeout + Duration::from_secs(15);
-    while outcomes.len() < started_clients && Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(o) => outcomes.push(o),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        if let (Some(pid), Some(p)) = (cfg.server_pid, peak.as_mut())
-            && let Ok(now) = procstat::read(pid)
-        {
-            p.rss_bytes = p.rss_bytes.max(now.rss_bytes);
-            p.threads = p.threads.max(now.threads);
-        }
-    }
+    let started = Instant::now();
+    // The class runs on a thread of its own, named so that it can be seen in /proc.
+    let outcomes = thread::scope(|scope| {
+        thread::Builder::new()
+            .name("tcplab-class".into())
+            .spawn_scoped(scope, || {
+                crowd::run(&class, &mut |t| {
+                    if let (Some(pid), Some(p)) = (cfg.server_pid, peak.as_mut())
+                        && let Ok(now) = procstat::read(pid)
+                    {
+                        p.rss_bytes = p.rss_bytes.max(now.rss_bytes);
+                        p.threads = p.threads.max(now.threads);
+                    }
+                    tally(t);
+                })
+            })?
+            .join()
+            .map_err(|_| std::io::Error::other("the class's thread panicked"))?
+    })?;
     let elapsed = started.elapsed();
-    if outcomes.len() < started_clients {
-        anyhow::bail!(
-            "only {} of {} clients ended within {} s; is the server answering?",
-            outcomes.len(),
-            started_clients,
-            (cfg.timeout + Duration::from_secs(15)).as_secs()
-        );
-    }
-    for h in handles {
-        let _ = h.join();
-    }
-    outcomes.sort_by_key(|o| o.index);
     let server = match (cfg.server_pid, before, peak) {
         (Some(pid), Some(before), Some(peak)) => match settle(pid, before, peak, cfg) {
             Ok(usage) => Some(usage),
@@ -233,6 +189,20 @@ fn settle(
     while after.threads > before.threads && Instant::now() < until && !interrupt::requested() {
         thread::sleep(Duration::from_millis(50)); // polling /proc with a deadline
         after = procstat::read(pid)?;
+    }
+    // The server gives memory back once its last thread is joined (at its next tick, 0.1 s):
+    // read again until its resident size stops falling, a few ticks at most.
+    for _ in 0..10 {
+        if Instant::now() >= until || interrupt::requested() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(100)); // polling /proc with a deadline
+        let now = procstat::read(pid)?;
+        let fell = now.rss_bytes < after.rss_bytes;
+        after = now;
+        if !fell {
+            break;
+        }
     }
     Ok(ServerUsage {
         before,
@@ -276,101 +246,6 @@ fn report(
         && r.fixed_ok == r.fixed_total
         && r.deadlocking_ok == r.deadlocking_total;
     r
-}
-
-fn deadlocking(index: u32, cfg: &LoadConfig) -> ClientOutcome {
-    let h = holder::hold(&HolderConfig {
-        addr: cfg.addr,
-        buffers: cfg.buffers,
-        total: cfg.hold_bytes,
-        chunk: crate::payload::chunk(cfg.chunk),
-        connect_timeout: Duration::from_secs(10),
-        deadline: cfg.timeout,
-    });
-    let stall_to_free = (h.end == HolderEnd::Freed).then(|| h.ended_ms - h.last_progress_ms);
-    let limit = (cfg.idle_timeout + FREE_SLACK).as_millis() as u64;
-    let (outcome, error) = match &h.end {
-        HolderEnd::Freed => (ClientEnd::Freed, None),
-        HolderEnd::NotFreed => (ClientEnd::NotFreed, None),
-        HolderEnd::SentAll => (ClientEnd::SentAll, None),
-        HolderEnd::Interrupted => (ClientEnd::Interrupted, None),
-        HolderEnd::Failed { error } => (ClientEnd::Failed, Some(error.clone())),
-    };
-    ClientOutcome {
-        index,
-        role: LoadRole::Deadlocking,
-        strategy: StrategyName::Naive.as_str().into(),
-        outcome,
-        sent_bytes: h.sent_bytes,
-        verified_bytes: 0,
-        stall_to_free_ms: stall_to_free,
-        client_addr: h.client_addr.clone(),
-        ok: stall_to_free.is_some_and(|ms| ms <= limit),
-        failure: None,
-        error,
-    }
-}
-
-fn fixed(index: u32, cfg: &LoadConfig) -> ClientOutcome {
-    let strategy = if index % 4 == 1 {
-        StrategyName::Poll
-    } else {
-        StrategyName::ReaderThread
-    };
-    let c = ClientConfig {
-        traffic: Traffic {
-            // Two hundred clients on two cores pause far longer than one does; only kernel
-            // evidence of a real deadlock, not silence, should end a fixed client.
-            stall_after: cfg.timeout,
-            timeout: cfg.timeout,
-            ..Traffic::new(strategy, cfg.bytes, cfg.chunk as u64)
-        },
-        addr: cfg.addr,
-        buffers: cfg.buffers,
-        connect_timeout: Duration::from_secs(10),
-    };
-    let base = ClientOutcome {
-        index,
-        role: LoadRole::Fixed,
-        strategy: strategy.as_str().into(),
-        outcome: ClientEnd::Failed,
-        sent_bytes: 0,
-        verified_bytes: 0,
-        stall_to_free_ms: None,
-        client_addr: None,
-        ok: false,
-        failure: None,
-        error: None,
-    };
-    match run::run_client(&c, &mut NoObserver) {
-        Err(e) => ClientOutcome {
-            error: Some(e.to_string()),
-            ..base
-        },
-        Ok(r) => {
-            let verified = r
-                .verification
-                .as_ref()
-                .filter(|v| v.matched)
-                .map_or(0, |v| v.received_bytes);
-            let outcome = match r.outcome {
-                Outcome::Completed => ClientEnd::Completed,
-                Outcome::Deadlock => ClientEnd::Deadlock,
-                Outcome::TimedOut => ClientEnd::TimedOut,
-                Outcome::Interrupted => ClientEnd::Interrupted,
-                _ => ClientEnd::Failed,
-            };
-            ClientOutcome {
-                outcome,
-                sent_bytes: r.counts.client_sent_bytes,
-                verified_bytes: verified,
-                client_addr: r.settings.client_addr.clone(),
-                ok: r.outcome == Outcome::Completed && verified == c.traffic.total,
-                failure: r.failure,
-                ..base
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@
 
 mod accept;
 pub mod conn;
+pub mod crowd;
 pub mod event;
-pub mod holder;
 pub mod load;
 pub mod managed;
 pub mod outcomes;
@@ -197,8 +197,17 @@ impl Server<'_> {
         let (returned, running): (Vec<_>, Vec<_>) =
             self.ending.drain(..).partition(|h| h.is_finished());
         self.ending = running;
+        let joined = !returned.is_empty();
         for h in returned {
             let _ = h.join();
+        }
+        // Once the last connection of a burst is gone, the room its table grew to and the memory
+        // the allocator holds free go back to the system: a class of a thousand otherwise left the
+        // server about 9 MiB larger (measured: a 4 MiB table and freed heap kept resident).
+        if joined && self.table.is_empty() && self.ending.is_empty() {
+            self.table.shrink_to_fit();
+            self.ending.shrink_to_fit();
+            crate::sys::probe::release_free_memory();
         }
     }
 

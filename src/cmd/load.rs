@@ -11,9 +11,9 @@ use crate::classroom::load::{self, LoadConfig, LoadTest};
 use crate::classroom::managed::ServerSpec;
 use crate::cli::load::LoadArgs;
 use crate::interrupt;
+use crate::report;
 use crate::report::export;
 use crate::report::load::LoadDoc;
-use crate::report::{self, wrap};
 use crate::sock::{self, BufReq};
 
 pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
@@ -50,13 +50,9 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
             max_conns: a.clients + 8,
         }),
     };
-    let text = !a.format.machine();
-    let run = load::test(&t, &mut |round, of, addr| {
-        if text {
-            let line = report::load::round_line(round, of, a.clients, addr, a.deadlocking);
-            eprintln!("{}", wrap::for_stderr(&line));
-        }
-    })?;
+    let mut progress = report::load::Progress::new(!a.format.machine(), a.clients, a.deadlocking);
+    let run = load::test(&t, &mut progress)?;
+    progress.finish();
     export::print(&LoadDoc(&run), format)?;
     Ok(ExitCode::from(match (run.interrupted, run.ok) {
         (true, _) => interrupt::exit_code(),

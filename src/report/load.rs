@@ -7,6 +7,49 @@ use std::io::{self, Write};
 use crate::classroom::load::{ClientEnd, FREE_SLACK, LoadReport, LoadRole, LoadRun};
 use crate::report::{human, human_signed};
 
+/// The load test on a terminal: a line as each round starts, and a status line while the class
+/// runs (how many connected, ended, freed, verified), through the one progress factory.
+pub struct Progress {
+    /// Whether a person reads stderr (text output): the round lines are for them.
+    text: bool,
+    bar: indicatif::ProgressBar,
+    clients: u32,
+    deadlocking: f64,
+}
+
+impl Progress {
+    pub fn new(text: bool, clients: u32, deadlocking: f64) -> Progress {
+        let live = super::progress::Live::decide(false, !text);
+        Progress {
+            text,
+            bar: live.line("{msg}"),
+            clients,
+            deadlocking,
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl crate::classroom::load::Progress for Progress {
+    fn round(&mut self, round: u32, of: u32, addr: std::net::SocketAddr) {
+        if self.text {
+            let line = round_line(round, of, self.clients, addr, self.deadlocking);
+            self.bar
+                .suspend(|| eprintln!("{}", super::wrap::for_stderr(&line)));
+        }
+    }
+
+    fn tally(&mut self, t: crate::classroom::load::Tally) {
+        self.bar.set_message(format!(
+            "  {} of {} clients connected, {} ended: {} freed by the server, {} echoes verified",
+            t.connected, t.total, t.done, t.freed, t.verified
+        ));
+    }
+}
+
 /// What the load test is starting, for stderr: the class at the first round, the round's number
 /// when there are several.
 pub fn round_line(

@@ -344,7 +344,7 @@ pub fn closed_line(c: &ConnClosed) -> String {
                 format!(
                     "freed after {:.1} s without movement ({kind}): {}{}{}; thread in {}",
                     *still_ms as f64 / 1000.0,
-                    stuck_reason(kind),
+                    stuck_reason(kind, kernel_call.as_deref()),
                     q("send", send_queue_bytes),
                     q("receive", recv_queue_bytes),
                     kernel_call.as_deref().unwrap_or("an unknown call")
@@ -370,13 +370,18 @@ pub fn closed_line(c: &ConnClosed) -> String {
     )
 }
 
-fn stuck_reason(kind: &str) -> &'static str {
-    match kind {
-        "silent" => "the client sent nothing since it connected",
-        "blocked-in-send" => {
+fn stuck_reason(kind: &str, call: Option<&str>) -> &'static str {
+    match (kind, call) {
+        ("silent", _) => "the client sent nothing since it connected",
+        ("not-draining", Some("send")) => {
             "the server is blocked in send() and its send queue does not drain: the client stopped reading"
         }
-        _ => "the server waits in recv() and the client sends nothing more",
+        ("not-draining", _) => {
+            "the server's send queue does not drain, its echo waiting there while its thread is back in recv(): the client stopped reading"
+        }
+        _ => {
+            "the server waits in recv() with nothing queued either way, and the client sends nothing more"
+        }
     }
 }
 
@@ -402,7 +407,7 @@ mod tests {
     #[test]
     fn the_servers_lines_wrap_at_80_and_120_columns_without_splitting_an_address() {
         let stuck = ConnEnd::Stuck {
-            kind: "blocked-in-send".into(),
+            kind: "not-draining".into(),
             still_ms: 1_004,
             send_queue_bytes: Some(2_532_480),
             recv_queue_bytes: Some(0),

@@ -372,8 +372,10 @@ impl View for WatchView {
         for u in updates {
             match u {
                 Update::Found { conn: id } => {
-                    if !self.json {
-                        let c = conn(*id);
+                    let c = conn(*id);
+                    if self.json {
+                        self.json_line(&JsonUpdate::new(c, None, false))?;
+                    } else {
                         self.say(&format!("watching {}", conn_name(c.id, &c.key)))?;
                     }
                 }

@@ -96,6 +96,9 @@ pub struct Watched {
     pub final_counts: Option<Counts>,
     /// Whether a FIN was seen on its way, either way, while it was followed.
     fin_seen: bool,
+    /// When both its ends were first seen gone: it is judged once the kernel reported both
+    /// destroyed, or `FINALS_WAIT` later.
+    gone_at: Option<Instant>,
 }
 
 impl Watched {
@@ -138,6 +141,7 @@ impl Watched {
             close: None,
             final_counts: None,
             fin_seen: false,
+            gone_at: None,
         }
     }
 
@@ -197,6 +201,8 @@ pub struct Watcher {
 
 /// How long a destroyed end is kept for the connection it belongs to.
 const FINALS_KEPT: Duration = Duration::from_secs(5);
+/// How long a connection seen gone waits for the kernel's reports of its two ends.
+const FINALS_WAIT: Duration = Duration::from_millis(500);
 
 impl Watcher {
     pub fn new(target: Target) -> Result<Watcher, WatchError> {
@@ -300,6 +306,16 @@ impl Watcher {
     /// The ends the kernel reported destroyed since the last step; connections that were born
     /// and died between two looks become watched connections of their own, closed already.
     fn take_destroyed(&mut self, out: &mut Vec<Update>) {
+        self.drain_destroyed();
+        // A process's sockets cannot be told apart once it closed them: no unseen ones for --pid.
+        if self.target.pid.is_some() {
+            return;
+        }
+        self.add_unseen(out);
+    }
+
+    /// Takes in the kernel's reports of destroyed ends since the last look.
+    fn drain_destroyed(&mut self) {
         let filter = Filter {
             port: self.target.port,
             host: self.target.host,
@@ -320,10 +336,10 @@ impl Watcher {
             self.finals
                 .insert((canon(d.local), canon(d.remote)), (now, d));
         }
-        // A process's sockets cannot be told apart once it closed them: no unseen ones for --pid.
-        if self.target.pid.is_some() {
-            return;
-        }
+    }
+
+    /// Connections both of whose ends were reported destroyed but that were never seen open.
+    fn add_unseen(&mut self, out: &mut Vec<Update>) {
         let unseen: Vec<DiagSocket> = self
             .finals
             .values()
@@ -376,12 +392,12 @@ impl Watcher {
             out.extend(found.into_iter().map(|conn| Update::Found { conn }));
         }
         let open: Vec<usize> = (0..self.conns.len())
-            .filter(|&i| self.conns[i].closed_cleanly.is_none())
+            .filter(|&i| self.conns[i].closed_cleanly.is_none() && self.conns[i].gone_at.is_none())
             .collect();
         let keys: Vec<ConnKey> = open.iter().map(|&i| self.conns[i].key).collect();
-        let finals: Vec<[Option<DiagSocket>; 2]> = keys.iter().map(|k| self.finals_of(k)).collect();
         let mut round = self.source.round(&keys);
-        for (&i, finals) in open.iter().zip(&finals) {
+        let mut gone_now = Vec::new();
+        for &i in &open {
             let c = &mut self.conns[i];
             let mut sampler = round.sampler(c.key);
             let s = sampler.sample(c.found.elapsed());
@@ -393,7 +409,8 @@ impl Watcher {
             let ends = sampler.ends();
             if ends.iter().all(gone) {
                 c.fin_seen |= ends.iter().flatten().any(|e| e.state == TcpState::TimeWait);
-                out.push(c.closed([finals[0].as_ref(), finals[1].as_ref()]));
+                c.gone_at = Some(Instant::now());
+                gone_now.push(i);
                 continue;
             }
             c.fin_seen |= close::shows_fin(&s);
@@ -421,6 +438,27 @@ impl Watcher {
             } else {
                 Status::Flowing
             };
+        }
+        // The kernel reports a socket as it destroys it: take in what came while these were
+        // sampled, so that a close is judged on both ends' final counters, waiting a moment for
+        // reports still to come.
+        if !gone_now.is_empty() {
+            self.drain_destroyed();
+        }
+        let listening = self.destroyed.is_ok();
+        for i in 0..self.conns.len() {
+            let Some(at) = self.conns[i]
+                .gone_at
+                .filter(|_| self.conns[i].closed_cleanly.is_none())
+            else {
+                continue;
+            };
+            let finals = self.finals_of(&self.conns[i].key);
+            let both = finals.iter().all(Option::is_some);
+            if both || !listening || at.elapsed() >= FINALS_WAIT {
+                let update = self.conns[i].closed([finals[0].as_ref(), finals[1].as_ref()]);
+                out.push(update);
+            }
         }
         out
     }

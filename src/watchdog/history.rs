@@ -40,10 +40,13 @@ pub struct History {
     last_queues: Option<[Option<KernelQueues>; 2]>,
     /// Time of the last change of any kernel queue or window.
     pub last_queue_change: Duration,
-    /// Time the server last made progress with its own sending: its sent counter moved, or its
-    /// send queue shrank.
+    /// Time the server's send queue last drained: the client's kernel acknowledged more of the
+    /// server's bytes, or (without TCP_INFO) the queue shrank, or it was empty. Bytes the server
+    /// keeps adding to a queue nobody takes from (a peer that trickles a byte a second and never
+    /// reads) are no drain.
     pub last_drain: Duration,
     last_server_outq: Option<u64>,
+    last_server_acked: Option<u64>,
     /// Time a thread last held a verdict off, and why it did at the newest sample.
     pub last_held: Duration,
     pub held: Option<Hold>,
@@ -63,9 +66,6 @@ impl History {
         let before = self.last_move.max(self.last_queue_change);
         let moved_before = self.last_counts.total() > 0;
         if s.counts != self.last_counts {
-            if s.counts.server_sent_bytes != self.last_counts.server_sent_bytes {
-                self.last_drain = s.at;
-            }
             self.last_counts = s.counts;
             self.last_move = s.at;
         }
@@ -81,12 +81,20 @@ impl History {
             self.cpu_since_move.clear();
         }
         let outq = s.server.as_ref().map(|q| q.outq_bytes);
-        if let (Some(now), Some(before)) = (outq, self.last_server_outq)
-            && now < before
-        {
+        let acked = s
+            .server
+            .as_ref()
+            .and_then(|q| q.tcp_info.as_ref()?.bytes_acked);
+        let drained = match (acked, self.last_server_acked, outq, self.last_server_outq) {
+            (Some(now), Some(before), ..) => now > before,
+            (_, _, Some(now), Some(before)) => now < before,
+            _ => false,
+        };
+        if drained || outq == Some(0) {
             self.last_drain = s.at;
         }
         self.last_server_outq = outq;
+        self.last_server_acked = acked;
         self.held = self.hold(s);
         if self.held.is_some() {
             self.last_held = s.at;

@@ -420,7 +420,7 @@ fn a_trickle_into_the_receive_queue_does_not_hide_a_server_blocked_in_send() {
         )
     });
     let v = first_verdict(&mut w, s).expect("no verdict");
-    assert_eq!(v.kind, Kind::Stuck(StuckKind::BlockedInSend));
+    assert_eq!(v.kind, Kind::Stuck(StuckKind::NotDraining));
     assert_eq!(v.at, Duration::from_secs(1));
     assert!(
         v.evidence
@@ -657,4 +657,36 @@ fn a_client_alone_whose_reader_waits_on_an_empty_queue_sees_its_peer_stalled() {
     let v = first_verdict(&mut w, s).expect("no verdict");
     assert_eq!(v.kind, Kind::PeerStalled);
     assert_eq!(v.at, Duration::from_secs(2));
+}
+
+#[test]
+fn a_peer_that_trickles_a_byte_a_second_and_never_reads_is_stuck_whatever_the_server_waits_in() {
+    // The server echoes each byte into a send queue nobody takes from (the client's kernel
+    // acknowledges nothing more); with autotuned buffers its thread is back in recv().
+    let trickle = |i: u64| {
+        let mut q = q(0, 200_000 + i, 0);
+        if let Some(t) = q.tcp_info.as_mut() {
+            t.bytes_acked = Some(1_000_000);
+        }
+        conn_sample(i * 100, 1_000_000 + i, 1_000_000 + i, q, Call::Recv)
+    };
+    let mut w = stuck_rules();
+    let v = first_verdict(&mut w, (0..40).map(trickle)).expect("no verdict");
+    assert_eq!(v.kind, Kind::Stuck(StuckKind::NotDraining));
+    assert!(
+        v.evidence
+            .contains(&Evidence::SendQueueNotDraining { bytes: 200_010 })
+    );
+    // The same queue, acknowledged as it goes (a client that reads): never stuck.
+    let reading = |i: u64| {
+        let mut s = trickle(i);
+        if let Some(t) = s.server.as_mut().and_then(|q| q.tcp_info.as_mut()) {
+            t.bytes_acked = Some(1_000_000 + i);
+        }
+        s
+    };
+    assert_eq!(
+        first_verdict(&mut stuck_rules(), (0..40).map(reading)),
+        None
+    );
 }
