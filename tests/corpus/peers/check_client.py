@@ -5,7 +5,8 @@
 # one JSON line:
 #   {"connected": true, "sent": N, "received": N, "first_diff": null|offset, "extra": N,
 #    "end": "eof"|"reset"|"idle", "elapsed_ms": ...}
-# "idle" means no byte and no close for --idle seconds (a server that never closes, or stalls).
+# "idle" means no byte and no close for --idle seconds (a server that never closes, or stalls);
+# "reset" that the reader or the sender got ECONNRESET (or EPIPE).
 #     python3 check_client.py HOST PORT BYTES [--idle 5]
 import argparse, json, select, socket, sys, threading, time
 
@@ -65,6 +66,10 @@ def main():
     except OSError as e:
         rec['send_error'] = type(e).__name__
     t.join()
+    # Two threads share one socket: whichever calls first gets ECONNRESET, and the other then
+    # sees end of stream (recv) or EPIPE (send). Either error means the server reset.
+    if rec.get('send_error') in ('ConnectionResetError', 'BrokenPipeError'):
+        rec['end'] = 'reset'
     sock.close()
     rec['received'] = len(got)
     rec['extra'] = max(0, len(got) - total)
