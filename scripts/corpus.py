@@ -81,6 +81,31 @@ def check_expectation(prog):
     return {'passed'}, why
 
 
+def detail_rule(prog):
+    """Where tcplab's JSON names the kind of hang, shortfall or problem, the kind the truth
+    requires (or rules out): (required, forbidden), either None."""
+    t = prog['truth']
+    if prog['role'] == 'client':
+        if t.get('lingers'):
+            return 'hang:kept_running', None
+        if not t['connects'] and prog.get('slow'):
+            return 'hang:never_connected', None
+        if t['end'] == 'never' and t.get('sent') == 'exact' and not t.get('stopped'):
+            return 'hang:both_wait_in_recv', None
+        if t['connects'] and t['echo_read'] and t.get('sent') == 'fewer':
+            return 'shortfall:wrong_count', None
+        return None, None
+    if t.get('echo') == 'long':
+        return None, 'problem:wrong_byte'   # nothing was expected where the extra bytes are
+    if t.get('echo') == 'wrong':
+        return 'problem:wrong_byte', None
+    if t.get('echo') == 'short' and t.get('exit') == 'running':
+        return 'problem:missing', None
+    if t.get('end') == 'never_closes':
+        return 'problem:never_closes', None
+    return None, None
+
+
 def truth_text(prog):
     return check_expectation(prog)[1]
 
@@ -212,6 +237,13 @@ def score_check(prog, a):
     why = []
     if a['outcome'] not in accept:
         why.append('said %s, the truth calls for %s' % (a['outcome'], '/'.join(sorted(accept))))
+    elif a.get('detail'):
+        required, forbidden = detail_rule(prog)
+        if required and a['detail'] != required:
+            why.append('the right outcome for the wrong reason: %s where the truth is %s'
+                       % (a['detail'], required))
+        if forbidden and a['detail'] == forbidden:
+            why.append('the right outcome for the wrong reason: %s' % a['detail'])
     if a['outcome'] == 'error' and a['exit'] not in (1,):
         why.append('exit %s' % a['exit'])
     if a['left_running'] and not a.get('says_survivors'):
@@ -374,7 +406,7 @@ def score_watch(prog, a):
         why.append('a deadlock verdict on a connection that is not deadlocked')
     if not a['conns']:
         why.append('never reported the connection')
-    elif not t['deadlock'] and not a['verdict']:
+    elif not a['verdict']:
         end = t['end']
         if end == 'fin_both' and not is_clean(a['close']):
             why.append('closed FIN both ways, watch said %s' % (a['close'] or 'nothing'))
@@ -431,6 +463,10 @@ def wrong_cases(results, truth):
             if not bad:
                 continue
             t = truth.get(e['name'], {})
+            if kind == 'watch' and 'watch' in t:   # a server's pairing with the naive client
+                t = dict(t['watch'], summary='with the classic naive client at %d bytes: %s'
+                         % (t['watch']['bytes'], 'deadlock, threads in ' + ', '.join(
+                             t['watch']['calls']) if t['watch']['deadlock'] else 'no deadlock'))
             L += ['### %s: %s wrong in %d of %d runs' % (e['name'], kind, len(bad), len(e[kind])),
                   '']
             seen = set()
@@ -457,7 +493,9 @@ def wrong_cases(results, truth):
             for c in t.get('closes', [])[:2]:
                 L.append('- destroyed (ss -E) at %s' % c)
             if t.get('survivors'):
-                L.append('- survived its group being stopped: %s' % ', '.join(t['survivors']))
+                sv = t['survivors']
+                L.append('- survived its group being stopped: %s%s' % (
+                    ', '.join(sv[:4]), ' … (%d in all)' % len(sv) if len(sv) > 4 else ''))
             if ev:
                 L += ['', '```'] + ev[:12] + ['```']
             L.append('')
@@ -470,6 +508,8 @@ def said_check(a):
         s += ' (%s)' % a['detail'].split(':', 1)[1]
     if a['left_running']:
         s += ', left %d running' % len(a['left_running'])
+    if a.get('verdict_after_last_byte_ms') is not None:
+        s += ' after %d ms' % a['verdict_after_last_byte_ms']
     if a['port_listening_after']:
         s += ', port still listening'
     return s
