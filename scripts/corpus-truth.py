@@ -131,7 +131,14 @@ def client_case(prog, builds, work):
                      'none' if rec['received'] == 0 else
                      'fewer' if rec['received'] < nbytes else 'more')
     if cclose:
-        o['client_close'] = {k: cclose[k] for k in ('t', 'recvq', 'sendq', 'bytes_received')}
+        o['client_close'] = {k: cclose[k] for k in ('t', 'recvq', 'sendq', 'bytes_received',
+                                                    'bytes_acked')}
+        # What the program handed to its kernel, from the kernel's counters at the close:
+        # bytes_acked (less the SYN) + Send-Q; a FIN queued by shutdown() adds one more.
+        wrote = max(cclose['bytes_acked'] - 1, 0) + cclose['sendq']
+        o['wrote_bytes'] = wrote
+        o['wrote'] = ('exact' if wrote in (nbytes, nbytes + 1) else
+                      'fewer' if wrote < nbytes else 'more')
     unread = cclose is not None and cclose['recvq'] > 0
     o['echo_read'] = bool(rec and rec['phase'] == 'eof' and rec['echoed'] == rec['received']
                           and cclose and not unread
@@ -292,8 +299,8 @@ def server_watch_case(prog, builds, work):
 # ---------------------------------------------------------------------------------------------
 # Comparing with the manifest
 
-CLIENT_KEYS = ('connects', 'deadlock', 'sent', 'echo_read', 'end', 'exit', 'lingers',
-               'stopped', 'leaves_processes')
+CLIENT_KEYS = ('connects', 'deadlock', 'sent', 'wrote', 'echo_read', 'end', 'exit',
+               'lingers', 'stopped', 'leaves_processes')
 SERVER_KEYS = ('listens', 'connects', 'echo', 'end', 'exit', 'leaves_processes', 'deadlock')
 
 
@@ -353,8 +360,10 @@ def summary(prog, o):
             d = o['deadlock_detail']
             s += ' (client had written %s, still since %.1f s)' % (
                 mib(d['client_sent_bytes']), d['still_since_s'])
-        s += '; sent %s; echo read %s; end %s; exit %s' % (
-            o['sent'], 'yes' if o['echo_read'] else 'no', o['end'], o['exit'])
+        s += '; sent %s%s; echo read %s; end %s; exit %s' % (
+            o['sent'], ' (it wrote %s to its socket)' % o['wrote']
+            if o.get('wrote') and o['wrote'] != o['sent'] else '',
+            'yes' if o['echo_read'] else 'no', o['end'], o['exit'])
         if o.get('lingers'):
             s += '; lingered %.1f s after its connection' % o['lingered_s']
         if o.get('stopped'):

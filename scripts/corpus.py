@@ -94,6 +94,9 @@ def detail_rule(prog):
             return 'hang:both_wait_in_recv', None
         if t['connects'] and t['echo_read'] and t.get('sent') == 'fewer':
             return 'shortfall:wrong_count', None
+        if t.get('wrote') == 'exact' and t['end'] == 'reset_by_client':
+            # It handed every byte to its kernel; its own reset threw the rest away (tcp(7)).
+            return None, 'shortfall:wrong_count'
         return None, None
     if t.get('echo') == 'long':
         return None, 'problem:wrong_byte'   # nothing was expected where the extra bytes are
