@@ -15,8 +15,8 @@ Every process a case starts carries a CORPUS_CASE mark in its environment; after
 that is still alive (a setsid() grandchild included) is listed and killed by PID, and the run ends
 by checking that nothing of the corpus is left. Every wait is bounded.
 
-    scripts/corpus.py --tcplab target/release/tcplab                  # everything (~25 min)
-    scripts/corpus.py --tcplab target/release/tcplab --quick          # one run each, no slow ones
+    scripts/corpus.py --tcplab target/release/tcplab                  # everything (~10 min)
+    scripts/corpus.py --tcplab target/release/tcplab --quick          # one run each, no slow ones (~5 min)
     scripts/corpus.py --tcplab target/release/tcplab --only 'c_*' --repeat 3
 """
 
