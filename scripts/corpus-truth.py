@@ -244,10 +244,11 @@ def server_echo(runs):
     for r in runs:
         if not r.get('connected'):
             continue
+        common = min(r.get('received', 0), r.get('bytes', 0))
+        if r.get('first_diff') is not None and r['first_diff'] < common:
+            return 'wrong'    # a byte differs where one was expected (inserted ones included)
         if r.get('extra'):
-            return 'long'
-        if r.get('first_diff') is not None:
-            return 'short' if r['first_diff'] == r['received'] else 'wrong'
+            return 'long'     # every expected byte right, then more
         if r.get('received') != r.get('bytes'):
             return 'short'
     return 'exact'
