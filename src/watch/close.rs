@@ -48,18 +48,30 @@ fn fin_state(state: &str) -> bool {
 
 /// What a connection's close was: from the final reports of its two ends (`finals`: client,
 /// server, when the kernel reported their destruction), its last sample, whether a FIN was seen
-/// on the way, and whether each end's process still exists.
+/// on the way, which ends were last seen in TIME_WAIT, and whether each end's process still
+/// exists.
+///
+/// An end in TIME_WAIT sent its FIN and got the peer's: it reset nothing, even with bytes unread.
+/// Linux moves a half-closed socket from FIN_WAIT2 to TIME_WAIT as soon as the peer's FIN comes,
+/// while its program may still be reading what waits in it; that socket is reported destroyed
+/// only when the program closes it.
 pub fn judge(
     finals: [Option<&DiagSocket>; 2],
     last: Option<&Sample>,
     fin_seen: bool,
+    time_wait: [bool; 2],
     alive: impl Fn(Side) -> bool,
 ) -> CloseKind {
     // Unread bytes at the end: from the final report (a FIN not yet read counts 1 in the queue,
     // so 1 is taken for it), else from the last look.
-    for (side, fin) in [Side::Client, Side::Server].into_iter().zip(finals) {
+    let sides = [Side::Client, Side::Server]
+        .into_iter()
+        .zip(finals)
+        .zip(time_wait);
+    for ((side, fin), tw) in sides {
         let unread = match fin {
             Some(f) => u64::from(f.recv_q).saturating_sub(1),
+            None if tw => 0,
             None => last.and_then(|s| s.socket(side)).map_or(0, |q| q.inq_bytes),
         };
         if unread > 0 {
@@ -123,7 +135,7 @@ mod tests {
 
     #[test]
     fn unread_bytes_at_the_end_are_a_reset_by_the_side_that_left_them() {
-        let k = judge([None, None], Some(&last(4096)), true, |_| false);
+        let k = judge([None, None], Some(&last(4096)), true, [false; 2], |_| false);
         assert_eq!(
             k,
             CloseKind::ResetUnread {
@@ -135,10 +147,18 @@ mod tests {
     }
 
     #[test]
+    fn an_end_in_time_wait_with_bytes_unread_is_still_reading_not_resetting() {
+        let k = judge([None, None], Some(&last(4096)), true, [true, false], |_| {
+            true
+        });
+        assert!(k.clean(), "{k:?}");
+    }
+
+    #[test]
     fn a_fin_each_way_with_nothing_unread_is_clean_and_nothing_seen_is_unknown() {
-        assert!(judge([None, None], Some(&last(0)), true, |_| true).clean());
+        assert!(judge([None, None], Some(&last(0)), true, [false; 2], |_| true).clean());
         assert_eq!(
-            judge([None, None], Some(&last(0)), false, |_| true),
+            judge([None, None], Some(&last(0)), false, [false; 2], |_| true),
             CloseKind::Unknown
         );
     }

@@ -99,6 +99,8 @@ pub struct Watched {
     /// When both its ends were first seen gone: it is judged once the kernel reported both
     /// destroyed, or `FINALS_WAIT` later.
     gone_at: Option<Instant>,
+    /// Which ends (client, server) were in TIME_WAIT when it was seen gone.
+    time_wait: [bool; 2],
 }
 
 impl Watched {
@@ -142,6 +144,7 @@ impl Watched {
             final_counts: None,
             fin_seen: false,
             gone_at: None,
+            time_wait: [false; 2],
         }
     }
 
@@ -160,7 +163,7 @@ impl Watched {
                 || p.iter()
                     .any(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
         };
-        let kind = close::judge(finals, last, self.fin_seen, alive);
+        let kind = close::judge(finals, last, self.fin_seen, self.time_wait, alive);
         if let [Some(c), Some(sv)] = finals {
             self.final_counts = Some(crate::observe::diag::app_counts(Some(c), Some(sv)));
         }
@@ -410,6 +413,11 @@ impl Watcher {
             if ends.iter().all(gone) {
                 c.fin_seen |= ends.iter().flatten().any(|e| e.state == TcpState::TimeWait);
                 c.gone_at = Some(Instant::now());
+                c.time_wait = [0, 1].map(|i| {
+                    ends[i]
+                        .as_ref()
+                        .is_some_and(|e| e.state == TcpState::TimeWait)
+                });
                 gone_now.push(i);
                 continue;
             }
