@@ -90,7 +90,7 @@ def main():
               f"{passed} passed their echo, {len(verdicts)} false deadlock verdicts "
               f"({len(closes)} closes seen)")
         for v in verdicts:
-            print("  FALSE:", json.dumps(v)[:400])
+            print("  FALSE:", json.dumps(v))
         watch.terminate()
         watch.wait()
         sys.exit(1 if verdicts or failed else 0)

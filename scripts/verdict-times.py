@@ -52,7 +52,7 @@ def main():
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for kind in KINDS:
-                cmd = command(kind, tmp)
+                cmd = command(kind[1], tmp)
                 times = []
                 for _ in range(a.runs):
                     out = subprocess.run(

@@ -97,3 +97,35 @@ fn watch_needs_something_to_watch() {
     out.assert_code(2);
     out.one_error_line();
 }
+
+#[test]
+fn a_connection_over_in_a_moment_is_told_once_with_how_it_closed() {
+    let server = tcplab_server(&[]);
+    let port = server.port().to_string();
+    let mut watch = tcplab(&["watch", "--port", &port, "--until-verdict"])
+        .deadline(Duration::from_secs(30))
+        .spawn();
+    watch.wait_for(Duration::from_secs(10), "watch waiting", |w| {
+        w.stderr_so_far().contains("waiting for connections")
+    });
+    // 1 KiB each way is over in a few milliseconds, mostly between two of watch's looks: it is
+    // told from the kernel's reports of the two ends' destruction, or from the looks that caught
+    // it, and in either case once.
+    tcplab(&["client", "-p", &port, "--bytes", "1KiB"])
+        .run()
+        .assert_code(0);
+    let out = watch.finish(Duration::from_secs(20));
+    out.assert_code(0);
+    let closes: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" closed "))
+        .collect();
+    assert_eq!(closes.len(), 1, "{}", out.dump());
+    assert!(
+        closes[0].contains("closed cleanly")
+            && closes[0].contains("the client wrote 1 KiB and read 1 KiB, the server read 1 KiB and wrote 1 KiB"),
+        "{}",
+        out.dump()
+    );
+}

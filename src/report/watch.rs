@@ -207,7 +207,12 @@ pub fn closed_line(c: &Watched) -> String {
     } else {
         ""
     };
-    format!("{name} {how}{deadlocked}{totals}")
+    let unseen = if c.last().is_none() {
+        ", opened and closed between two of tcplab's looks"
+    } else {
+        ""
+    };
+    format!("{name} {how}{deadlocked}{unseen}{totals}")
 }
 
 /// Why a watch ended at `--timeout`, true to what it saw.

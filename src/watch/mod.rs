@@ -96,6 +96,8 @@ pub struct Watched {
     pub final_counts: Option<Counts>,
     /// Whether a FIN was seen on its way, either way, while it was followed.
     fin_seen: bool,
+    /// Which ends (client, server) were seen having sent their FIN.
+    fin_sent: [bool; 2],
     /// When both its ends were first seen gone: it is judged once the kernel reported both
     /// destroyed, or `FINALS_WAIT` later.
     gone_at: Option<Instant>,
@@ -143,6 +145,7 @@ impl Watched {
             close: None,
             final_counts: None,
             fin_seen: false,
+            fin_sent: [false; 2],
             gone_at: None,
             time_wait: [false; 2],
         }
@@ -165,7 +168,12 @@ impl Watched {
         };
         let kind = close::judge(finals, last, self.fin_seen, self.time_wait, alive);
         if let [Some(c), Some(sv)] = finals {
-            self.final_counts = Some(crate::observe::diag::app_counts(Some(c), Some(sv)));
+            let fins = if kind.clean() {
+                [true; 2]
+            } else {
+                self.fin_sent
+            };
+            self.final_counts = Some(crate::observe::diag::final_counts(c, sv, fins));
         }
         let cleanly = kind.clean() && self.verdict().is_none();
         self.closed_cleanly = Some(cleanly);
@@ -367,7 +375,7 @@ impl Watcher {
             let id = self.conns.len() as u32 + 1;
             let mut c = Watched::new(id, key, self.target.confirm);
             let finals = self.finals_of(&key);
-            out.push(Update::Found { conn: id });
+            // Its one update is its close: a `Found` would show it open.
             let closed = c.closed([finals[0].as_ref(), finals[1].as_ref()]);
             self.conns.push(c);
             out.push(closed);
@@ -410,6 +418,11 @@ impl Watcher {
                     .is_none_or(|e| matches!(e.state, TcpState::TimeWait | TcpState::Close))
             };
             let ends = sampler.ends();
+            for (seen, end) in c.fin_sent.iter_mut().zip(ends) {
+                *seen |= end
+                    .as_ref()
+                    .is_some_and(|e| crate::observe::diag::sent_fin(e.state));
+            }
             if ends.iter().all(gone) {
                 c.fin_seen |= ends.iter().flatten().any(|e| e.state == TcpState::TimeWait);
                 c.gone_at = Some(Instant::now());

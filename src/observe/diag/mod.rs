@@ -113,14 +113,40 @@ fn canonical(a: SocketAddr) -> SocketAddr {
 /// On Linux 6.18 this matched, byte for byte, what a Python client's `sendall` and a server's
 /// `recv` had returned (docs/notes-sock-diag.md).
 pub fn app_counts(client: Option<&DiagSocket>, server: Option<&DiagSocket>) -> Counts {
-    let wrote = |s: &DiagSocket, syn: u64| {
+    let fin = |s: Option<&DiagSocket>| s.is_some_and(|s| sent_fin(s.state));
+    let got = |s: Option<&DiagSocket>| s.is_some_and(|s| got_fin(s.state));
+    counts(
+        client,
+        server,
+        [fin(client), fin(server)],
+        [got(client), got(server)],
+    )
+}
+
+/// What each end's program wrote and read, from the kernel's final reports of the two ends
+/// (made as it destroyed them, in state CLOSE, which no longer says whether a FIN went either
+/// way): `fin_sent` says, for the client and the server, whether that end sent a FIN that the
+/// other received, as the close was judged.
+pub fn final_counts(client: &DiagSocket, server: &DiagSocket, fin_sent: [bool; 2]) -> Counts {
+    let [c, s] = fin_sent;
+    counts(Some(client), Some(server), fin_sent, [s, c])
+}
+
+/// The counts, given for the client and the server whether each sent its FIN (`sent`) and got
+/// the other's (`got`).
+fn counts(
+    client: Option<&DiagSocket>,
+    server: Option<&DiagSocket>,
+    sent: [bool; 2],
+    got: [bool; 2],
+) -> Counts {
+    let wrote = |s: &DiagSocket, syn: u64, fin: bool| {
         let Some(t) = &s.tcp_info else { return 0 };
-        let fin = u64::from(sent_fin(s.state));
-        (t.bytes_acked + u64::from(s.send_q)).saturating_sub(syn + fin)
+        (t.bytes_acked + u64::from(s.send_q)).saturating_sub(syn + u64::from(fin))
     };
-    let read = |s: &DiagSocket| {
+    let read = |s: &DiagSocket, fin: bool| {
         let Some(t) = &s.tcp_info else { return 0 };
-        let unread = if got_fin(s.state) {
+        let unread = if fin {
             u64::from(s.recv_q).max(1)
         } else {
             u64::from(s.recv_q)
@@ -128,15 +154,15 @@ pub fn app_counts(client: Option<&DiagSocket>, server: Option<&DiagSocket>) -> C
         t.bytes_received.saturating_sub(unread)
     };
     Counts {
-        client_sent_bytes: client.map_or(0, |c| wrote(c, 1)),
-        server_received_bytes: server.map_or(0, read),
-        server_sent_bytes: server.map_or(0, |s| wrote(s, 0)),
-        client_received_bytes: client.map_or(0, read),
+        client_sent_bytes: client.map_or(0, |c| wrote(c, 1, sent[0])),
+        server_received_bytes: server.map_or(0, |s| read(s, got[1])),
+        server_sent_bytes: server.map_or(0, |s| wrote(s, 0, sent[1])),
+        client_received_bytes: client.map_or(0, |c| read(c, got[0])),
     }
 }
 
 /// Whether this end has sent its FIN (its program shut down writing or closed).
-fn sent_fin(s: TcpState) -> bool {
+pub fn sent_fin(s: TcpState) -> bool {
     matches!(
         s,
         TcpState::FinWait1

@@ -101,6 +101,54 @@ fn app_counters_come_from_the_kernels_counters_syn_and_fin_taken_off() {
 }
 
 #[test]
+fn final_reports_in_state_close_take_off_the_fins_the_close_exchanged() {
+    use TcpState::*;
+    // A clean close after 1000 bytes each way: each end's FIN was acknowledged (+1 in
+    // bytes_acked) and received (+1 in bytes_received), and nothing waits unread.
+    let client = with_counters(
+        sock("127.0.0.1:40000", "127.0.0.1:1060", Close, 0, 0),
+        1002,
+        1001,
+    );
+    let server = with_counters(
+        sock("127.0.0.1:1060", "127.0.0.1:40000", Close, 0, 0),
+        1001,
+        1001,
+    );
+    let c = final_counts(&client, &server, [true, true]);
+    assert_eq!(
+        (
+            c.client_sent_bytes,
+            c.server_received_bytes,
+            c.server_sent_bytes,
+            c.client_received_bytes
+        ),
+        (1000, 1000, 1000, 1000)
+    );
+    // The server reset with 200 bytes unread after the client's FIN came: no FIN of its own.
+    let server = with_counters(
+        sock("127.0.0.1:1060", "127.0.0.1:40000", Close, 201, 0),
+        800,
+        1001,
+    );
+    let client = with_counters(
+        sock("127.0.0.1:40000", "127.0.0.1:1060", Close, 0, 0),
+        1002,
+        800,
+    );
+    let c = final_counts(&client, &server, [true, false]);
+    assert_eq!(
+        (
+            c.client_sent_bytes,
+            c.server_received_bytes,
+            c.server_sent_bytes,
+            c.client_received_bytes
+        ),
+        (1000, 800, 800, 800)
+    );
+}
+
+#[test]
 fn a_live_pair_sampled_from_outside_shows_its_unread_bytes_and_its_threads() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
