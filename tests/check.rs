@@ -234,6 +234,61 @@ fn a_client_that_crashes_is_reported_with_its_exit_code_and_last_stderr_line() {
 }
 
 #[test]
+fn a_client_that_closes_with_echo_unread_fails_with_what_it_read_and_left() {
+    require_python();
+    // Sends and shuts down correctly, reads the first 2 KiB of the echo, waits until the rest of
+    // it has arrived (FIONREAD), and closes without reading it.
+    let program = "import fcntl, socket, struct, sys, termios, time\n\
+        n = int(sys.argv[3])\n\
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])))\n\
+        s.sendall(b'x' * n)\n\
+        s.shutdown(socket.SHUT_WR)\n\
+        got = b''\n\
+        while len(got) < 2048:\n    \
+            got += s.recv(2048 - len(got))\n\
+        unread = lambda: struct.unpack('i', fcntl.ioctl(s, termios.FIONREAD, b'0000'))[0]\n\
+        while unread() < n - 2048:\n    \
+            time.sleep(0.01)\n\
+        s.close()";
+    let out = tcplab(&["check", "client", "--json", "--bytes", "64KiB", "--"])
+        .args(["python3", "-c", program, "{host}", "{port}", "{bytes}"])
+        .deadline(QUICK_DEADLINE)
+        .run();
+    out.assert_code(1);
+    let doc: Value = out.json();
+    let run = only_run(&doc);
+    assert_eq!(run["outcome"], "failed", "{run}");
+    // Every byte reached tcplab's server and was echoed: only the client's socket, as the kernel
+    // reported it destroyed, shows the echo it left.
+    assert_eq!(run["server_echoed_bytes"], 65536, "{run}");
+    let f = &run["shortfall"];
+    assert_eq!(f["kind"], "echo_unread", "{run}");
+    assert_eq!(f["read_bytes"], 2048, "{run}");
+    assert_eq!(f["unread_bytes"], 65536 - 2048, "{run}");
+}
+
+#[test]
+fn a_server_that_crashes_on_the_first_message_is_called_crashed_with_its_error() {
+    require_python();
+    let program = "import socket, sys\n\
+        l = socket.socket()\n\
+        l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+        l.bind((sys.argv[1], int(sys.argv[2])))\n\
+        l.listen()\n\
+        c, _ = l.accept()\n\
+        c.sendall(c.recv(1024).uper())";
+    let out = tcplab(&["check", "server", "--json", "--", "python3", "-c", program])
+        .args(["{host}", "{port}"])
+        .deadline(QUICK_DEADLINE)
+        .run();
+    out.assert_code(1);
+    let doc: Value = out.json();
+    assert_eq!(doc["outcome"], "crashed", "{}", out.dump());
+    assert_eq!(doc["server_process"]["exit_code"], 1, "{doc}");
+    assert!(doc.to_string().contains("no attribute 'uper'"), "{doc}");
+}
+
+#[test]
 fn the_classic_python_server_passes_every_size() {
     let _one = heavy();
     let out = check_server(&fixture("tcp_deadlock.py"), Some("server"));

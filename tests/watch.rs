@@ -124,7 +124,9 @@ fn a_connection_over_in_a_moment_is_told_once_with_how_it_closed() {
     assert_eq!(closes.len(), 1, "{}", out.dump());
     assert!(
         closes[0].contains("closed cleanly")
-            && closes[0].contains("the client wrote 1 KiB and read 1 KiB, the server read 1 KiB and wrote 1 KiB"),
+            && closes[0].contains(
+                "the client wrote 1 KiB and read 1 KiB, the server read 1 KiB and wrote 1 KiB"
+            ),
         "{}",
         out.dump()
     );

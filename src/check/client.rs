@@ -14,7 +14,7 @@ use super::refserver::{EchoEnd, RefServer, Served};
 use super::results::{ClientRun, Hang, Shortfall};
 use super::student::{ProcessEnd, Student};
 use super::{CheckError, Outcome, VerdictReport, shell_words};
-use crate::diag::{Filter, TcpState};
+use crate::diag::{Destroyed, DiagSocket, Filter, TcpState};
 use crate::follow::{Followed, Follower};
 use crate::interrupt;
 use crate::ledger;
@@ -28,6 +28,8 @@ use crate::watchdog::{Hold, Kind, Rule, Watchdog};
 const STEP: Duration = Duration::from_millis(100);
 /// How long the echo thread may take to finish once the client has exited.
 const ECHO_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// How long the kernel may take to report the client's socket destroyed once its program exited.
+const FINAL_REPORT_WAIT: Duration = Duration::from_millis(500);
 /// How long both sides must wait in recv() with nothing in flight before that is a verdict: long
 /// enough that a client pausing between two sends is not taken for one that forgot to shut down.
 pub const HALFCLOSE_CONFIRM: Duration = Duration::from_secs(1);
@@ -64,6 +66,9 @@ pub fn run(
     let host = server.addr.ip().to_string();
     let command = cfg.template.fill(&host, server.addr.port(), bytes);
     let mut source = DiagSource::new().map_err(CheckError::Diag)?;
+    // The kernel's report of the client's socket as it is destroyed tells what the client left
+    // unread; subscribing needs CAP_NET_ADMIN, and without it the check does without.
+    let destroyed = Destroyed::listen().ok();
     let mut student = Student::spawn(&command)?;
     let started = Instant::now();
     let mut served: Option<Served> = None;
@@ -202,7 +207,7 @@ pub fn run(
         bytes,
         end,
         student,
-        served,
+        (served, destroyed),
         follower.into_followed(),
         started,
         connected_after,
@@ -224,7 +229,7 @@ fn finish(
     bytes: Option<u64>,
     end: End,
     mut student: Student,
-    mut served: Option<Served>,
+    (mut served, destroyed): (Option<Served>, Option<Destroyed>),
     followed: Followed,
     started: Instant,
     connected_after: Option<Duration>,
@@ -259,7 +264,11 @@ fn finish(
                 s.finished(ECHO_AFTER_EXIT);
             }
             run.process = student.stop();
-            judge_exit(&mut run, served.as_ref());
+            let close = served
+                .as_ref()
+                .map(|s| client_close(s, destroyed))
+                .unwrap_or_default();
+            judge_exit(&mut run, served.as_ref(), close);
         }
         End::Verdict => {
             let (v, s) = followed.verdict.expect("a verdict ended the run");
@@ -319,8 +328,72 @@ fn finish(
     Ok(run)
 }
 
-/// Judges a client that exited by itself: its exit status, then what reached the server.
-fn judge_exit(run: &mut ClientRun, served: Option<&Served>) {
+/// How the client's socket ended, once its program exited.
+#[derive(Debug, Default, Clone, Copy)]
+struct ClientClose {
+    /// Its kernel reset the connection instead of acknowledging the server's FIN (`None`: tcplab
+    /// could not tell).
+    reset: Option<bool>,
+    /// Echo its program read, and echo it left unread in its socket, from the kernel's final
+    /// report of that socket.
+    read_unread: Option<(u64, u64)>,
+}
+
+/// How the client's socket ended: from tcplab's server's own socket, and from the kernel's
+/// report of the client's socket as it destroyed it (`destroyed`, where it could be subscribed).
+fn client_close(s: &Served, destroyed: Option<Destroyed>) -> ClientClose {
+    let reset = s.reset_at_close(ECHO_AFTER_EXIT);
+    let server_port = s
+        .sock
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map(|a| a.port());
+    let report = destroyed
+        .zip(server_port)
+        .and_then(|(d, port)| final_report(d, port, s.peer));
+    let (_, echoed) = s.counts();
+    ClientClose {
+        reset,
+        read_unread: report.and_then(|r| read_and_unread(&r, echoed)),
+    }
+}
+
+/// The kernel's report of the client's socket at `peer` (connected to `port`) as it destroyed it,
+/// waiting at most `FINAL_REPORT_WAIT` for it.
+fn final_report(mut d: Destroyed, port: u16, peer: SocketAddr) -> Option<DiagSocket> {
+    let canon = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
+    let until = Instant::now() + FINAL_REPORT_WAIT;
+    loop {
+        let found = d
+            .drain(&Filter::port(port))
+            .ok()?
+            .into_iter()
+            .find(|r| canon(r.local) == canon(peer) && r.remote.port() == port);
+        if found.is_some() || Instant::now() >= until {
+            return found;
+        }
+        // The polling interval of a bounded wait for the kernel's report.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Echo the client's program read and echo it left unread, from its socket's final report and
+/// the echo tcplab's server wrote (`echoed`). The report counts the server's FIN, when it
+/// arrived, in `bytes_received` and, while unread, in `recv_q`, after any unread echo.
+fn read_and_unread(r: &DiagSocket, echoed: u64) -> Option<(u64, u64)> {
+    let received = r.tcp_info.as_ref()?.bytes_received;
+    let fin = received > echoed;
+    let unread = u64::from(r.recv_q).saturating_sub(u64::from(fin && r.recv_q > 0));
+    let read = received
+        .saturating_sub(u64::from(fin))
+        .saturating_sub(unread);
+    Some((read, unread))
+}
+
+/// Judges a client that exited by itself: its exit status, then what reached the server, then
+/// whether it read the echo (`close`).
+fn judge_exit(run: &mut ClientRun, served: Option<&Served>, close: ClientClose) {
     let Some(s) = served else {
         run.outcome = Outcome::Crashed;
         return;
@@ -332,7 +405,8 @@ fn judge_exit(run: &mut ClientRun, served: Option<&Served>) {
         return;
     }
     let expected = run.bytes.unwrap_or(received);
-    let reset = matches!(run.echo_end, Some(EchoEnd::Reset));
+    // A reset met by the server's recv() or send() (EPIPE once the reset was taken in).
+    let reset = matches!(run.echo_end, Some(EchoEnd::Reset | EchoEnd::BrokenPipe));
     run.shortfall = if received == 0 && expected > 0 {
         Some(Shortfall::NothingSent {
             expected_bytes: expected,
@@ -352,6 +426,18 @@ fn judge_exit(run: &mut ClientRun, served: Option<&Served>) {
     {
         Some(Shortfall::ClosedEarly {
             echoed_bytes: echoed,
+        })
+    } else if let Some((read, unread)) = close.read_unread.filter(|&(_, unread)| unread > 0) {
+        Some(Shortfall::EchoUnread {
+            read_bytes: Some(read),
+            unread_bytes: Some(unread),
+            reset: close.reset == Some(true),
+        })
+    } else if close.reset == Some(true) {
+        Some(Shortfall::EchoUnread {
+            read_bytes: None,
+            unread_bytes: None,
+            reset: true,
         })
     } else {
         None

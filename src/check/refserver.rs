@@ -27,6 +27,9 @@ pub const READ: usize = 1024;
 /// The thread's name, as /proc shows it (the check keeps only this thread of its own process).
 pub const THREAD_NAME: &str = "tcplab-server";
 
+/// TCP_CLOSE in include/net/tcp_states.h.
+const TCP_CLOSE: u8 = 7;
+
 /// A listening reference server.
 pub struct RefServer {
     listener: Socket,
@@ -150,6 +153,29 @@ impl Served {
                 _ => EchoEnd::Other,
             },
         })
+    }
+
+    /// Once the echo ended at end of stream (the server's FIN went out after the last byte) and
+    /// the client's program has closed its socket: whether the client's kernel reset the
+    /// connection, as it does when its program closes with echo unread (tcp(7)), or acknowledged
+    /// the FIN. Waits at most `bound` for one or the other; `None` when neither came.
+    pub fn reset_at_close(&self, bound: Duration) -> Option<bool> {
+        if !matches!(self.end.as_ref(), Some(ServeEnd::Eof)) {
+            return None;
+        }
+        let until = std::time::Instant::now() + bound;
+        loop {
+            // TCP_CLOSE: the FIN was acknowledged, or a reset came (which leaves ECONNRESET).
+            if crate::sys::probe::tcp_state(&self.sock).ok()? == TCP_CLOSE {
+                let err = self.sock.take_error().ok()?;
+                return Some(err.is_some_and(|e| e.kind() == io::ErrorKind::ConnectionReset));
+            }
+            if std::time::Instant::now() >= until {
+                return None;
+            }
+            // The polling interval of a bounded wait for the kernel's state.
+            thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Shuts the server's side down (both directions): a blocked send() or recv() returns.

@@ -59,11 +59,20 @@ pub enum Shortfall {
     /// The client closed while the server was still echoing.
     ClosedEarly { echoed_bytes: u64 },
     /// The client closed its socket with echo unread, so its kernel sent a reset instead of a
-    /// FIN (tcp(7)), which threw away what still waited in its own send queue: the server got
-    /// only `received_bytes` of `expected_bytes`.
+    /// FIN (tcp(7)), which threw away what was still on its way (in the client's send queue and
+    /// the server's receive queue): the server's program got only `received_bytes` of
+    /// `expected_bytes`.
     ResetUnread {
         received_bytes: u64,
         expected_bytes: u64,
+    },
+    /// Every byte was echoed, but the client closed its socket with echo unread in it
+    /// (`unread_bytes`, having read `read_bytes`, from the kernel's final report of its socket,
+    /// where it could be read); `reset` when its kernel reset the connection for it (tcp(7)).
+    EchoUnread {
+        read_bytes: Option<u64>,
+        unread_bytes: Option<u64>,
+        reset: bool,
     },
     /// The client connected and exited without sending a byte.
     NothingSent { expected_bytes: u64 },

@@ -60,6 +60,9 @@ fn free_port(addr: SocketAddr) -> Result<u16, NetError> {
     Ok(port)
 }
 
+/// How long a server whose client run failed may take to be seen exiting, when it crashed.
+const CRASH_WAIT: Duration = Duration::from_secs(1);
+
 /// Picks the port (or checks that the one asked for is free), starts the server and waits until
 /// it listens.
 pub fn start(cfg: &ServerCheck) -> Result<Started, CheckError> {
@@ -157,7 +160,12 @@ impl Started {
             run::SetupError::Socket { source, .. } => CheckError::Accept(source),
         })?;
         let (mut outcome, problem) = judge(&result);
-        if outcome != Outcome::Passed && outcome != Outcome::Interrupted && self.student.exited() {
+        // A server that crashed reset the connection as its process died: the reset may come a
+        // moment before the process is seen gone.
+        if outcome != Outcome::Passed
+            && outcome != Outcome::Interrupted
+            && self.student.exits_within(CRASH_WAIT)
+        {
             outcome = Outcome::Crashed;
         }
         Ok(ServerStep {

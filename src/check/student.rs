@@ -171,6 +171,21 @@ impl Student {
         )
     }
 
+    /// Whether it exits within `bound` (or has already).
+    pub fn exits_within(&self, bound: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + bound;
+        loop {
+            if self.exited() {
+                return true;
+            }
+            if std::time::Instant::now() >= until {
+                return false;
+            }
+            // The polling interval of a bounded wait for the process to end.
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// The time its threads have run on a CPU so far (nanoseconds), when it can be read.
     pub fn cpu_ns(&self) -> Option<u64> {
         let threads = crate::sys::proc::threads(self.pid.as_raw_nonzero().get()).ok()?;

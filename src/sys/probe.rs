@@ -70,6 +70,11 @@ pub fn queues(sock: &socket2::Socket) -> io::Result<KernelQueues> {
     })
 }
 
+/// The TCP state of one socket, numbered as in `include/net/tcp_states.h` (7 = CLOSE).
+pub fn tcp_state(sock: &socket2::Socket) -> io::Result<u8> {
+    Ok(tcp_info(sock.as_raw_fd())?.state)
+}
+
 /// The kernel's id of the calling thread, for reading its state in `/proc/self/task`.
 pub fn current_tid() -> i32 {
     // SAFETY: gettid has no preconditions and cannot fail.

@@ -50,6 +50,8 @@ pub struct History {
     /// Time a thread last held a verdict off, and why it did at the newest sample.
     pub last_held: Duration,
     pub held: Option<Hold>,
+    /// Samples in a row at which nothing moved, no queue changed and nothing held a verdict off.
+    pub still_samples: u32,
     /// The longest time the connection stood still and then moved again.
     pub longest_pause: Duration,
     /// Each thread's CPU time as first seen since the connection last moved.
@@ -98,6 +100,11 @@ impl History {
         self.held = self.hold(s);
         if self.held.is_some() {
             self.last_held = s.at;
+        }
+        if self.held.is_some() || self.last_move.max(self.last_queue_change) == s.at {
+            self.still_samples = 0;
+        } else {
+            self.still_samples += 1;
         }
     }
 

@@ -233,8 +233,10 @@ impl Watchdog {
 pub fn apply(rule: Rule, h: &History, s: &Sample) -> Option<(Kind, StallBasis, Vec<Evidence>)> {
     match rule {
         Rule::Deadlock { confirm } => {
+            // Two looks in a row, not one: a look reads the sockets a moment before the threads,
+            // and a reader that woke in between is seen back in recv() beside the bytes it took.
             let still = h.stuck_for(s);
-            if still < h.confirm(confirm) {
+            if still < h.confirm(confirm) || h.still_samples < 2 {
                 return None;
             }
             let mut ev = deadlock::blocked_both_ways(s)?;

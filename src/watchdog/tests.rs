@@ -577,6 +577,41 @@ fn a_reader_asleep_holds_the_verdict_off_until_it_has_run_and_a_drain_teaches_th
 }
 
 #[test]
+fn one_look_that_finds_a_woken_reader_back_in_recv_beside_its_old_bytes_is_no_verdict() {
+    let mut w = deadlock_rules();
+    let sender = || other(Side::Client, 1, Call::Send, "sendto");
+    let server_send = || other(Side::Server, 2, Call::Send, "sendto");
+    let asleep = |_| {
+        vec![
+            sender(),
+            timed(other(Side::Client, 3, Call::Sleep, "clock_nanosleep"), 10),
+            server_send(),
+        ]
+    };
+    // Looks every 100 ms while the reader sleeps, then none for 400 ms (the watcher starved of
+    // CPU); the next look read the sockets just before the reader woke, and its threads just
+    // after it had taken the bytes and gone back into recv().
+    let looks = (0..7).map(|i| sample(i * 100, 5000, asleep(0)));
+    assert_eq!(first_verdict(&mut w, looks), None);
+    let torn = sample(
+        1000,
+        5000,
+        vec![
+            sender(),
+            other(Side::Client, 3, Call::Recv, "recvfrom"),
+            server_send(),
+        ],
+    );
+    assert!(w.history().stuck_for(&torn) >= Duration::from_millis(300));
+    assert_eq!(w.observe(&torn), None, "a verdict on one torn look");
+    // The next look shows what the reader took.
+    let mut next = sample(1100, 5000, torn.threads.clone());
+    next.client = Some(q(0, 50_000, 0));
+    next.counts.client_received_bytes += 90_000;
+    assert_eq!(w.observe(&next), None);
+}
+
+#[test]
 fn a_sleeper_that_woke_and_did_not_read_holds_nothing_off() {
     let mut w = deadlock_rules();
     let threads = |at: u64| {

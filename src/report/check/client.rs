@@ -219,10 +219,26 @@ fn shortfall_text(r: &ClientRun) -> String {
             received_bytes,
             expected_bytes,
         }) => format!(
-            "FAILED: the client exited 0, but tcplab's server received only {} of {}: the client closed its socket while echo still waited unread in it, so Linux sent a reset instead of a FIN (tcp(7)), and the reset threw away what still waited in the client's own send queue. Read the echo to the end (until recv() returns 0) before you close.",
+            "FAILED: the client exited 0, but tcplab's server received only {} of {}: the client closed its socket while echo still waited unread in it, so Linux sent a reset instead of a FIN (tcp(7)), and the reset threw away what was still on its way to tcplab's server. Read the echo to the end (until recv() returns 0) before you close.",
             size(*received_bytes),
             size(*expected_bytes)
         ),
+        Some(Shortfall::EchoUnread {
+            read_bytes: Some(read),
+            unread_bytes: Some(unread),
+            reset,
+        }) => format!(
+            "FAILED: the client exited 0, but it read only {} of the {} tcplab's server echoed back: it closed its socket with {} still unread in it{}. Read the echo to the end (until recv() returns 0) before you close.",
+            human(*read),
+            human(r.server_echoed_bytes),
+            human(*unread),
+            if *reset {
+                ", so Linux sent a reset instead of a FIN (tcp(7))"
+            } else {
+                ""
+            }
+        ),
+        Some(Shortfall::EchoUnread { .. }) => "FAILED: the client exited 0, but it closed its socket with echo still unread in it: Linux sent tcplab's server a reset instead of a FIN (tcp(7)). Read the echo to the end (until recv() returns 0) before you close.".into(),
         Some(Shortfall::NothingSent { expected_bytes }) => format!(
             "FAILED: the client connected and exited 0 without sending a byte ({{bytes}} was {}). Does it send anything at all?",
             size(*expected_bytes)
