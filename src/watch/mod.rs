@@ -410,7 +410,13 @@ impl Watcher {
         let mut gone_now = Vec::new();
         for &i in &open {
             let c = &mut self.conns[i];
-            let mut sampler = round.sampler(c.key);
+            // A connection that stood still at its last look may be on its way to a verdict:
+            // its threads are read now, not taken from a cache up to `threads_every` old.
+            let still = c
+                .follower
+                .last()
+                .is_some_and(|l| c.follower.history().quiet(l) > Duration::ZERO);
+            let mut sampler = round.sampler(c.key).fresh_threads(still);
             let s = sampler.sample(c.found.elapsed());
             // A socket in TIME_WAIT or CLOSE is the memory of a connection, not a connection.
             let gone = |e: &Option<DiagSocket>| {

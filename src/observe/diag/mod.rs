@@ -256,12 +256,12 @@ impl DiagSource {
         .filter(|s| s.state != TcpState::Listen)
     }
 
-    /// Reads a process's threads unless the cache holds them fresh enough.
-    fn refresh_threads(&mut self, pid: u32) {
-        let fresh = self
-            .threads
-            .get(&pid)
-            .is_some_and(|(t, _)| t.elapsed() < self.threads_every);
+    /// Reads a process's threads unless the cache holds them fresh enough: read within
+    /// `threads_every`, and (`since`) no earlier than that.
+    fn refresh_threads(&mut self, pid: u32, since: Option<Instant>) {
+        let fresh = self.threads.get(&pid).is_some_and(|(t, _)| {
+            t.elapsed() < self.threads_every && since.is_none_or(|s| *t >= s)
+        });
         if !fresh {
             self.threads
                 .insert(pid, (Instant::now(), procs::threads(pid as i32)));
@@ -278,6 +278,7 @@ impl DiagSource {
         side: Side,
         holders: &HolderMap,
         held: &HashMap<u32, usize>,
+        since: Option<Instant>,
     ) -> Vec<ThreadView> {
         let Some(h) = holders.get(&sock.inode) else {
             return Vec::new();
@@ -285,7 +286,7 @@ impl DiagSource {
         let mut out = Vec::new();
         for &(pid, fd) in h {
             let shared = held.get(&pid).is_some_and(|n| *n > FEW_SOCKETS);
-            self.refresh_threads(pid);
+            self.refresh_threads(pid, since);
             let list = match &self.threads[&pid].1 {
                 Ok(l) => l,
                 Err(why) => {
@@ -353,6 +354,7 @@ impl DiagSource {
             ends,
             holders,
             held,
+            started: Instant::now(),
         }
     }
 
@@ -363,6 +365,7 @@ impl DiagSource {
             key,
             ends: [None, None],
             keep_own: None,
+            fresh: false,
         }
     }
 }
@@ -373,6 +376,8 @@ pub struct Round<'a> {
     ends: HashMap<ConnKey, [Option<DiagSocket>; 2]>,
     holders: HolderMap,
     held: HashMap<u32, usize>,
+    /// When the round began: a fresh read of threads is one made since.
+    started: Instant,
 }
 
 impl<'a> Round<'a> {
@@ -383,23 +388,37 @@ impl<'a> Round<'a> {
             key,
             ends: [None, None],
             keep_own: None,
+            fresh: false,
         }
     }
 
-    fn sample(&mut self, key: &ConnKey, at: Duration) -> (Sample, [Option<DiagSocket>; 2]) {
+    /// `fresh`: the threads are read in this round, whatever the source's `threads_every`.
+    fn sample(
+        &mut self,
+        key: &ConnKey,
+        at: Duration,
+        fresh: bool,
+    ) -> (Sample, [Option<DiagSocket>; 2]) {
         let [client, server] = self.ends.get(key).cloned().unwrap_or_default();
+        let since = fresh.then_some(self.started);
         let mut threads = Vec::new();
         if let Some(c) = &client {
-            threads.extend(
-                self.source
-                    .threads_of(c, Side::Client, &self.holders, &self.held),
-            );
+            threads.extend(self.source.threads_of(
+                c,
+                Side::Client,
+                &self.holders,
+                &self.held,
+                since,
+            ));
         }
         if let Some(s) = &server {
-            threads.extend(
-                self.source
-                    .threads_of(s, Side::Server, &self.holders, &self.held),
-            );
+            threads.extend(self.source.threads_of(
+                s,
+                Side::Server,
+                &self.holders,
+                &self.held,
+                since,
+            ));
         }
         // A process holding both ends (a program talking to itself) lists its threads twice:
         // keep each thread on the side whose socket its call is on.
@@ -430,12 +449,22 @@ pub struct DiagSampler<'r, 'a> {
     /// Of this process's own threads, only this one belongs to the connection (`check`'s echo
     /// thread); the others (sampling, reading the program's output) are left out.
     keep_own: Option<u32>,
+    /// Read the threads now, not from the source's cache.
+    fresh: bool,
 }
 
 impl DiagSampler<'_, '_> {
     /// Leaves out every thread of this process but `tid`.
     pub fn keep_own_thread(mut self, tid: u32) -> Self {
         self.keep_own = Some(tid);
+        self
+    }
+
+    /// Reads the threads at this sample, not from the source's cache: a connection that stands
+    /// still is judged on its sockets and its threads as they are now, since a thread read a
+    /// second ago may have been in recv() then and asleep now.
+    pub fn fresh_threads(mut self, fresh: bool) -> Self {
+        self.fresh = fresh;
         self
     }
 
@@ -452,8 +481,8 @@ impl DiagSampler<'_, '_> {
 impl Sampler for DiagSampler<'_, '_> {
     fn sample(&mut self, at: Duration) -> Sample {
         let (mut s, ends) = match &mut self.round {
-            Roundish::Shared(r) => r.sample(&self.key, at),
-            Roundish::Own(source) => source.round(&[self.key]).sample(&self.key, at),
+            Roundish::Shared(r) => r.sample(&self.key, at, self.fresh),
+            Roundish::Own(source) => source.round(&[self.key]).sample(&self.key, at, self.fresh),
         };
         if let Some(tid) = self.keep_own {
             let me = std::process::id();

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::diag::{SkMem, Timer};
 use crate::observe::Sampler;
+use crate::sample::Call;
 use crate::tcpinfo::TcpInfo;
 
 fn sock(local: &str, remote: &str, state: TcpState, recv_q: u32, send_q: u32) -> DiagSocket {
@@ -183,4 +184,63 @@ fn a_live_pair_sampled_from_outside_shows_its_unread_bytes_and_its_threads() {
     server.read_exact(&mut buf).unwrap();
     let s = src.sampler(key).sample(Duration::from_millis(10));
     assert_eq!(s.counts.server_received_bytes, 3000);
+}
+
+#[test]
+fn a_fresh_look_reads_threads_the_cache_would_show_as_they_were() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut client = TcpStream::connect(addr).unwrap();
+    let (mut server, _) = listener.accept().unwrap();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let (end_tx, end_rx) = std::sync::mpsc::channel::<()>();
+    // A reader: in recv() until a byte comes, then in a timed wait until told to end.
+    let reader = std::thread::spawn(move || {
+        tid_tx
+            .send(crate::sys::probe::current_tid() as u32)
+            .unwrap();
+        let mut b = [0u8; 1];
+        server.read_exact(&mut b).unwrap();
+        let _ = end_rx.recv_timeout(Duration::from_secs(30));
+    });
+    let tid = tid_rx.recv().unwrap();
+    let mut src = DiagSource::new()
+        .expect("sock_diag is available")
+        .threads_every(Duration::from_secs(60));
+    let port = addr.port();
+    let key = loop {
+        let socks = src.dump(&Filter::port(port)).unwrap();
+        if let Some(k) = pair(&socks, |s| s.local.port() == port)
+            .into_iter()
+            .find(|k| k.client.is_some() && k.server.is_some())
+        {
+            break k;
+        }
+    };
+    let call = |src: &mut DiagSource, fresh: bool| {
+        let s = src.sampler(key).fresh_threads(fresh).sample(Duration::ZERO);
+        s.threads
+            .iter()
+            .find(|t| t.tid == Some(tid))
+            .and_then(|t| t.call)
+    };
+    let until = Instant::now() + Duration::from_secs(10);
+    while call(&mut src, true) != Some(Call::Recv) {
+        assert!(Instant::now() < until, "the reader never showed in recv()");
+    }
+    client.write_all(b"x").unwrap();
+    // A second source tells when the reader has left recv(), leaving the first one's cache be.
+    let mut other = DiagSource::new().expect("sock_diag is available");
+    let until = Instant::now() + Duration::from_secs(10);
+    while call(&mut other, true) == Some(Call::Recv) {
+        assert!(Instant::now() < until, "the reader never left recv()");
+    }
+    assert_eq!(
+        call(&mut src, false),
+        Some(Call::Recv),
+        "the cache is a minute old at most"
+    );
+    assert_ne!(call(&mut src, true), Some(Call::Recv));
+    end_tx.send(()).unwrap();
+    reader.join().unwrap();
 }
