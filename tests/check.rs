@@ -437,3 +437,37 @@ fn ctrl_c_stops_and_reaps_the_client_and_says_so() {
     assert_eq!(doc["outcome"], "interrupted", "{}", out.dump());
     assert_eq!(running_with(&marker), Vec::<u32>::new(), "left running");
 }
+
+/// What a program prints may hold terminal escape codes (colour, clear screen, a window title):
+/// the check shows them as text, in the error line of a program that never connected and in the
+/// report of one that crashed, and the terminal obeys none of them.
+#[test]
+fn a_programs_escape_codes_are_shown_not_obeyed() {
+    const SAY: &str = "sys.stderr.write('boom \\x1b[2J\\x1b]0;pwned\\x07 tail\\n')\n";
+    const SHOWN: &str = r"boom \x1b[2J\x1b]0;pwned\x07 tail";
+    let early = format!("import sys\n{SAY}raise SystemExit(2)");
+    let out = tcplab(&["check", "client", "--", "python3", "-c", &early, "{port}"])
+        .deadline(QUICK_DEADLINE)
+        .run();
+    out.assert_code(1);
+    let line = out.one_error_line();
+    assert!(line.contains(SHOWN), "{}", out.dump());
+    let crash = format!(
+        "import socket, sys\n\
+         s = socket.create_connection((sys.argv[1], int(sys.argv[2])))\n\
+         s.sendall(b'capitalize this!')\n{SAY}raise SystemExit(3)"
+    );
+    let out = tcplab(&["check", "client", "--", "python3", "-c", &crash])
+        .args(["{host}", "{port}"])
+        .deadline(QUICK_DEADLINE)
+        .run();
+    out.assert_code(1);
+    assert!(out.stdout.contains(SHOWN), "{}", out.dump());
+    for text in [&out.stdout, &out.stderr] {
+        assert!(
+            !text.contains('\x1b') && !text.contains('\x07'),
+            "{}",
+            out.dump()
+        );
+    }
+}

@@ -156,3 +156,28 @@ fn holds_open(pid: u32, path: &Path) -> bool {
     fds.flatten()
         .any(|fd| fs::read_link(fd.path()).is_ok_and(|p| p == path))
 }
+
+/// A replayed file's events carry strings of their own (a verdict's kind): escape codes in them
+/// are shown as text, and the terminal obeys none of them.
+#[test]
+fn escape_codes_in_a_replayed_file_are_shown_not_obeyed() {
+    let dir = scratch("replay-escapes");
+    let csv = dir.join("t.csv");
+    let event = r#"[{"at_ms":10,"event":"verdict","kind":"\u001b[2J\u001b]0;pwned\u0007"}]"#;
+    fs::write(&csv, timeline_csv(&["0.0"], Some(event))).unwrap();
+    let out = tcplab(&["replay", path_arg(&csv), "-q"])
+        .deadline(BOUND)
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.stdout
+            .contains(r"verdict: stuck (\x1b[2J\x1b]0;pwned\x07)"),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        !out.stdout.contains('\x1b') && !out.stdout.contains('\x07'),
+        "{}",
+        out.dump()
+    );
+}

@@ -30,8 +30,13 @@ pub fn is_usage(e: &anyhow::Error) -> bool {
     })
 }
 
-/// The whole error chain in one line, with the advice that fits its cause.
+/// The whole error chain in one line, with the advice that fits its cause. What came from outside
+/// (a program's stderr, a file's name) is shown, never obeyed by the terminal.
 pub fn line(e: &anyhow::Error) -> String {
+    super::outside::text(&worded(e)).into_owned()
+}
+
+fn worded(e: &anyhow::Error) -> String {
     let text = format!("{e:#}");
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if let Some(u) = e.chain().find_map(|c| c.downcast_ref::<Unready>()) {

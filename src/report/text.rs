@@ -353,7 +353,10 @@ fn write_client_half(
 pub fn failure_text(f: &Failure) -> String {
     match f {
         Failure::PeerText { text } => {
-            format!("the server answered with text instead of the echo: '{text}'")
+            format!(
+                "the server answered with text instead of the echo: '{}'",
+                super::outside::text(text)
+            )
         }
         Failure::Connection {
             error,

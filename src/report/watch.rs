@@ -97,10 +97,12 @@ pub fn blocked_summary(s: &Sample) -> String {
 
 /// A thread of a watched program, as a person reads it.
 pub fn thread_line(t: &ThreadView) -> String {
+    // A program names its own threads (prctl): shown, never obeyed (issue 19, faults).
+    let name = super::outside::text(&t.name);
     let who = match (t.pid, t.tid) {
-        (Some(p), Some(tid)) if p == tid => format!("{} (pid {p})", t.name),
-        (Some(p), Some(tid)) => format!("{} (pid {p}, thread {tid})", t.name),
-        _ => t.name.to_string(),
+        (Some(p), Some(tid)) if p == tid => format!("{name} (pid {p})"),
+        (Some(p), Some(tid)) => format!("{name} (pid {p}, thread {tid})"),
+        _ => name.into_owned(),
     };
     // The state names the call (another program's by its own name: `blocked in sendto()`).
     let on = match t.on_socket {
