@@ -10,6 +10,7 @@ use crate::classic::halfclose::HalfcloseError;
 use crate::run::SetupError;
 use crate::sock::{NetError, Peer};
 use crate::timeline::NotATimeline;
+use crate::watch::WatchError;
 
 /// Arguments that parsed but cannot work together or here (two outputs to one file, an address
 /// off this machine, a format the command does not write). `main` prints the line and exits 2,
@@ -51,6 +52,10 @@ fn worded(e: &anyhow::Error) -> String {
     if let Some(c) = e.chain().find_map(|c| c.downcast_ref::<CheckError>()) {
         return format!("{text}{}", check_advice(c));
     }
+    if let Some(WatchError::OtherNetns { pid, name, .. }) = e.chain().find_map(|c| c.downcast_ref())
+    {
+        return format!("{text}; {}", inside_netns(*pid, name.as_deref()));
+    }
     match net_error(e).map(advice) {
         Some(a) if !a.is_empty() => format!("{text}{a}"),
         _ => text,
@@ -72,6 +77,20 @@ fn net_error(e: &anyhow::Error) -> Option<&NetError> {
                 _ => None,
             })
     })
+}
+
+/// How to run the command that was typed inside another process's network namespace.
+fn inside_netns(pid: u32, name: Option<&str>) -> String {
+    let typed: Vec<String> = std::env::args().skip(1).collect();
+    let command = if typed.is_empty() {
+        format!("tcplab watch --pid {pid}")
+    } else {
+        format!("tcplab {}", typed.join(" "))
+    };
+    match name {
+        Some(n) => format!("run tcplab inside it: 'ip netns exec {n} {command}'"),
+        None => format!("run tcplab inside it: 'nsenter --target {pid} --net {command}'"),
+    }
 }
 
 /// What to try when `tcplab check` could not check a program.

@@ -231,6 +231,11 @@ pub fn timed_out_line(w: &Watcher, until_verdict: bool, timeout: &str) -> String
     }
 }
 
+/// The watch of a process that has exited ends (issue 19, faults).
+pub fn process_gone_line(pid: u32) -> String {
+    format!("process {pid} has exited, so there is nothing more of it to watch")
+}
+
 /// Said once, when the kernel's reports of destroyed sockets are not available.
 pub fn destroyed_unavailable_line(why: &str) -> String {
     format!(
