@@ -471,3 +471,45 @@ fn a_programs_escape_codes_are_shown_not_obeyed() {
         );
     }
 }
+
+/// A server that listens on one family while the check connects over the other (0.0.0.0 with
+/// `--host ::1`, ::1 only with the default 127.0.0.1): the line says which address it took and
+/// what to try, and does not advise starting a server; the program is stopped.
+#[test]
+fn a_server_on_the_other_address_family_is_told_what_fits() {
+    require_python();
+    let cases = [
+        (
+            "::1",
+            "socket.socket()",
+            "'0.0.0.0'",
+            "it takes IPv4 only: try '--host 127.0.0.1', or make it listen on '::'",
+        ),
+        (
+            "127.0.0.1",
+            "socket.socket(socket.AF_INET6); l.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)",
+            "'::1'",
+            "it takes IPv6 only: try '--host ::1', or make it listen on '0.0.0.0'",
+        ),
+    ];
+    for (host, make, bind, advice) in cases {
+        let marker = format!("tcplab-other-family-{}", std::process::id());
+        let program = format!(
+            "import socket, sys, time\nl = {make}\nl.bind(({bind}, int(sys.argv[1])))\n\
+             l.listen()\ntime.sleep(60)"
+        );
+        let out = tcplab(&["check", "server", "--host", host, "--"])
+            .args(["python3", "-c", &program, "{port}", &marker])
+            .deadline(QUICK_DEADLINE)
+            .run();
+        out.assert_code(1);
+        let line = out.one_error_line();
+        assert!(
+            line.contains("which does not take connections to"),
+            "{line}"
+        );
+        assert!(line.contains(advice), "{line}");
+        assert!(!line.contains("tcplab server"), "{line}");
+        assert_eq!(running_with(&marker), Vec::<u32>::new(), "left running");
+    }
+}

@@ -114,6 +114,24 @@ fn check_advice(e: &CheckError) -> String {
             None if !port_given => use_port.into(),
             None => "; it printed nothing on stderr: run the command by hand to see what it does".into(),
         },
+        CheckError::ListensElsewhere {
+            addr, listening, ..
+        } => {
+            let v4 = |a: &std::net::SocketAddr| a.ip().to_canonical().is_ipv4();
+            let other_family = listening.iter().all(|l| v4(l) != v4(addr));
+            match (other_family, v4(addr)) {
+                (true, false) => "; it takes IPv4 only: try '--host 127.0.0.1', or make it listen on '::' \
+                     (IPv6 and IPv4) or on {host}"
+                    .into(),
+                (true, true) => "; it takes IPv6 only: try '--host ::1', or make it listen on '0.0.0.0' \
+                     or on {host}"
+                    .into(),
+                (false, _) => format!(
+                    "; make it listen on {} (put {{host}} where it takes its address)",
+                    addr.ip()
+                ),
+            }
+        }
         CheckError::NeverListened {
             listens_on,
             port_given,
