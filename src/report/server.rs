@@ -15,7 +15,7 @@ use indicatif::ProgressBar;
 use super::progress::Live;
 use crate::classroom::event::{ConnClosed, ConnEnd, ServerEvent, Sink, Snapshot, Totals};
 use crate::interrupt;
-use crate::report::{human, wrap};
+use crate::report::{human, human::count, wrap};
 
 /// The text log.
 pub struct TextSink {
@@ -139,7 +139,8 @@ impl Sink for TextSink {
                 self.totals.refused += 1;
                 self.print(
                     &format!(
-                        "refused {peer}: {open} connections already open (--max-conns {max_conns})"
+                        "refused {peer}: {} already open (--max-conns {max_conns})",
+                        count(*open as u64, "connection")
                     ),
                     true,
                 );
@@ -293,8 +294,11 @@ impl Drop for Outbox {
             eprintln!(
                 "{}",
                 wrap::for_stderr(&format!(
-                    "tcplab: {} events were not written: stdout was not read fast enough",
-                    self.dropped
+                    "tcplab: {} not written: stdout was not read fast enough",
+                    match self.dropped {
+                        1 => "1 event was".to_string(),
+                        n => format!("{n} events were"),
+                    }
                 ))
             );
         }
@@ -304,8 +308,8 @@ impl Drop for Outbox {
 /// The server's last line: its totals.
 pub fn stopped_line(t: &Totals) -> String {
     format!(
-        "server stopped: {} connections served ({} freed as stuck, {} reset by the client), {} refused, {} processed",
-        t.accepted,
+        "server stopped: {} served ({} freed as stuck, {} reset by the client), {} refused, {} processed",
+        count(t.accepted, "connection"),
         t.stuck,
         t.reset,
         t.refused,
