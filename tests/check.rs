@@ -513,3 +513,39 @@ fn a_server_on_the_other_address_family_is_told_what_fits() {
         assert_eq!(running_with(&marker), Vec::<u32>::new(), "left running");
     }
 }
+
+/// On a terminal, a check of a slow client shows what has moved while it runs (a status line
+/// through the progress factory), not only its header. The terminal is a pseudo-terminal made by
+/// `script` (util-linux); without it the test says why it skips.
+#[test]
+fn a_slow_client_shows_its_progress_on_a_terminal() {
+    require_python();
+    if !on_path("script") {
+        eprintln!("skipped: 'script' (util-linux) is not on PATH to make a terminal");
+        return;
+    }
+    let slow = "import socket, sys, time, threading\n\
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])))\n\
+        t = threading.Thread(target=lambda: [None for _ in iter(lambda: s.recv(65536), b'')])\n\
+        t.start()\n\
+        for _ in range(8):\n    s.sendall(b'x' * 8192); time.sleep(0.25)\n\
+        s.shutdown(socket.SHUT_WR); t.join()\n";
+    let dir = scratch("check-progress");
+    let program = dir.join("slow.py");
+    std::fs::write(&program, slow).unwrap();
+    let command = format!(
+        "stty cols 100; {BIN} check client --bytes 64K -- python3 {} {{host}} {{port}} {{bytes}}",
+        program.display()
+    );
+    let out = Cmd::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .deadline(QUICK_DEADLINE)
+        .run();
+    out.assert_code(0);
+    assert!(out.stdout.contains("PASSED"), "{}", out.dump());
+    assert!(
+        out.stdout.contains("client sent ") && out.stdout.contains(" back"),
+        "no progress was shown\n{}",
+        out.dump()
+    );
+}

@@ -5,6 +5,7 @@
 //! beside it).
 
 mod client;
+pub mod progress;
 mod server;
 
 use std::io::{self, Write};
