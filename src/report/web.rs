@@ -409,11 +409,12 @@ pub fn write_html(
     file: &std::path::Path,
     mut out: Box<dyn Write>,
 ) -> anyhow::Result<usize> {
-    let rec = Arc::new(crate::web::Recording::default());
+    let rec = Arc::new(crate::web::thin::ThinRecording::default());
     {
         let title = format!("replay of {}", file.display());
         let mut v = WebView::new(Arc::clone(&rec) as Arc<dyn Publish>, "replay", &title);
-        // Row by row: the page keeps at most 20 samples a second of the recording, not the file.
+        // Row by row: the page keeps at most 20 samples a second of the recording, and a bounded
+        // number in all (`web::thin`), not the file.
         for row in rows {
             let row = row?;
             v.sample(&row.to_sample());
