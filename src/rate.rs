@@ -9,6 +9,9 @@ use crate::sample::Counts;
 
 /// Rates are measured over this window.
 pub const WINDOW: Duration = Duration::from_secs(1);
+/// Samples closer than this to the last one kept are not kept: a run samples every 10 ms, but a
+/// replayed file may put millions of rows into one second, and the window must stay small.
+const GRAIN: Duration = Duration::from_millis(1);
 
 /// Bytes per second of each app counter over the last `WINDOW`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,7 +24,7 @@ pub struct Rates {
     pub span: Duration,
 }
 
-/// Keeps the last `WINDOW` of counters.
+/// Keeps the last `WINDOW` of counters, at most one sample per `GRAIN`.
 #[derive(Debug, Clone, Default)]
 pub struct RateTracker {
     history: VecDeque<(Duration, Counts)>,
@@ -30,7 +33,13 @@ pub struct RateTracker {
 impl RateTracker {
     /// Takes in the counters at `at`; the rates up to them.
     pub fn take(&mut self, at: Duration, counts: Counts) -> Rates {
-        self.history.push_back((at, counts));
+        if self
+            .history
+            .back()
+            .is_none_or(|(t, _)| at.saturating_sub(*t) >= GRAIN)
+        {
+            self.history.push_back((at, counts));
+        }
         while self
             .history
             .front()
@@ -75,5 +84,17 @@ mod tests {
         let r = t.take(Duration::from_millis(1500), sent(1000));
         assert_eq!(r.client_sent, 0);
         assert_eq!(r.span, Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn a_second_of_a_million_samples_keeps_a_thousand() {
+        let mut t = RateTracker::default();
+        for i in 0..1_000_000u64 {
+            t.take(Duration::from_micros(i), sent(i));
+        }
+        assert!(t.history.len() <= 1_001, "{} kept", t.history.len());
+        // The rate still covers the window: a byte a microsecond.
+        let r = t.take(Duration::from_micros(1_000_000), sent(1_000_000));
+        assert_eq!(r.client_sent, 1_000_000);
     }
 }

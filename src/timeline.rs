@@ -240,25 +240,87 @@ pub struct NotATimeline {
     pub why: String,
 }
 
-/// Reads the rows of a timeline recorded with `--timeline` (CSV with a header).
-pub fn read_rows(path: &std::path::Path) -> Result<Vec<TimelineRow>, NotATimeline> {
+/// The latest a row may be: the longest run tcplab records (`--timeout` at most 24 h).
+const LATEST_MS: f64 = crate::units::MAX_DURATION.as_millis() as f64;
+
+/// The rows of a timeline recorded with `--timeline` (CSV with a header), read one at a time as
+/// they are asked for, so a replay holds one row, not the file. The file may be a FIFO: a read
+/// that waits for its writer ends on Ctrl-C or SIGTERM (then the interrupt flag is set and the
+/// row is an error).
+pub struct Rows {
+    path: String,
+    rows:
+        csv::DeserializeRecordsIntoIter<std::io::BufReader<crate::sys::input::Input>, TimelineRow>,
+    /// Rows read so far.
+    read: usize,
+}
+
+/// Opens a timeline and reads its header; the rows are read as they are asked for.
+pub fn rows(path: &std::path::Path) -> Result<Rows, NotATimeline> {
     let shown = path.display().to_string();
-    let bad = |why: String| NotATimeline {
+    let file =
+        crate::sys::input::open(path, crate::interrupt::requested).map_err(|e| NotATimeline {
+            path: shown.clone(),
+            why: io_words(&e),
+        })?;
+    let mut reader = csv::Reader::from_reader(std::io::BufReader::new(file));
+    // Read here, where an error (a stop included) is seen: the row iterator would drop it.
+    reader.headers().map_err(|e| NotATimeline {
         path: shown.clone(),
-        why,
-    };
-    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
-    let mut rows = Vec::new();
-    for (i, row) in csv::Reader::from_reader(std::io::BufReader::new(file))
-        .deserialize::<TimelineRow>()
-        .enumerate()
-    {
-        rows.push(row.map_err(|e| bad(format!("row {}: {e}", i + 1)))?);
+        why: match e.kind() {
+            csv::ErrorKind::Io(io) => io_words(io),
+            _ => format!("its header: {e}"),
+        },
+    })?;
+    Ok(Rows {
+        path: shown,
+        rows: reader.into_deserialize(),
+        read: 0,
+    })
+}
+
+/// An I/O error in a few lower-case words, without its `(os error N)`.
+fn io_words(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let cause = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = cause.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
-    if rows.is_empty() {
-        return Err(bad("it has no rows".into()));
+}
+
+impl Rows {
+    fn bad(&self, why: String) -> NotATimeline {
+        NotATimeline {
+            path: self.path.clone(),
+            why,
+        }
     }
-    Ok(rows)
+
+    /// The error for a file that ended before its first row.
+    pub fn empty(&self) -> NotATimeline {
+        self.bad("it has no rows".into())
+    }
+}
+
+impl Iterator for Rows {
+    type Item = Result<TimelineRow, NotATimeline>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let row = self.rows.next()?;
+        self.read += 1;
+        let n = self.read;
+        Some(match row {
+            Err(e) => Err(self.bad(format!("row {n}: {e}"))),
+            // A time no run can have would become a wait no replay can make.
+            Ok(r) if !(0.0..=LATEST_MS).contains(&r.time_ms) => Err(self.bad(format!(
+                "row {n}: time_ms is {:?}; a row's time is a number of milliseconds from 0 to {}",
+                r.time_ms, LATEST_MS
+            ))),
+            Ok(r) => Ok(r),
+        })
+    }
 }
 
 /// Records every sample of one run.

@@ -492,3 +492,115 @@ fn ctrl_c_stops_and_reaps_the_client_and_says_so() {
     assert_eq!(doc["outcome"], "interrupted", "{}", out.dump());
     assert_eq!(running_with(&marker), Vec::<u32>::new(), "left running");
 }
+
+/// What a program prints may hold terminal escape codes (colour, clear screen, a window title):
+/// the check shows them as text, in the error line of a program that never connected and in the
+/// report of one that crashed, and the terminal obeys none of them.
+#[test]
+fn a_programs_escape_codes_are_shown_not_obeyed() {
+    const SAY: &str = "sys.stderr.write('boom \\x1b[2J\\x1b]0;pwned\\x07 tail\\n')\n";
+    const SHOWN: &str = r"boom \x1b[2J\x1b]0;pwned\x07 tail";
+    let early = format!("import sys\n{SAY}raise SystemExit(2)");
+    let out = tcplab(&["check", "client", "--", "python3", "-c", &early, "{port}"])
+        .deadline(QUICK_DEADLINE)
+        .run();
+    out.assert_code(1);
+    let line = out.one_error_line();
+    assert!(line.contains(SHOWN), "{}", out.dump());
+    let crash = format!(
+        "import socket, sys\n\
+         s = socket.create_connection((sys.argv[1], int(sys.argv[2])))\n\
+         s.sendall(b'capitalize this!')\n{SAY}raise SystemExit(3)"
+    );
+    let out = tcplab(&["check", "client", "--", "python3", "-c", &crash])
+        .args(["{host}", "{port}"])
+        .deadline(QUICK_DEADLINE)
+        .run();
+    out.assert_code(1);
+    assert!(out.stdout.contains(SHOWN), "{}", out.dump());
+    for text in [&out.stdout, &out.stderr] {
+        assert!(
+            !text.contains('\x1b') && !text.contains('\x07'),
+            "{}",
+            out.dump()
+        );
+    }
+}
+
+/// A server that listens on one family while the check connects over the other (0.0.0.0 with
+/// `--host ::1`, ::1 only with the default 127.0.0.1): the line says which address it took and
+/// what to try, and does not advise starting a server; the program is stopped.
+#[test]
+fn a_server_on_the_other_address_family_is_told_what_fits() {
+    require_python();
+    let cases = [
+        (
+            "::1",
+            "socket.socket()",
+            "'0.0.0.0'",
+            "it takes IPv4 only: try '--host 127.0.0.1', or make it listen on '::'",
+        ),
+        (
+            "127.0.0.1",
+            "socket.socket(socket.AF_INET6); l.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)",
+            "'::1'",
+            "it takes IPv6 only: try '--host ::1', or make it listen on '0.0.0.0'",
+        ),
+    ];
+    for (host, make, bind, advice) in cases {
+        let marker = format!("tcplab-other-family-{}", std::process::id());
+        let program = format!(
+            "import socket, sys, time\nl = {make}\nl.bind(({bind}, int(sys.argv[1])))\n\
+             l.listen()\ntime.sleep(60)"
+        );
+        let out = tcplab(&["check", "server", "--host", host, "--"])
+            .args(["python3", "-c", &program, "{port}", &marker])
+            .deadline(QUICK_DEADLINE)
+            .run();
+        out.assert_code(1);
+        let line = out.one_error_line();
+        assert!(
+            line.contains("which does not take connections to"),
+            "{line}"
+        );
+        assert!(line.contains(advice), "{line}");
+        assert!(!line.contains("tcplab server"), "{line}");
+        assert_eq!(running_with(&marker), Vec::<u32>::new(), "left running");
+    }
+}
+
+/// On a terminal, a check of a slow client shows what has moved while it runs (a status line
+/// through the progress factory), not only its header. The terminal is a pseudo-terminal made by
+/// `script` (util-linux); without it the test says why it skips.
+#[test]
+fn a_slow_client_shows_its_progress_on_a_terminal() {
+    require_python();
+    if !on_path("script") {
+        eprintln!("skipped: 'script' (util-linux) is not on PATH to make a terminal");
+        return;
+    }
+    let slow = "import socket, sys, time, threading\n\
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])))\n\
+        t = threading.Thread(target=lambda: [None for _ in iter(lambda: s.recv(65536), b'')])\n\
+        t.start()\n\
+        for _ in range(8):\n    s.sendall(b'x' * 8192); time.sleep(0.25)\n\
+        s.shutdown(socket.SHUT_WR); t.join()\n";
+    let dir = scratch("check-progress");
+    let program = dir.join("slow.py");
+    std::fs::write(&program, slow).unwrap();
+    let command = format!(
+        "stty cols 100; {BIN} check client --bytes 64K -- python3 {} {{host}} {{port}} {{bytes}}",
+        program.display()
+    );
+    let out = Cmd::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .deadline(QUICK_DEADLINE)
+        .run();
+    out.assert_code(0);
+    assert!(out.stdout.contains("PASSED"), "{}", out.dump());
+    assert!(
+        out.stdout.contains("client sent ") && out.stdout.contains(" back"),
+        "no progress was shown\n{}",
+        out.dump()
+    );
+}

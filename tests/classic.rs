@@ -294,6 +294,28 @@ fn sixteen_server_reports_a_client_that_closes_after_5_bytes() {
     );
 }
 
+/// A client that resets before its sixteen octets (close with SO_LINGER 0): the reset may come
+/// before or after the server has asked for the peer's address (ENOTCONN, then ECONNRESET); either
+/// way the server says in words what happened, never an OS error number.
+#[test]
+fn sixteen_server_tells_a_client_reset_in_words() {
+    for _ in 0..3 {
+        let server = classic_server(&["sixteen", "server", "-p", "0", "--once"]);
+        let s = socket2::Socket::from(TcpStream::connect(server.addr).expect("connect to tcplab"));
+        s.set_linger(Some(Duration::ZERO)).expect("SO_LINGER 0");
+        drop(s);
+        let out = server.finish(DEADLINE);
+        out.assert_code(1);
+        let line = out.one_error_line();
+        assert!(
+            line.contains("the client reset the connection before it had sent its sixteen octets"),
+            "{}",
+            out.dump()
+        );
+        assert!(!line.contains("os error"), "{}", out.dump());
+    }
+}
+
 #[test]
 fn sixteen_client_without_a_server_is_refused_with_exit_1() {
     let closed = refusing_port();

@@ -187,3 +187,115 @@ fn each_sweep_file_is_named_on_stderr_and_rows_on_stdout_stay_clean() {
     serde_json::from_str::<serde_json::Value>(lines[0]).expect("a JSON row");
     assert_eq!(wrote_lines(&out), [format!("wrote {}", svg.display())]);
 }
+
+/// What each output file held before a command ran: its text, or `None` when it did not exist.
+fn contents(paths: &[&std::path::Path]) -> Vec<Option<String>> {
+    paths.iter().map(|p| fs::read_to_string(p).ok()).collect()
+}
+
+/// Runs `args` (which fail at start-up: a bad path or a missing program) twice, once over outputs
+/// that hold an earlier run's text and once where they do not exist yet, and checks that the
+/// command failed with one line and left every output as it was: nothing emptied, nothing created.
+fn fails_at_start_up_and_leaves(outputs: &[&std::path::Path], args: &[&str], code: i32) {
+    for earlier in [true, false] {
+        for p in outputs {
+            let _ = fs::remove_file(p);
+            if earlier {
+                fs::write(p, format!("an earlier run's {}\n", p.display())).unwrap();
+            }
+        }
+        let before = contents(outputs);
+        let out = tcplab(args).deadline(BEFORE_RUN).run();
+        out.assert_code(code);
+        out.one_error_line();
+        assert_eq!(
+            contents(outputs),
+            before,
+            "an output was emptied or created\n{}",
+            out.dump()
+        );
+    }
+}
+
+#[test]
+fn a_sweep_with_a_bad_plot_path_leaves_its_csv_as_it_was() {
+    let dir = scratch("start-up-sweep");
+    let csv = dir.join("a.csv");
+    fails_at_start_up_and_leaves(
+        &[&csv],
+        &[
+            "sweep",
+            "-q",
+            "-o",
+            path_arg(&csv),
+            "--plot",
+            "/nonexistent/p.svg",
+        ],
+        1,
+    );
+}
+
+#[test]
+fn a_deadlock_with_a_bad_plot_path_leaves_its_timeline_as_it_was() {
+    let dir = scratch("start-up-deadlock");
+    let csv = dir.join("a.csv");
+    fails_at_start_up_and_leaves(
+        &[&csv],
+        &[
+            "deadlock",
+            "--timeline",
+            path_arg(&csv),
+            "--plot-timeline",
+            "/bad/x.svg",
+        ],
+        1,
+    );
+}
+
+#[test]
+fn a_check_of_a_missing_program_leaves_its_report_and_timeline_as_they_were() {
+    let dir = scratch("start-up-check");
+    let (md, svg) = (dir.join("r.md"), dir.join("r.svg"));
+    let missing = dir.join("no-such-program");
+    fails_at_start_up_and_leaves(
+        &[&md, &svg],
+        &[
+            "check",
+            "client",
+            "--report",
+            path_arg(&md),
+            "--",
+            path_arg(&missing),
+            "{port}",
+        ],
+        2,
+    );
+    // A program that starts but exits before it connects: the check fails, the files stay.
+    fails_at_start_up_and_leaves(
+        &[&md, &svg],
+        &[
+            "check",
+            "client",
+            "--report",
+            path_arg(&md),
+            "--",
+            "sh",
+            "-c",
+            "exit 4",
+            "{port}",
+        ],
+        1,
+    );
+}
+
+#[test]
+fn a_replay_of_a_bad_timeline_leaves_its_html_as_it_was() {
+    let dir = scratch("start-up-replay");
+    let (csv, html) = (dir.join("t.csv"), dir.join("t.html"));
+    fs::write(&csv, timeline_csv(&["0.0", "inf"], None)).unwrap();
+    fails_at_start_up_and_leaves(
+        &[&html],
+        &["replay", path_arg(&csv), "--html", path_arg(&html)],
+        1,
+    );
+}

@@ -91,6 +91,19 @@ fn every_long_running_command_stops_on(signal: i32) {
     sixteen.wait_line(|l| l.starts_with("Listening at "), READY);
     stop(sixteen, signal, "sixteen server", STOP);
 
+    // A sixteen client waiting for a reply that never comes: the peer accepts and stays silent.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a silent peer");
+    let port = silent.local_addr().unwrap().port().to_string();
+    let mut sixteen = tcplab(&["sixteen", "client", "-p", &port]).spawn();
+    sixteen.wait_line(|l| l.starts_with("Client has been assigned"), READY);
+    stop(
+        sixteen,
+        signal,
+        "sixteen client waiting for its reply",
+        STOP,
+    );
+    drop(silent);
+
     // A blocks server in the middle of a block: 14 of the 1004 bytes sent.
     let mut blocks = tcplab(&["blocks", "server", "-p", "0"]).spawn();
     let line = blocks.wait_line(|l| l.starts_with("Listening at "), READY);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
+use tcplab::sample::Call;
 
 /// The classic server on an ephemeral port.
 fn classic_server() -> Server {
@@ -89,6 +90,98 @@ fn a_process_without_tcp_sockets_is_one_line() {
     out.assert_code(1);
     let line = out.one_error_line();
     assert!(line.contains("has no TCP socket"), "{line}");
+}
+
+/// A Python process with one loopback connection to itself, until it is ended.
+const HOLDER: &str = "import socket, time\n\
+    l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen()\n\
+    c = socket.create_connection(l.getsockname()); a, _ = l.accept()\n\
+    print('ready', flush=True)\n\
+    time.sleep(600)\n";
+
+/// Once the process `--pid` names has exited, the watch tells how its connection closed, then
+/// ends with one line and exit 1 instead of running on to --timeout.
+#[test]
+fn the_watch_of_a_process_that_exits_ends_with_one_line() {
+    require_python();
+    let mut holder = Cmd::new("python3").args(["-c", HOLDER]).spawn();
+    holder.next_line(Duration::from_secs(20));
+    let pid = holder.pid().to_string();
+    let mut watch = tcplab(&["watch", "--pid", &pid, "--timeout", "120s"]).spawn();
+    // Between two looks the watch sleeps: then it has found the process and follows it.
+    watch.wait_for(
+        Duration::from_secs(30),
+        "the watch following the process",
+        |w| {
+            let id = w.pid() as i32;
+            tcplab::sys::proc::thread(id, id).is_ok_and(|t| t.call.kind() == Call::Sleep)
+        },
+    );
+    holder.signal(SIGTERM);
+    let ended = std::time::Instant::now();
+    let out = watch.finish(Duration::from_secs(30));
+    out.assert_code(1);
+    assert_eq!(
+        out.one_error_line(),
+        format!("tcplab: process {pid} has exited, so there is nothing more of it to watch")
+    );
+    assert!(out.stdout.contains(" closed"), "{}", out.dump());
+    assert!(ended.elapsed() < Duration::from_secs(20), "{}", out.dump());
+    drop(holder);
+}
+
+/// A network namespace made for a test, removed on drop.
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Cmd::new("ip").args(["netns", "del", &self.0]).run();
+    }
+}
+
+/// A process in another network namespace: its sockets are out of this one's sight, and the
+/// line says so and how to run tcplab inside it, instead of "no TCP socket".
+#[test]
+fn a_process_in_another_network_namespace_is_named_as_such() {
+    let name = format!("tcplab-w{}", std::process::id());
+    if !on_path("ip") {
+        eprintln!("skipped: 'ip' is not on PATH");
+        return;
+    }
+    let made = Cmd::new("ip").args(["netns", "add", &name]).run();
+    if !made.status.success() {
+        eprintln!(
+            "skipped: cannot add a network namespace: {}",
+            made.stderr.trim()
+        );
+        return;
+    }
+    let ns = Netns(name);
+    // `ip netns exec` execs the program: its pid is the sleeper's.
+    let mut sleeper = Cmd::new("ip")
+        .args(["netns", "exec", &ns.0, "sleep", "60"])
+        .spawn();
+    let pid = sleeper.pid();
+    sleeper.wait_for(
+        Duration::from_secs(20),
+        "sleep starting in the namespace",
+        |_| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep"),
+    );
+    let out = tcplab(&["watch", "--pid", &pid.to_string()]).run();
+    out.assert_code(1);
+    let line = out.one_error_line();
+    assert!(
+        line.contains(&format!("process {pid} is in another network namespace")),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!(
+            "'ip netns exec {} tcplab watch --pid {pid}'",
+            ns.0
+        )),
+        "{line}"
+    );
+    drop(sleeper);
 }
 
 #[test]

@@ -221,48 +221,6 @@ pub fn compare(exp: &Experiment, docs: &[Option<Value>]) -> Vec<Comparison> {
     out
 }
 
-/// An outcome name as a student reads it.
-pub fn outcome_words(outcome: &str) -> &str {
-    match outcome {
-        "completed" => "completed",
-        "deadlock" => "deadlocked",
-        "timed_out" => "ran out of time",
-        "interrupted" => "was interrupted",
-        "failed" => "failed",
-        "refused" => "was refused",
-        "closed_early" => "was closed early",
-        "stalled" => "stalled",
-        "frame_refused" => "refused an oversized block",
-        "truncated" => "was cut short",
-        "passed" => "passed the check",
-        "deadlocked" => "deadlocked",
-        "crashed" => "crashed",
-        "hung" => "hung without a deadlock",
-        other => other,
-    }
-}
-
-/// The expectation in words, for the pass/fail line: one sentence per part.
-pub fn describe_expectation(exp: &Experiment) -> String {
-    let o = &exp.expect.outcomes;
-    let mut parts = vec![if o.len() > 1 && o.iter().all(|x| *x == o[0]) {
-        format!("every run {}", outcome_words(&o[0]))
-    } else if o.len() == 1 {
-        format!("the run {}", outcome_words(&o[0]))
-    } else {
-        let list: Vec<&str> = o.iter().map(|x| outcome_words(x)).collect();
-        format!("the runs {}, in turn", list.join(", then "))
-    }];
-    parts.extend(exp.expect.checks.iter().map(|c| c.means.clone()));
-    for t in [&exp.expect.increasing, &exp.expect.decreasing]
-        .into_iter()
-        .flatten()
-    {
-        parts.push(t.means.clone());
-    }
-    parts.join("; ")
-}
-
 /// The first thing that went against the expectation.
 pub fn first_failure<'a>(
     commands: &'a [CommandReport],

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::client::StrategyName;
 use crate::interrupt;
+use crate::observe::{FanOut, Observer};
 use crate::timeline::{Recorder, TimelineRow};
 
 /// The ladder's first size and its factor.
@@ -28,12 +29,14 @@ pub fn client_sizes(cfg: &ClientCheck, ladder: bool, bytes: u64, max_bytes: u64)
 }
 
 /// Runs the client at each of `sizes` (once, with `{bytes}` unfilled, when there are none) until
-/// one does not pass.
+/// one does not pass. `watch` sees every sample the timeline recorder sees (the command's
+/// progress line; issue 19).
 pub fn check_client(
     cfg: &ClientCheck,
     ladder: bool,
     sizes: Vec<u64>,
     on_run: &mut dyn FnMut(&ClientRun),
+    watch: &mut dyn Observer,
 ) -> Result<(ClientDoc, Vec<TimelineRow>), CheckError> {
     let mut doc = ClientDoc {
         format_version: FORMAT_VERSION,
@@ -57,7 +60,7 @@ pub fn check_client(
     let mut rows = Vec::new();
     for bytes in tries {
         let mut recorder = Recorder::for_run(cfg.timeout);
-        let run = client::run(cfg, bytes, &mut recorder)?;
+        let run = client::run(cfg, bytes, &mut FanOut(vec![&mut recorder, &mut *watch]))?;
         rows = recorder.rows;
         on_run(&run);
         doc.outcome = run.outcome;
@@ -72,13 +75,15 @@ pub fn check_client(
 }
 
 /// Starts the student's server, drives it step by step until one does not pass, and stops it.
-/// `on_listening` hears once it listens, `on_step` as each step ends.
+/// `on_listening` hears once it listens, `on_step` as each step ends; `watch` sees every sample
+/// the timeline recorder sees.
 pub fn check_server(
     cfg: &ServerCheck,
     bytes: u64,
     max_bytes: u64,
     on_listening: &mut dyn FnMut(&srv::Started),
     on_step: &mut dyn FnMut(&ServerStep),
+    watch: &mut dyn Observer,
 ) -> Result<(ServerDoc, Vec<TimelineRow>), CheckError> {
     let mut started = srv::start(cfg)?;
     on_listening(&started);
@@ -101,7 +106,12 @@ pub fn check_server(
             break;
         }
         let mut recorder = Recorder::for_run(cfg.timeout);
-        let step = started.step(cfg, strategy, bytes, &mut recorder);
+        let step = started.step(
+            cfg,
+            strategy,
+            bytes,
+            &mut FanOut(vec![&mut recorder, &mut *watch]),
+        );
         rows = recorder.rows;
         let step = match step {
             Ok(s) => s,

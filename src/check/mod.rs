@@ -57,6 +57,15 @@ pub enum CheckError {
     /// Ctrl-C or SIGTERM came before the program was ready.
     #[error("stopped by {0} before the server listened")]
     Interrupted(&'static str),
+    /// The server listens on the port, but on an address that does not take connections to
+    /// `addr` (0.0.0.0 for an IPv6 `addr`, ::1 for 127.0.0.1): the connection would be refused
+    /// (issue 19, faults).
+    #[error("'{command}' listens on {}, which does not take connections to {addr}", listening.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and "))]
+    ListensElsewhere {
+        command: String,
+        addr: SocketAddr,
+        listening: Vec<SocketAddr>,
+    },
     /// The server never listened on the address within the bound.
     #[error("the server never listened on {addr} within {} s", bound.as_secs())]
     NeverListened {

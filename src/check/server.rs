@@ -24,6 +24,9 @@ use crate::units::BufSize;
 
 /// How often the kernel is asked whether the server listens yet.
 const LISTEN_POLL: Duration = Duration::from_millis(20);
+/// How long a server that listens on the port, but on an address that cannot take the check's
+/// connection, may take to open a listener that can (a server may open one per family).
+const OTHER_ADDRESS_GRACE: Duration = Duration::from_secs(1);
 /// The classic client's write size.
 pub const CHUNK: u64 = 16;
 
@@ -74,12 +77,27 @@ pub fn start(cfg: &ServerCheck) -> Result<Started, CheckError> {
     let mut source = DiagSource::new().map_err(CheckError::Diag)?;
     let mut student = Student::spawn(&command)?;
     let started = Instant::now();
+    let mut elsewhere_since: Option<Instant> = None;
     loop {
         let sockets = source.dump(&Filter::port(port)).map_err(CheckError::Diag)?;
-        if sockets
+        let listeners: Vec<SocketAddr> = sockets
             .iter()
-            .any(|s| s.state == TcpState::Listen && s.local.port() == port)
-        {
+            .filter(|s| s.state == TcpState::Listen && s.local.port() == port)
+            .map(|s| s.local)
+            .collect();
+        // Issue 19 (faults): a listener on another address (0.0.0.0 for --host ::1) would refuse
+        // the check's connection: said as such, not as a server that is not running.
+        if !listeners.is_empty() && !listeners.iter().any(|l| takes(*l, addr)) {
+            let since = *elsewhere_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= OTHER_ADDRESS_GRACE {
+                student.stop();
+                return Err(CheckError::ListensElsewhere {
+                    command: shell_words(&command),
+                    addr,
+                    listening: listeners,
+                });
+            }
+        } else if !listeners.is_empty() {
             return Ok(Started {
                 student,
                 addr,
@@ -116,6 +134,16 @@ pub fn start(cfg: &ServerCheck) -> Result<Started, CheckError> {
         // The polling interval of a bounded wait for the server to listen.
         std::thread::sleep(LISTEN_POLL);
     }
+}
+
+/// Whether a listener bound to `listener` takes connections to `to`: the same address, the
+/// unspecified address of its family, or `::` for IPv4 as well (a dual-stack socket, Linux's
+/// default unless IPV6_V6ONLY is set).
+fn takes(listener: SocketAddr, to: SocketAddr) -> bool {
+    let (l, t) = (listener.ip().to_canonical(), to.ip().to_canonical());
+    l == t
+        || (l.is_unspecified() && l.is_ipv4() == t.is_ipv4())
+        || (listener.ip().is_unspecified() && listener.is_ipv6())
 }
 
 /// The ports a process listens on (empty when it cannot be read).

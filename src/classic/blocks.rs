@@ -11,7 +11,7 @@ use serde::Serialize;
 use socket2::Socket;
 
 use super::sixteen::RoleEnd;
-use super::{DEMO_WAIT, Outcome, PEER_IDLE, Patient, accept, py_repr};
+use super::{DEMO_WAIT, Outcome, PEER_IDLE, Patient, PeerReset, accept, py_repr, step_failed};
 use crate::sock::{self, Peer, local};
 use crate::wire::{self, WireError};
 
@@ -97,6 +97,11 @@ pub fn server(
     match read {
         Ok(_) => Ok(RoleEnd::Done),
         Err(e) if super::was_stopped(&e) => Ok(RoleEnd::Interrupted),
+        Err(WireError::Io(io)) if super::is_reset(&io) => Err(anyhow::Error::new(PeerReset {
+            peer: "client",
+            during: "before its end block",
+        })
+        .context(format!("block {} from {from}", count + 1))),
         Err(e) => Err(anyhow::Error::new(e).context(format!("block {} from {from}", count + 1))),
     }
 }
@@ -113,10 +118,16 @@ pub fn client(addr: SocketAddr, max: u64, say: &mut dyn FnMut(String)) -> anyhow
     // This side only writes; anything the server sent now would be refused with a RST.
     sock.shutdown(Shutdown::Read)
         .context("cannot shut down the read half")?;
+    let reset = PeerReset {
+        peer: "server",
+        during: "before it had all the blocks",
+    };
     for line in ZEN {
-        wire::write_frame(&mut &sock, line).context("sending a block")?;
+        wire::write_frame(&mut &sock, line)
+            .map_err(|e| step_failed(e, reset, "sending a block"))?;
     }
-    wire::write_frame(&mut &sock, b"").context("sending the end block")?;
+    wire::write_frame(&mut &sock, b"")
+        .map_err(|e| step_failed(e, reset, "sending the end block"))?;
     say(format!(
         "Sent {} blocks and the zero-length end block to {addr}",
         ZEN.len()

@@ -103,6 +103,41 @@ pub fn accept(listener: &Socket) -> io::Result<Option<(Socket, SocketAddr)>> {
     }
 }
 
+/// The peer reset the connection (ECONNRESET, ENOTCONN once the reset has come, EPIPE): said in
+/// words, with the step it cut short, instead of the system's error number.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the {peer} reset the connection {during}")]
+pub struct PeerReset {
+    /// `client` or `server`.
+    pub peer: &'static str,
+    /// What it cut short: `before it sent its sixteen octets`.
+    pub during: &'static str,
+}
+
+/// Whether an I/O error means the peer reset the connection or went away.
+pub fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::NotConnected
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+/// A failed step of the wire as one error: a reset in words (`PeerReset`), anything else with
+/// `context` (what the step was).
+pub fn step_failed(
+    e: crate::wire::WireError,
+    reset: PeerReset,
+    context: &'static str,
+) -> anyhow::Error {
+    match e {
+        crate::wire::WireError::Io(io) if is_reset(&io) => reset.into(),
+        e => anyhow::Error::new(e).context(context),
+    }
+}
+
 /// A wait ended because Ctrl-C or SIGTERM asked the program to stop.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("stopped by a signal while waiting for the peer")]

@@ -11,8 +11,8 @@ use anyhow::Context;
 use serde::Serialize;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::{DEMO_WAIT, Outcome, PEER_IDLE, Patient, accept, py_repr};
-use crate::sock::{self, Peer, local, peer};
+use super::{DEMO_WAIT, Outcome, PEER_IDLE, Patient, PeerReset, accept, py_repr, step_failed};
+use crate::sock::{self, Peer, local};
 use crate::wire::{self, WireError};
 
 /// What the client says, exactly 16 octets.
@@ -20,37 +20,59 @@ pub const CLIENT_MESSAGE: &[u8; 16] = b"Hi there, server";
 /// What the server answers, exactly 16 octets.
 pub const SERVER_MESSAGE: &[u8; 16] = b"Farewell, client";
 
-/// The server's side of one connection; every line goes to `say`.
-fn serve_one(conn: &Socket, say: &mut dyn FnMut(String)) -> anyhow::Result<()> {
-    say(format!(
-        "Socket connects {} and {}",
-        local(conn)?,
-        peer(conn)?
-    ));
+/// The server's side of one connection from `from` (the address accept() gave: a client that has
+/// already reset has no peer address left to ask for); every line goes to `say`.
+fn serve_one(conn: &Socket, from: SocketAddr, say: &mut dyn FnMut(String)) -> anyhow::Result<()> {
+    let reset = |during| PeerReset {
+        peer: "client",
+        during,
+    };
+    say(format!("Socket connects {} and {from}", local(conn)?));
     let mut message = [0u8; 16];
-    wire::recv_exact(&mut Patient::new(conn, PEER_IDLE)?, &mut message)
-        .context("reading the client's sixteen octets")?;
+    wire::recv_exact(&mut Patient::new(conn, PEER_IDLE)?, &mut message).map_err(|e| {
+        step_failed(
+            e,
+            reset("before it had sent its sixteen octets"),
+            "reading the client's sixteen octets",
+        )
+    })?;
     say(format!(
         "The incoming sixteen-octet message says {}",
         py_repr(&message, false)
     ));
-    wire::send_all(&mut &*conn, SERVER_MESSAGE).context("sending the reply")?;
+    wire::send_all(&mut &*conn, SERVER_MESSAGE).map_err(|e| {
+        step_failed(
+            e,
+            reset("before the reply could be sent"),
+            "sending the reply",
+        )
+    })?;
     Ok(())
 }
 
 /// The client's side once connected.
 fn client_exchange(sock: &Socket, say: &mut dyn FnMut(String)) -> anyhow::Result<[u8; 16]> {
+    let reset = |during| PeerReset {
+        peer: "server",
+        during,
+    };
     say(format!(
         "Client has been assigned socket name {}",
         local(sock)?
     ));
-    wire::send_all(&mut &*sock, CLIENT_MESSAGE).context("sending the sixteen octets")?;
+    wire::send_all(&mut &*sock, CLIENT_MESSAGE).map_err(|e| {
+        step_failed(
+            e,
+            reset("before it took the sixteen octets"),
+            "sending the sixteen octets",
+        )
+    })?;
     let mut reply = [0u8; 16];
     wire::recv_exact(&mut Patient::new(sock, PEER_IDLE)?, &mut reply).map_err(|e| match e {
         WireError::Closed { .. } => anyhow::Error::new(e).context(
             "reading the server's reply; is the other side running 'tcplab sixteen server'?",
         ),
-        e => anyhow::Error::new(e).context("reading the server's reply"),
+        e => step_failed(e, reset("before it replied"), "reading the server's reply"),
     })?;
     say(format!("The server said {}", py_repr(&reply, false)));
     Ok(reply)
@@ -86,7 +108,7 @@ pub fn server(addr: SocketAddr, once: bool, say: &mut dyn FnMut(Said)) -> anyhow
         say(Said::Line(format!(
             "We have accepted a connection from {from}"
         )));
-        let result = serve_one(&conn, &mut |l| say(Said::Line(l)));
+        let result = serve_one(&conn, from, &mut |l| say(Said::Line(l)));
         drop(conn);
         match result {
             Ok(()) => say(Said::Line("Reply sent, socket closed".into())),
@@ -100,11 +122,14 @@ pub fn server(addr: SocketAddr, once: bool, say: &mut dyn FnMut(Said)) -> anyhow
     }
 }
 
-/// `tcplab sixteen client`.
-pub fn client(addr: SocketAddr, say: &mut dyn FnMut(String)) -> anyhow::Result<()> {
+/// `tcplab sixteen client`; a signal while it waits for the reply ends it as `Interrupted`.
+pub fn client(addr: SocketAddr, say: &mut dyn FnMut(String)) -> anyhow::Result<RoleEnd> {
     let sock = sock::connect(addr, None, DEMO_WAIT, Peer::Sixteen)?;
-    client_exchange(&sock, say)?;
-    Ok(())
+    match client_exchange(&sock, say) {
+        Ok(_) => Ok(RoleEnd::Done),
+        Err(e) if super::was_stopped(e.as_ref()) => Ok(RoleEnd::Interrupted),
+        Err(e) => Err(e),
+    }
 }
 
 /// What `sixteen demo` showed.
@@ -150,17 +175,17 @@ pub fn demo(no_server: bool) -> anyhow::Result<DemoReport> {
     let (conn, from) = listener
         .accept()
         .context("accepting the demo's own connection")?;
-    side("server")(format!(
-        "We have accepted a connection from {}",
-        from.as_socket().map(|a| a.to_string()).unwrap_or_default()
-    ));
+    let from = from
+        .as_socket()
+        .context("the demo's own connection has no IP address")?;
+    side("server")(format!("We have accepted a connection from {from}"));
     let mut received = None;
     let (served, reply) = thread::scope(|s| {
         let server = thread::Builder::new()
             .name("tcplab-server".into())
             .spawn_scoped(s, || {
                 let mut say = side("server");
-                let r = serve_one(&conn, &mut say);
+                let r = serve_one(&conn, from, &mut say);
                 drop(conn);
                 if r.is_ok() {
                     say("Reply sent, socket closed".into());

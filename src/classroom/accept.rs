@@ -153,6 +153,7 @@ impl Server<'_> {
                     message: format!("cannot start a thread for it: {e}"),
                 },
                 open: self.table.len(),
+                open_bytes: self.open_bytes(),
             })),
         }
     }

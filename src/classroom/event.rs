@@ -58,6 +58,10 @@ pub struct ConnClosed {
     pub end: ConnEnd,
     /// Connections still open.
     pub open: usize,
+    /// Bytes received by the connections still open, at this close (bytes): with
+    /// `Totals::processed_bytes`, the running total, this connection counted once.
+    #[serde(default)]
+    pub open_bytes: u64,
 }
 
 /// How a connection ended.

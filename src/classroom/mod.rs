@@ -240,8 +240,13 @@ impl Server<'_> {
         Snapshot {
             open: self.table.len(),
             totals: self.totals,
-            open_bytes: self.table.values().map(|e| e.conn.received()).sum(),
+            open_bytes: self.open_bytes(),
         }
+    }
+
+    /// Bytes received by the connections still open.
+    fn open_bytes(&self) -> u64 {
+        self.table.values().map(|e| e.conn.received()).sum()
     }
 
     /// A connection thread returned: join it, free the socket, report its end.
@@ -293,6 +298,9 @@ impl Server<'_> {
             elapsed_ms: conn.accepted.elapsed().as_millis() as u64,
             end,
             open: self.table.len(),
+            // Issue 19 (server log): the open connections' bytes now, this one no longer among
+            // them, so a running total counts it once.
+            open_bytes: self.open_bytes(),
         };
         // The last reference: the socket is closed here, before the event is reported.
         drop(conn);

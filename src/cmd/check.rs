@@ -14,6 +14,7 @@ use crate::check::ladder::{self, check_client, check_server};
 use crate::check::server::ServerCheck;
 use crate::check::{CheckError, ClientDoc, ServerDoc};
 use crate::cli::check::{CheckArgs, CheckClientArgs, CheckCommon, CheckServerArgs, CheckWhat};
+use crate::report::check::progress::CheckProgress;
 use crate::report::errors::Usage;
 use crate::report::export;
 use crate::report::output::{self, Wanted};
@@ -96,10 +97,15 @@ fn open_report(path: Option<&Path>) -> anyhow::Result<Option<ReportFiles>> {
     }))
 }
 
-/// A progress line on stderr, under the one rule of `report::progress`: only for a person
+/// Whether progress is drawn, under the one rule of `report::progress`: only for a person
 /// watching the terminal (so an error stays the only line a script sees).
+fn live(c: &CheckCommon) -> progress::Live {
+    progress::Live::decide(c.quiet, c.format.machine())
+}
+
+/// A progress line on stderr, when progress is drawn.
 fn say(c: &CheckCommon, line: &str) {
-    if progress::Live::decide(c.quiet, c.format.machine()).shown() {
+    if live(c).shown() {
         eprintln!("{}", report::wrap::for_stderr(line));
     }
 }
@@ -147,9 +153,16 @@ fn client_main(a: &CheckClientArgs) -> anyhow::Result<ExitCode> {
         &a.common,
         &report::check::client_intro(&a.command, a.ladder, &sizes, &where_),
     );
-    let (mut doc, rows) = check_client(&cfg, a.ladder, sizes, &mut |run| {
-        say(&a.common, &report::check::client_run_line(run))
-    })?;
+    // A status line of what has moved, between the lines of each run (issue 19).
+    let moving = CheckProgress::new(live(&a.common));
+    let (mut doc, rows) = check_client(
+        &cfg,
+        a.ladder,
+        sizes,
+        &mut |run| moving.say(&report::check::client_run_line(run)),
+        &mut moving.feed(),
+    )?;
+    drop(moving);
     doc.derived_size = derived;
     export::print(&doc, a.common.format.get())?;
     if let Some(f) = files.as_mut() {
@@ -174,13 +187,16 @@ fn server_main(a: &CheckServerArgs) -> anyhow::Result<ExitCode> {
         timeout: a.common.timeout.0,
         stall_after: a.common.stall_after.0,
     };
+    let moving = CheckProgress::new(live(&a.common));
     let (doc, rows) = check_server(
         &cfg,
         a.bytes.bytes(),
         a.max_bytes.bytes(),
-        &mut |started| say(&a.common, &report::check::server_listening_line(started)),
-        &mut |step| say(&a.common, &report::check::server_step_line(step)),
+        &mut |started| moving.say(&report::check::server_listening_line(started)),
+        &mut |step| moving.say(&report::check::server_step_line(step)),
+        &mut moving.feed(),
     )?;
+    drop(moving);
     export::print(&doc, a.common.format.get())?;
     if let Some(f) = files.as_mut() {
         report::check::write_timeline(&rows, &doc.command, doc.outcome, &mut f.svg)?;

@@ -59,8 +59,8 @@ pub fn sixteen(a: &SixteenArgs) -> anyhow::Result<ExitCode> {
         }
         SixteenRole::Client(c) => {
             let addr = sock::resolve(&c.at.host, c.at.port)?;
-            sixteen::client(addr, &mut line)?;
-            Ok(ExitCode::SUCCESS)
+            let end = sixteen::client(addr, &mut line)?;
+            Ok(role_end(end))
         }
         SixteenRole::Demo(d) => {
             let r = sixteen::demo(d.no_server)?;

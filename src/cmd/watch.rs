@@ -60,6 +60,9 @@ pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         WatchEnd::Verdict => 3,
         WatchEnd::AllClosed { clean } => u8::from(!clean),
         WatchEnd::Interrupted => interrupt::exit_code(),
+        WatchEnd::ProcessGone { pid } => {
+            anyhow::bail!("{}", report::watch::process_gone_line(pid))
+        }
         WatchEnd::TimedOut => anyhow::bail!(
             "{}",
             report::watch::timed_out_line(

@@ -97,6 +97,95 @@ pub fn write_lab_dir(dir: &std::path::Path, out: &mut dyn Write) -> io::Result<(
     )
 }
 
+/// An outcome name as a student reads it, as what a run did: `deadlocked`, `was closed early`.
+pub fn outcome_words(outcome: &str) -> &str {
+    match outcome {
+        "completed" => "completed",
+        "deadlock" => "deadlocked",
+        "timed_out" => "ran out of time",
+        "interrupted" => "was interrupted",
+        "failed" => "failed",
+        "refused" => "was refused",
+        "closed_early" => "was closed early",
+        "stalled" => "stalled",
+        "frame_refused" => "refused an oversized block",
+        "truncated" => "was cut short",
+        "passed" => "passed the check",
+        "deadlocked" => "deadlocked",
+        "crashed" => "crashed",
+        "hung" => "hung without a deadlock",
+        other => other,
+    }
+}
+
+/// `first`, `second`, … for the runs of an experiment (a few commands each).
+fn ordinal(i: usize) -> String {
+    const WORDS: [&str; 8] = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+    ];
+    WORDS
+        .get(i)
+        .map_or_else(|| format!("run {}", i + 1), |w| (*w).to_string())
+}
+
+/// `two`, `three`, … runs in a row.
+fn number(n: usize) -> String {
+    const WORDS: [&str; 7] = ["one", "two", "three", "four", "five", "six", "seven"];
+    WORDS
+        .get(n.wrapping_sub(1))
+        .map_or_else(|| n.to_string(), |w| (*w).to_string())
+}
+
+/// What the runs of an experiment did, in turn, as a sentence: `the run deadlocked`, `both runs
+/// completed`, `the first run completed, the second was closed early`, `the first run deadlocked,
+/// the next two passed the check`. Runs in a row with the same outcome are told together.
+pub fn outcomes_in_words(outcomes: &[String]) -> String {
+    match outcomes {
+        [] => "the runs did what the page says".into(),
+        [one] => format!("the run {}", outcome_words(one)),
+        [a, b] if a == b => format!("both runs {}", outcome_words(a)),
+        [first, rest @ ..] if rest.iter().all(|o| o == first) => {
+            format!(
+                "all {} runs {}",
+                number(outcomes.len()),
+                outcome_words(first)
+            )
+        }
+        _ => {
+            let mut parts = Vec::new();
+            let mut i = 0;
+            while i < outcomes.len() {
+                let same = outcomes[i..]
+                    .iter()
+                    .take_while(|o| **o == outcomes[i])
+                    .count();
+                let who = match (i, same) {
+                    (0, 1) => "the first run".to_string(),
+                    (0, n) => format!("the first {} runs", number(n)),
+                    (i, 1) => format!("the {}", ordinal(i)),
+                    (_, n) => format!("the next {}", number(n)),
+                };
+                parts.push(format!("{who} {}", outcome_words(&outcomes[i])));
+                i += same;
+            }
+            parts.join(", ")
+        }
+    }
+}
+
+/// The expectation in words, for the pass/fail line: one sentence per part.
+pub fn describe_expectation(exp: &Experiment) -> String {
+    let mut parts = vec![outcomes_in_words(&exp.expect.outcomes)];
+    parts.extend(exp.expect.checks.iter().map(|c| c.means.clone()));
+    for t in [&exp.expect.increasing, &exp.expect.decreasing]
+        .into_iter()
+        .flatten()
+    {
+        parts.push(t.means.clone());
+    }
+    parts.join("; ")
+}
+
 /// Why a command could not be judged, as a student reads it.
 pub fn problem_words(p: &Problem) -> String {
     match p {
@@ -129,8 +218,8 @@ pub fn failure_words(f: &Failure) -> String {
             expected,
         } => format!(
             "command {command} {}, where it should have {}",
-            found.map_or("gave no outcome", verdict::outcome_words),
-            verdict::outcome_words(expected)
+            found.map_or("gave no outcome", outcome_words),
+            outcome_words(expected)
         ),
         Failure::Check { command, check } => format!(
             "command {command}: it was not so that {} (found {})",
@@ -233,16 +322,22 @@ pub fn write_command(
             rep.expected_outcome
         )?,
         (Some(o), None) => {
-            let moved = run
-                .map(|r| {
-                    format!(
-                        " ({} sent by the client in {:.2} s)",
-                        human(r.counts.client_sent_bytes),
-                        r.timings.elapsed_ms as f64 / 1000.0
-                    )
-                })
-                .unwrap_or_default();
-            writeln!(out, "  → {o}{moved}: {mark}")?
+            let moved = run.map(|r| {
+                format!(
+                    "{} sent by the client in {:.2} s",
+                    human(r.counts.client_sent_bytes),
+                    r.timings.elapsed_ms as f64 / 1000.0
+                )
+            });
+            // The command's own code, told apart from the code of `tcplab run` itself.
+            let code = rep.exit_code.map(|c| format!("it exited with code {c}"));
+            let detail: Vec<String> = moved.into_iter().chain(code).collect();
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", detail.join("; "))
+            };
+            writeln!(out, "  → {o}{detail}: {mark}")?
         }
         (None, None) => {}
     }
@@ -314,25 +409,29 @@ pub fn write_verdict(
     } else if passed {
         writeln!(
             out,
-            "PASS: experiment {n} did what its page describes: {}.",
-            verdict::describe_expectation(exp)
+            "PASS: experiment {n} did what its page describes: {}. 'tcplab run {n}' exits with code 0.",
+            describe_expectation(exp)
         )?;
     } else {
+        let code = format!("'tcplab run {n}' exits with code 1.");
         match verdict::first_failure(reports, comparisons) {
             // A command that never got to run its test says nothing about the kernel.
             Some(Failure::Unjudged { command, problem }) => writeln!(
                 out,
-                "FAIL: experiment {n} could not be judged: command {command}: {}.",
+                "FAIL: experiment {n} could not be judged: command {command}: {}. {code}",
                 problem_words(problem)
             )?,
             // The kernel did something else than the page says: the machine may differ.
             Some(f) => writeln!(
                 out,
                 "FAIL: experiment {n} did not do what its page describes: {}. \
-                 This machine may behave differently (docs/kernel-facts.md); 'tcplab show {n}' explains what was expected.",
+                 This machine may behave differently (docs/kernel-facts.md); 'tcplab show {n}' explains what was expected. {code}",
                 failure_words(&f)
             )?,
-            None => writeln!(out, "FAIL: experiment {n} did not finish its commands.")?,
+            None => writeln!(
+                out,
+                "FAIL: experiment {n} did not finish its commands. {code}"
+            )?,
         }
     }
     if !quiet && !interrupted {
@@ -390,7 +489,7 @@ outcome = "deadlocked"
         assert_eq!(
             text,
             "FAIL: experiment 15 could not be judged: command 1: it printed no result (exit code \
-             1); the 'tcplab:' line it printed says why.\n"
+             1); the 'tcplab:' line it printed says why. 'tcplab run 15' exits with code 1.\n"
         );
     }
 
@@ -404,6 +503,46 @@ outcome = "deadlocked"
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_runs_of_an_experiment_are_told_in_a_natural_sentence() {
+        let words =
+            |o: &[&str]| outcomes_in_words(&o.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(words(&["deadlock"]), "the run deadlocked");
+        assert_eq!(words(&["deadlock", "deadlock"]), "both runs deadlocked");
+        assert_eq!(
+            words(&["deadlock", "deadlock", "deadlock"]),
+            "all three runs deadlocked"
+        );
+        assert_eq!(
+            words(&["completed", "closed_early"]),
+            "the first run completed, the second was closed early"
+        );
+        assert_eq!(
+            words(&["deadlocked", "passed", "passed"]),
+            "the first run deadlocked, the next two passed the check"
+        );
+        assert_eq!(
+            words(&["completed", "frame_refused", "truncated"]),
+            "the first run completed, the second refused an oversized block, the third was cut \
+             short"
+        );
+        assert_eq!(
+            words(&["passed", "passed", "deadlocked"]),
+            "the first two runs passed the check, the third deadlocked"
+        );
+    }
+
+    /// Every experiment's PASS sentence, as `tcplab run N` prints it.
+    #[test]
+    fn every_experiments_expectation_reads_as_a_sentence() {
+        let list = crate::catalogue::load().expect("the catalogue");
+        let all: Vec<String> = list
+            .iter()
+            .map(|e| format!("{:>2}: {}", e.number, describe_expectation(e)))
+            .collect();
+        insta::assert_snapshot!(all.join("\n"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::classic::halfclose::HalfcloseError;
 use crate::run::SetupError;
 use crate::sock::{NetError, Peer};
 use crate::timeline::NotATimeline;
+use crate::watch::WatchError;
 
 /// Arguments that parsed but cannot work together or here (two outputs to one file, an address
 /// off this machine, a format the command does not write). `main` prints the line and exits 2,
@@ -30,8 +31,13 @@ pub fn is_usage(e: &anyhow::Error) -> bool {
     })
 }
 
-/// The whole error chain in one line, with the advice that fits its cause.
+/// The whole error chain in one line, with the advice that fits its cause. What came from outside
+/// (a program's stderr, a file's name) is shown, never obeyed by the terminal.
 pub fn line(e: &anyhow::Error) -> String {
+    super::outside::text(&worded(e)).into_owned()
+}
+
+fn worded(e: &anyhow::Error) -> String {
     let text = format!("{e:#}");
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if let Some(u) = e.chain().find_map(|c| c.downcast_ref::<Unready>()) {
@@ -45,6 +51,10 @@ pub fn line(e: &anyhow::Error) -> String {
     }
     if let Some(c) = e.chain().find_map(|c| c.downcast_ref::<CheckError>()) {
         return format!("{text}{}", check_advice(c));
+    }
+    if let Some(WatchError::OtherNetns { pid, name, .. }) = e.chain().find_map(|c| c.downcast_ref())
+    {
+        return format!("{text}; {}", inside_netns(*pid, name.as_deref()));
     }
     match net_error(e).map(advice) {
         Some(a) if !a.is_empty() => format!("{text}{a}"),
@@ -69,6 +79,20 @@ fn net_error(e: &anyhow::Error) -> Option<&NetError> {
     })
 }
 
+/// How to run the command that was typed inside another process's network namespace.
+fn inside_netns(pid: u32, name: Option<&str>) -> String {
+    let typed: Vec<String> = std::env::args().skip(1).collect();
+    let command = if typed.is_empty() {
+        format!("tcplab watch --pid {pid}")
+    } else {
+        format!("tcplab {}", typed.join(" "))
+    };
+    match name {
+        Some(n) => format!("run tcplab inside it: 'ip netns exec {n} {command}'"),
+        None => format!("run tcplab inside it: 'nsenter --target {pid} --net {command}'"),
+    }
+}
+
 /// What to try when `tcplab check` could not check a program.
 fn check_advice(e: &CheckError) -> String {
     let use_port = "; does it take the port from the command line? put {port} where it does";
@@ -90,6 +114,24 @@ fn check_advice(e: &CheckError) -> String {
             None if !port_given => use_port.into(),
             None => "; it printed nothing on stderr: run the command by hand to see what it does".into(),
         },
+        CheckError::ListensElsewhere {
+            addr, listening, ..
+        } => {
+            let v4 = |a: &std::net::SocketAddr| a.ip().to_canonical().is_ipv4();
+            let other_family = listening.iter().all(|l| v4(l) != v4(addr));
+            match (other_family, v4(addr)) {
+                (true, false) => "; it takes IPv4 only: try '--host 127.0.0.1', or make it listen on '::' \
+                     (IPv6 and IPv4) or on {host}"
+                    .into(),
+                (true, true) => "; it takes IPv6 only: try '--host ::1', or make it listen on '0.0.0.0' \
+                     or on {host}"
+                    .into(),
+                (false, _) => format!(
+                    "; make it listen on {} (put {{host}} where it takes its address)",
+                    addr.ip()
+                ),
+            }
+        }
         CheckError::NeverListened {
             listens_on,
             port_given,

@@ -22,6 +22,15 @@ pub fn secs(ms: u64) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
 }
 
+/// A count with its noun, singular for one: `1 connection`, `3 connections`, `0 connections`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Formats a rate for people: `4.20 MiB/s`.
 pub fn human_rate(bytes: u64, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
@@ -34,6 +43,13 @@ pub fn human_rate(bytes: u64, elapsed: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_of_a_thing_is_singular() {
+        assert_eq!(count(1, "connection"), "1 connection");
+        assert_eq!(count(0, "connection"), "0 connections");
+        assert_eq!(count(40, "time"), "40 times");
+    }
 
     #[test]
     fn sizes_read_in_binary_units() {

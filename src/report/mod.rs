@@ -4,7 +4,8 @@
 //! into them.
 //!
 //! `progress` decides, in one place, when anything live is drawn; `human` formats every byte
-//! count a person reads; `errors` words the engine's typed failures with what to try next.
+//! count a person reads; `errors` words the engine's typed failures with what to try next;
+//! `outside` makes text from outside tcplab (files, programs, peers) safe to print.
 
 pub mod catalogue;
 pub mod check;
@@ -20,6 +21,7 @@ pub mod live;
 pub mod load;
 pub mod narration;
 pub mod output;
+pub mod outside;
 pub mod page;
 pub mod progress;
 pub mod run;

@@ -4,8 +4,17 @@
 use crate::report::human;
 use crate::result::{Event, EventKind};
 
-/// What an event says, without its time.
+/// What an event says, without its time. A replayed file's events carry strings of their own
+/// (a verdict's kind and calls), shown and never obeyed by the terminal.
 pub fn event_text(e: &EventKind) -> String {
+    let text = worded(e);
+    match super::outside::text(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(safe) => safe,
+    }
+}
+
+fn worded(e: &EventKind) -> String {
     match e {
         EventKind::EchoArrives => "the echo starts arriving in the client's receive queue".into(),
         EventKind::ClientRecvQueueFull { bytes } => format!(

@@ -239,8 +239,11 @@ pub fn write_events(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
 fn write_short_sends(ss: &ShortSends, r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
-        "  send() was called {} times: {} accepted the whole chunk, {} accepted part of it, {} accepted nothing (EAGAIN).",
-        ss.calls, ss.full, ss.partial, ss.refused
+        "  send() was called {}: {} accepted the whole chunk, {} accepted part of it, {} accepted nothing (EAGAIN).",
+        super::human::count(ss.calls, "time"),
+        ss.full,
+        ss.partial,
+        ss.refused
     )?;
     let pct = if ss.offered_bytes > 0 {
         100.0 * ss.lost_bytes as f64 / ss.offered_bytes as f64
@@ -314,7 +317,8 @@ fn write_deadlock(r: &RunResult, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "tcplab exits with code 3: a deadlock was detected, as this run sets out to show ('tcplab --help' lists every code)."
+        "'tcplab {}' exits with code 3: a deadlock was detected, as this run sets out to show ('tcplab --help' lists every code).",
+        r.settings.mode.name()
     )?;
     Ok(())
 }
@@ -353,7 +357,10 @@ fn write_client_half(
 pub fn failure_text(f: &Failure) -> String {
     match f {
         Failure::PeerText { text } => {
-            format!("the server answered with text instead of the echo: '{text}'")
+            format!(
+                "the server answered with text instead of the echo: '{}'",
+                super::outside::text(text)
+            )
         }
         Failure::Connection {
             error,

@@ -97,10 +97,12 @@ pub fn blocked_summary(s: &Sample) -> String {
 
 /// A thread of a watched program, as a person reads it.
 pub fn thread_line(t: &ThreadView) -> String {
+    // A program names its own threads (prctl): shown, never obeyed (issue 19, faults).
+    let name = super::outside::text(&t.name);
     let who = match (t.pid, t.tid) {
-        (Some(p), Some(tid)) if p == tid => format!("{} (pid {p})", t.name),
-        (Some(p), Some(tid)) => format!("{} (pid {p}, thread {tid})", t.name),
-        _ => t.name.to_string(),
+        (Some(p), Some(tid)) if p == tid => format!("{name} (pid {p})"),
+        (Some(p), Some(tid)) => format!("{name} (pid {p}, thread {tid})"),
+        _ => name.into_owned(),
     };
     // The state names the call (another program's by its own name: `blocked in sendto()`).
     let on = match t.on_socket {
@@ -232,6 +234,11 @@ pub fn timed_out_line(w: &Watcher, until_verdict: bool, timeout: &str) -> String
             "--timeout {timeout} passed with no verdict, and {open} of {n} watched connections still open"
         ),
     }
+}
+
+/// The watch of a process that has exited ends (issue 19, faults).
+pub fn process_gone_line(pid: u32) -> String {
+    format!("process {pid} has exited, so there is nothing more of it to watch")
 }
 
 /// Said once, when the kernel's reports of destroyed sockets are not available.

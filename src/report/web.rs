@@ -405,15 +405,18 @@ pub fn linger_line(session: &crate::web::Session) -> Option<String> {
 /// `replay FILE --html OUT`: the page with the recording inside it, played through the same view
 /// as a live replay, so the file shows what `--web` would have.
 pub fn write_html(
-    rows: &[crate::timeline::TimelineRow],
+    rows: impl Iterator<Item = Result<crate::timeline::TimelineRow, crate::timeline::NotATimeline>>,
     file: &std::path::Path,
-    out: &std::path::Path,
+    mut out: Box<dyn Write>,
 ) -> anyhow::Result<usize> {
-    let rec = Arc::new(crate::web::Recording::default());
+    let rec = Arc::new(crate::web::thin::ThinRecording::default());
     {
         let title = format!("replay of {}", file.display());
         let mut v = WebView::new(Arc::clone(&rec) as Arc<dyn Publish>, "replay", &title);
+        // Row by row: the page keeps at most 20 samples a second of the recording, and a bounded
+        // number in all (`web::thin`), not the file.
         for row in rows {
+            let row = row?;
             v.sample(&row.to_sample());
             for e in row.events() {
                 v.event(&e);
@@ -425,9 +428,9 @@ pub fn write_html(
     let frames = Arc::try_unwrap(rec)
         .map_err(|_| anyhow::anyhow!("the recording is still in use"))?
         .into_frames();
-    let mut w = super::output::create(out)?;
-    write_page(&frames, &mut w)?;
-    w.flush()?;
+    // `out` is truncated at this first write: a recording that turned out bad left it as it was.
+    write_page(&frames, &mut out)?;
+    out.flush()?;
     Ok(frames.len())
 }
 

@@ -195,6 +195,17 @@ pub enum WatchError {
     NoProcess(u32),
     #[error("process {pid} has no TCP socket")]
     NoSockets { pid: u32 },
+    // Issue 19 (faults): a process in another network namespace has sockets this one's
+    // sock_diag never lists; said as such, not as "no TCP socket".
+    #[error(
+        "process {pid} is in another network namespace (net:[{inode}]), whose sockets tcplab cannot see from this one"
+    )]
+    OtherNetns {
+        pid: u32,
+        inode: u64,
+        /// The name `ip netns` knows it by, if any.
+        name: Option<String>,
+    },
 }
 
 /// Every watched connection and the source they are sampled from.
@@ -236,6 +247,17 @@ impl Watcher {
             finals: HashMap::new(),
         };
         if let Some(pid) = w.target.pid {
+            // Issue 19 (faults): another namespace first, or its sockets look like none at all.
+            use crate::sys::process::{netns_name, netns_of, own_netns};
+            if let (Some(theirs), Some(ours)) = (netns_of(pid), own_netns())
+                && theirs != ours
+            {
+                return Err(WatchError::OtherNetns {
+                    pid,
+                    inode: theirs.inode,
+                    name: netns_name(theirs),
+                });
+            }
             let mine = crate::sys::proc::socket_inodes(pid);
             let tcp = w
                 .source
@@ -518,6 +540,10 @@ pub enum WatchEnd {
     Interrupted,
     /// The bound passed first.
     TimedOut,
+    /// The process `--pid` named has exited (issue 19, faults): nothing more of it to watch.
+    ProcessGone {
+        pid: u32,
+    },
 }
 
 /// Steps the watcher every `STEP` until the end, handing every update to each of `views` (the
@@ -540,6 +566,12 @@ pub fn follow(
         if w.conns().len() >= MANY {
             w.set_threads_every(Duration::from_secs(1));
         }
+        // Issue 19 (faults): a watched process that has exited ends the watch, after one more
+        // step that shows how its connections closed.
+        let gone = w
+            .target
+            .pid
+            .filter(|&pid| !crate::sys::process::running(pid));
         let updates = w.step();
         for v in views.iter_mut() {
             v.updates(w, &updates)?;
@@ -553,6 +585,9 @@ pub fn follow(
         if until_verdict && all_closed {
             let clean = w.conns().iter().all(|c| c.closed_cleanly == Some(true));
             break WatchEnd::AllClosed { clean };
+        }
+        if let Some(pid) = gone {
+            break WatchEnd::ProcessGone { pid };
         }
         if crate::interrupt::requested() {
             break WatchEnd::Interrupted;

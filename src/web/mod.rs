@@ -9,6 +9,7 @@
 //! - `server`: GET-only HTTP on `std::net`: the page and the Server-Sent Events stream.
 //! - `session`: one command's page, from `--web` to the linger after the end.
 //! - `page`: the single embedded page, and the same page with a recording inside (`--html`).
+//! - `thin`: the recording for such a page, bounded whatever the recording's length.
 //!
 //! Engine side: it words nothing for the terminal and imports neither `cli`, `cmd` nor `report`;
 //! the commands wire it in, `report::web` turns samples and results into frames.
@@ -20,9 +21,9 @@ pub mod server;
 pub mod session;
 #[cfg(test)]
 mod tests;
+pub mod thin;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Mutex;
 
 pub use frame::Frame;
 pub use hub::Hub;
@@ -37,25 +38,6 @@ pub trait Publish: Send + Sync {
 impl Publish for Hub {
     fn publish(&self, frame: &Frame) {
         Hub::publish(self, frame)
-    }
-}
-
-/// Every frame, kept in order (`replay --html`).
-#[derive(Default)]
-pub struct Recording(Mutex<Vec<Frame>>);
-
-impl Recording {
-    pub fn into_frames(self) -> Vec<Frame> {
-        self.0.into_inner().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl Publish for Recording {
-    fn publish(&self, frame: &Frame) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(frame.clone());
     }
 }
 

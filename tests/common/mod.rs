@@ -11,6 +11,7 @@
 //! - `server.rs`: `Server`, a `Running` that announced its address (`tcplab_server`,
 //!   `python_server`).
 //! - `scratch.rs`: `Scratch`, a folder for a test's files, removed at the end.
+//! - `timeline.rs`: `timeline_csv`, a made-up timeline for `replay`.
 //!
 //! Each test file compiles its own copy and uses only part of it, hence the allow.
 #![allow(dead_code, unused_imports)]
@@ -19,6 +20,7 @@ mod cmd;
 mod running;
 mod scratch;
 mod server;
+mod timeline;
 
 use std::path::Path;
 use std::thread;
@@ -29,6 +31,7 @@ pub use libc::{SIGCONT, SIGINT, SIGSTOP, SIGTERM};
 pub use running::Running;
 pub use scratch::{Scratch, path_arg, scratch};
 pub use server::{Server, python_server, tcplab_server};
+pub use timeline::timeline_csv;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tcplab");
 

@@ -5,12 +5,14 @@
 //! beside it).
 
 mod client;
+pub mod progress;
 mod server;
 
 use std::io::{self, Write};
 
 use super::human;
 pub(super) use super::human::secs;
+use super::outside::text as outside;
 use crate::check::{Outcome, ProcessEnd};
 use crate::timeline::TimelineRow;
 
@@ -28,7 +30,7 @@ fn timeline_title(command: &[String], outcome: Outcome) -> String {
         .or(command.first())
         .map(|a| a.rsplit('/').next().unwrap_or(a))
         .unwrap_or("the program");
-    format!("tcplab check: {program} {}", outcome.name())
+    format!("tcplab check: {} {}", outside(program), outcome.name())
 }
 
 /// The timeline beside the lab report: the last run's samples under the program's name and verdict.
@@ -73,7 +75,7 @@ pub(super) fn left_running(p: &ProcessEnd, listening_on: Option<&str>) -> String
         .survivors
         .iter()
         .map(|s| match &s.comm {
-            Some(c) => format!("{c} (pid {})", s.pid),
+            Some(c) => format!("{} (pid {})", outside(c), s.pid),
             None => format!("pid {}", s.pid),
         })
         .collect();
@@ -102,13 +104,14 @@ pub(super) fn how_it_ended(p: &ProcessEnd) -> String {
 /// The program's last lines (stderr always, stdout when asked).
 pub(super) fn output_blocks(p: &ProcessEnd, stdout: bool) -> Vec<Block> {
     let mut b = Vec::new();
+    let shown = |lines: &[String]| lines.iter().map(|l| outside(l).into_owned()).collect();
     if !p.stderr_tail.is_empty() {
         b.push(Block::Heading("Its last lines on stderr".into()));
-        b.push(Block::Pre(p.stderr_tail.clone()));
+        b.push(Block::Pre(shown(&p.stderr_tail)));
     }
     if stdout && !p.stdout_tail.is_empty() {
         b.push(Block::Heading("Its last lines on stdout".into()));
-        b.push(Block::Pre(p.stdout_tail.clone()));
+        b.push(Block::Pre(shown(&p.stdout_tail)));
     }
     b
 }

@@ -92,7 +92,7 @@ fn step_verdict(doc: &ServerDoc, s: &ServerStep) -> String {
                 .map(|t| {
                     format!(
                         " The echo began '{}'.",
-                        t.chars().take(48).collect::<String>()
+                        super::outside(&t.chars().take(48).collect::<String>())
                     )
                 })
                 .unwrap_or_default();

@@ -160,10 +160,13 @@ impl Renderer {
             } => {
                 // An autolink (`<https://…>`) shows its address already.
                 let shown = matches!(link_type, LinkType::Autolink | LinkType::Email);
+                // A page lives in experiments/: a link to `../docs/x.md` names `docs/x.md`, the
+                // path from the repository's top, as the pages' text does.
                 self.links.push(if shown {
                     String::new()
                 } else {
-                    dest_url.into_string()
+                    let dest = dest_url.into_string();
+                    dest.strip_prefix("../").map_or(dest.clone(), str::to_owned)
                 });
             }
             _ => {}

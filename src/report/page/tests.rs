@@ -45,11 +45,33 @@ fn plain(number: u32, answers: bool) -> PageOptions {
 /// The words a reader sees in some Markdown or in a rendering of it: what is left without heading
 /// marks, `*` and backticks, and without the lines of `=` and `-` that underline a heading.
 fn words(text: &str) -> Vec<String> {
-    text.lines()
+    links_as_shown(text)
+        .lines()
         .flat_map(|l| l.trim_start_matches('#').split_whitespace())
         .map(|w| unquoted(&w.replace(['*', '`'], "")))
         .filter(|w| !w.is_empty() && !w.chars().all(|c| c == '=' || c == '-'))
         .collect()
+}
+
+/// `[text](dest)` as the terminal shows a link: `text (dest)`, a destination that leaves the
+/// experiments' folder (`../docs/x.md`) named from the repository's top (`docs/x.md`).
+fn links_as_shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let Some((label, after)) = rest[open + 1..].split_once("](") else {
+            break;
+        };
+        let Some((dest, tail)) = after.split_once(')') else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        let dest = dest.strip_prefix("../").unwrap_or(dest);
+        out.push_str(&format!("{label} ({dest})"));
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A word without quotes: code spans are rendered in quotes, and an apostrophe next to one
