@@ -125,6 +125,12 @@ pub fn write_row(r: &SweepRow, mut out: impl Write, width: Option<usize>) -> io:
     out.flush()
 }
 
+/// The whole table at once, for the screen at the end of a sweep whose rows went to files.
+pub fn write_table(rows: &[SweepRow], mut out: impl Write, width: Option<usize>) -> io::Result<()> {
+    write_header(&mut out, width)?;
+    rows.iter().try_for_each(|r| write_row(r, &mut out, width))
+}
+
 /// One destination of the rows.
 pub enum RowSink {
     /// The table, laid out for the terminal's width when it goes to one (`None`: a pipe, a file).
@@ -170,18 +176,5 @@ impl RowSink {
                 out.flush()
             }
         }
-    }
-}
-
-/// A point in a few words, for the progress bar: `deadlock after 112.5 KiB`.
-pub fn row_brief(r: &SweepRow) -> String {
-    match r.stalled_at() {
-        Some(b) => format!("deadlock after {}", human(b)),
-        None => match r.outcome {
-            Outcome::Completed => "completed".into(),
-            Outcome::TimedOut => "timed out".into(),
-            Outcome::Deadlock | Outcome::Interrupted => "stopped".into(),
-            _ => "failed".into(),
-        },
     }
 }

@@ -11,6 +11,7 @@
 //! - `server.rs`: `Server`, a `Running` that announced its address (`tcplab_server`,
 //!   `python_server`).
 //! - `scratch.rs`: `Scratch`, a folder for a test's files, removed at the end.
+//! - `terminal.rs`: `Cmd::run_on_terminal`, a run on a pseudo-terminal of a chosen width.
 //!
 //! Each test file compiles its own copy and uses only part of it, hence the allow.
 #![allow(dead_code, unused_imports)]
@@ -19,6 +20,7 @@ mod cmd;
 mod running;
 mod scratch;
 mod server;
+mod terminal;
 
 use std::path::Path;
 use std::thread;

@@ -1,0 +1,246 @@
+//! Runs a sweep's points on `jobs` worker threads at once and hands every result back on the
+//! caller's thread, twice: as soon as its point finishes (for the progress), and in point order
+//! (for the rows: a result waits only for the points before it).
+//!
+//! Points start in order, so the points started are always the first ones of the plan, and every
+//! point before a started one has started too: the rows written are always the plan's first N,
+//! whatever stopped the sweep. Ctrl-C (or SIGTERM) stops the starting; the running points watch
+//! the same flag and end by themselves (`run::drive`). A point that cannot be set up stops the
+//! starting as well and ends the sweep with its error once the points before it are written. An
+//! output that fails stops the running points too (`Traffic::cancel`), since their rows have
+//! nowhere to go. Every worker is joined before `run` returns.
+//!
+//! Each point is still a fresh `run::run_pair` with its own sockets and threads: running points
+//! together shares the CPUs, not a buffer. docs/sweep.md gives the bytes before the stall per
+//! point measured one at a time and several at once.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::mpsc;
+use std::thread;
+
+use anyhow::Context;
+
+use super::{End, Plan, Point};
+use crate::interrupt;
+use crate::result::{Outcome, RunResult};
+use crate::run::SetupError;
+use crate::sock::Limits;
+
+/// At most this many points at once: each holds two sockets, four threads and up to the sum of
+/// its four buffers in kernel memory.
+pub const MAX_JOBS: usize = 64;
+
+/// Points run at once for each core when `--jobs` is not given. A naive point spends most of its
+/// time waiting for the kernel's queues to settle and the watchdog to confirm the stall, not on a
+/// CPU: the 24-point sweep of docs/sweep.md takes 3.3 s of CPU in 22 s one point at a time, so one
+/// point per core would leave the cores mostly idle (11.7 s on 2 cores) where two per core take
+/// 6.5 s, with the same bytes before each stall (docs/sweep.md has the figures and the bench).
+pub const JOBS_PER_CORE: usize = 2;
+
+/// The number of points run at once when `--jobs` is not given: `JOBS_PER_CORE` per core.
+pub fn default_jobs() -> NonZeroUsize {
+    let cores = thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    NonZeroUsize::new((cores * JOBS_PER_CORE).clamp(1, MAX_JOBS)).expect("at least 1")
+}
+
+/// What came back from a worker: the point's place in the plan and its run.
+type Done = (usize, Result<RunResult, SetupError>);
+
+impl Plan {
+    /// Runs every point, `self.jobs` at a time, calling `finished` for each result as it comes and
+    /// `in_order` for each in point order (see the module). Both run on the calling thread.
+    pub fn run(
+        &self,
+        mut finished: impl FnMut(&Point, &RunResult),
+        mut in_order: impl FnMut(&Point, &RunResult) -> anyhow::Result<()>,
+    ) -> anyhow::Result<End> {
+        let limits = Limits::read();
+        let points = self.points();
+        let next = AtomicUsize::new(0);
+        // No new point: one could not be set up, or the rows cannot be written.
+        let stop = AtomicBool::new(false);
+        // The running points end too: the rows cannot be written.
+        let cancel = Arc::new(AtomicBool::new(false));
+        thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel::<Done>();
+            let mut workers = 0;
+            for _ in 0..self.jobs.get().min(points.len()) {
+                let tx = tx.clone();
+                let (points, next, stop, limits) = (&points, &next, &stop, &limits);
+                let cancel = Arc::clone(&cancel);
+                let spawned = thread::Builder::new()
+                    .name("tcplab-sweep".into())
+                    .spawn_scoped(scope, move || {
+                        while !stop.load(Relaxed) && !interrupt::requested() {
+                            let i = next.fetch_add(1, Relaxed);
+                            let Some(p) = points.get(i) else { break };
+                            let r = self.run_point(p, limits, Some(&cancel));
+                            if tx.send((i, r)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                match spawned {
+                    Ok(_) => workers += 1,
+                    // Fewer workers still run every point; none cannot.
+                    Err(e) if workers == 0 => {
+                        return Err(e).context("cannot start a thread to run the sweep's points");
+                    }
+                    Err(_) => break,
+                }
+            }
+            drop(tx);
+            let mut order = InOrder::default();
+            let mut interrupted = false;
+            // Ends when every worker has returned.
+            for (i, r) in rx {
+                match r {
+                    Ok(r) => {
+                        if r.outcome == Outcome::Interrupted {
+                            interrupted = true;
+                            stop.store(true, Relaxed);
+                        }
+                        finished(&points[i], &r);
+                        order.ready.insert(i, r);
+                    }
+                    Err(e) => {
+                        stop.store(true, Relaxed);
+                        order.failed_at(i, e.into());
+                    }
+                }
+                if !order.write(|i, r| in_order(&points[i], r)) {
+                    stop.store(true, Relaxed);
+                    cancel.store(true, Relaxed);
+                }
+            }
+            order.end()?;
+            Ok(if interrupted || interrupt::requested() {
+                End::Interrupted
+            } else {
+                End::AllDone
+            })
+        })
+    }
+}
+
+/// The results that wait for the points before them, and what ended the sweep early.
+struct InOrder<T> {
+    ready: BTreeMap<usize, T>,
+    /// Points handed on so far: the next one is number `written` (0-based).
+    written: usize,
+    /// The earliest point that could not be set up, with its error.
+    failed: Option<(usize, anyhow::Error)>,
+    /// The error of an output that could not take a result; nothing more is handed on.
+    output: Option<anyhow::Error>,
+}
+
+impl<T> Default for InOrder<T> {
+    fn default() -> Self {
+        InOrder {
+            ready: BTreeMap::new(),
+            written: 0,
+            failed: None,
+            output: None,
+        }
+    }
+}
+
+impl<T> InOrder<T> {
+    fn failed_at(&mut self, i: usize, e: anyhow::Error) {
+        if self.failed.as_ref().is_none_or(|(j, _)| i < *j) {
+            self.failed = Some((i, e));
+        }
+    }
+
+    /// Hands on every result whose points before it have all been handed on. A point that could
+    /// not be set up never arrives in `ready`, so nothing after it is handed on. False once an
+    /// output has failed (now or before).
+    fn write(&mut self, mut each: impl FnMut(usize, &T) -> anyhow::Result<()>) -> bool {
+        if self.output.is_some() {
+            return false;
+        }
+        while let Some(r) = self.ready.remove(&self.written) {
+            if let Err(e) = each(self.written, &r) {
+                self.output = Some(e);
+                return false;
+            }
+            self.written += 1;
+        }
+        true
+    }
+
+    /// The error that ended the sweep, if any: a failed output first, since it is why the rest
+    /// was not written.
+    fn end(self) -> anyhow::Result<()> {
+        match (self.output, self.failed) {
+            (Some(e), _) | (None, Some((_, e))) => Err(e),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `arrivals` (point, or `Err` for a point that could not be set up) and returns what
+    /// was handed on after each arrival.
+    fn feed(
+        arrivals: &[Result<usize, usize>],
+        fail_output_at: Option<usize>,
+    ) -> (Vec<Vec<usize>>, InOrder<usize>) {
+        let mut order = InOrder::default();
+        let mut seen = Vec::new();
+        for a in arrivals {
+            match *a {
+                Ok(i) => {
+                    order.ready.insert(i, i);
+                }
+                Err(i) => order.failed_at(i, anyhow::anyhow!("point {i} could not be set up")),
+            }
+            let mut now = Vec::new();
+            order.write(|i, r| {
+                assert_eq!(i, *r);
+                if Some(i) == fail_output_at {
+                    anyhow::bail!("disk full");
+                }
+                now.push(i);
+                Ok(())
+            });
+            seen.push(now);
+        }
+        (seen, order)
+    }
+
+    #[test]
+    fn a_result_waits_only_for_the_points_before_it() {
+        let (seen, order) = feed(&[Ok(2), Ok(0), Ok(3), Ok(1), Ok(4)], None);
+        assert_eq!(seen, [vec![], vec![0], vec![], vec![1, 2, 3], vec![4]]);
+        assert!(order.end().is_ok());
+    }
+
+    #[test]
+    fn nothing_after_a_point_that_could_not_be_set_up_is_written() {
+        let (seen, order) = feed(&[Ok(0), Ok(2), Err(3), Err(1), Ok(4)], None);
+        assert_eq!(seen.concat(), [0]);
+        let e = order.end().expect_err("the sweep fails");
+        assert_eq!(
+            e.to_string(),
+            "point 1 could not be set up",
+            "the earliest failure"
+        );
+    }
+
+    #[test]
+    fn nothing_more_is_written_once_an_output_fails() {
+        let (seen, order) = feed(&[Ok(1), Ok(0), Ok(2)], Some(1));
+        assert_eq!(seen.concat(), [0]);
+        assert_eq!(
+            order.end().expect_err("the sweep fails").to_string(),
+            "disk full"
+        );
+    }
+}
