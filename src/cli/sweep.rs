@@ -83,9 +83,9 @@ pub struct SweepArgs {
     #[arg(long, value_parser = duration_arg, default_value = "60s", value_name = "DURATION")]
     pub timeout: Millis,
     /// Points to run at once, each with its own sockets and threads [default: twice the number of
-    /// cores, since a point mostly waits for the kernel]. The bytes before each stall do not depend
-    /// on it (docs/sweep.md); --jobs 1 runs the points one after another, for timings that no
-    /// other point shares the CPU with.
+    /// cores, since a point mostly waits for the kernel]. The bytes before each stall stay within
+    /// their run-to-run spread (docs/sweep.md); --jobs 1 runs the points one after another, for
+    /// timings that no other point shares the CPU with.
     #[arg(short, long, value_parser = jobs_arg, value_name = "N", allow_negative_numbers = true)]
     pub jobs: Option<NonZeroUsize>,
     /// Loopback address to run on (127.0.0.1 or ::1).

@@ -12,7 +12,8 @@
 //!
 //! Each point is still a fresh `run::run_pair` with its own sockets and threads: running points
 //! together shares the CPUs, not a buffer. docs/sweep.md gives the bytes before the stall per
-//! point measured one at a time and several at once.
+//! point measured one at a time and several at once, and why sharing the CPU moves them a little
+//! (larger segments, as on any busy machine).
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
@@ -35,9 +36,10 @@ pub const MAX_JOBS: usize = 64;
 
 /// Points run at once for each core when `--jobs` is not given. A naive point spends most of its
 /// time waiting for the kernel's queues to settle and the watchdog to confirm the stall, not on a
-/// CPU: the 24-point sweep of docs/sweep.md takes 3.3 s of CPU in 22 s one point at a time, so one
-/// point per core would leave the cores mostly idle (11.7 s on 2 cores) where two per core take
-/// 6.5 s, with the same bytes before each stall (docs/sweep.md has the figures and the bench).
+/// CPU: the 24-point sweep of docs/sweep.md takes about 3.5 s of CPU in 22 s one at a time, so one
+/// point per core would leave the cores mostly idle (11.6 s on 2 cores) where two per core take
+/// 6.2 s, with the bytes before each stall within their run-to-run spread (docs/sweep.md has the
+/// figures and `benches/sweep.rs`).
 pub const JOBS_PER_CORE: usize = 2;
 
 /// The number of points run at once when `--jobs` is not given: `JOBS_PER_CORE` per core.
