@@ -3,8 +3,7 @@
 //! as soon as the points before it are done, draws the plot at the end (also after Ctrl-C, from
 //! the points that finished), and shows the table on a terminal when the rows went only to files.
 
-use std::io::{self, IsTerminal};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::sweep::SweepArgs;
@@ -16,8 +15,7 @@ use crate::report::progress::Live;
 use crate::report::sweep_plot::write_plot;
 use crate::report::sweep_progress;
 use crate::report::sweep_row::SweepRow;
-use crate::report::sweep_table::{RowSink, write_table};
-use crate::report::wrap;
+use crate::report::sweep_table::{RowSink, show_on_terminal};
 use crate::result::Outcome;
 use crate::sock;
 use crate::sweep::End;
@@ -99,9 +97,8 @@ pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .chain(&plot_path)
         .any(|p| p.as_os_str() == "-");
-    if stdout_free && io::stdout().is_terminal() && !done.is_empty() {
-        let rows: Vec<SweepRow> = done.iter().map(|(_, r)| r.clone()).collect();
-        write_table(&rows, output::create(Path::new("-"))?, wrap::stdout_width())?;
+    if stdout_free && !done.is_empty() {
+        show_on_terminal(done.iter().map(|(_, r)| r))?;
     }
     let end = end?;
     if stdout_carries.is_none() {
