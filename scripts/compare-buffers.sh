@@ -6,7 +6,8 @@
 # Usage: scripts/compare-buffers.sh [OUT_DIR] [extra tcplab sweep flags...]
 #   OUT_DIR defaults to out/compare-buffers (git-ignored). Extra flags are passed to the sweep, e.g.
 #   scripts/compare-buffers.sh out/cmp --repeat 3
-# Needs: cargo (Rust toolchain), Linux loopback. Takes about 15 s after the build. $TCPLAB, when
+# Needs: cargo (Rust toolchain), Linux loopback. Takes about 6 s after the build (points run
+# several at once; --jobs 1 runs them one after another). $TCPLAB, when
 # set, names the binary to use instead of building this checkout.
 set -euo pipefail
 

@@ -268,3 +268,194 @@ fn bad_grid_specs_get_one_line_errors_and_exit_2() {
         "{err}"
     );
 }
+
+/// The rows of a sweep's CSV, checked to be the points 1..=N, each once, in order.
+fn rows_in_point_order(csv: &Path) -> Vec<SweepRow> {
+    let rows: Vec<SweepRow> = read_csv(csv);
+    let points: Vec<u32> = rows.iter().map(|r| r.point).collect();
+    let want: Vec<u32> = (1..=rows.len() as u32).collect();
+    assert_eq!(points, want, "rows out of point order: {rows:?}");
+    rows
+}
+
+#[test]
+fn a_sweep_with_two_jobs_writes_its_rows_in_point_order() {
+    let dir = scratch("jobs");
+    let (csv, json) = (dir.join("p.csv"), dir.join("p.json"));
+    // The first point holds the most bytes, so it tends to finish after the second one starts.
+    let o = tcplab(&[
+        "sweep",
+        "--buffers",
+        "64K,8K,16K,8K..16K:+8K",
+        "--jobs",
+        "2",
+        "-q",
+        "-o",
+        p(&csv),
+        "-o",
+        p(&json),
+    ])
+    .deadline(DEADLINE)
+    .run();
+    o.assert_code(0);
+    assert!(
+        o.stdout.is_empty(),
+        "rows go to the files only\n{}",
+        o.dump()
+    );
+    let rows = rows_in_point_order(&csv);
+    assert_eq!(rows.len(), 3, "{}", o.dump());
+    let sizes: Vec<Option<u64>> = rows
+        .iter()
+        .map(|r| r.client_sndbuf_requested_bytes)
+        .collect();
+    assert_eq!(sizes, [Some(65536), Some(8192), Some(16384)]);
+    let objects: Vec<u64> = read_jsonl(&json)
+        .iter()
+        .map(|o| o["point"].as_u64().unwrap())
+        .collect();
+    assert_eq!(objects, [1, 2, 3], "JSON lines out of point order");
+    for r in &rows {
+        assert_eq!(r.outcome, Outcome::Deadlock, "{r:?}");
+    }
+}
+
+#[test]
+fn an_interrupted_concurrent_sweep_leaves_a_valid_csv_and_stops_everything() {
+    for (signal, code) in [(common::SIGINT, 130), (common::SIGTERM, 143)] {
+        let dir = scratch(&format!("interrupt-{signal}"));
+        let csv = dir.join("p.csv");
+        // 12 points, two at a time: the signal comes long before the last one.
+        let mut sweep = tcplab(&[
+            "sweep",
+            "--sndbuf",
+            "8K,16K,32K,64K",
+            "--rcvbuf",
+            "8K,16K,32K",
+            "--jobs",
+            "2",
+            "-q",
+            "-o",
+            p(&csv),
+        ])
+        .spawn();
+        sweep.wait_for(DEADLINE, "a first row in the CSV", |sweep| {
+            let text = fs::read_to_string(&csv).unwrap_or_default();
+            assert!(
+                sweep.alive(),
+                "the sweep ended before it was signalled\n{}",
+                sweep.dump()
+            );
+            text.lines().count() >= 2 && text.ends_with('\n')
+        });
+        let pid = sweep.pid();
+        sweep.signal(signal);
+        // The running points watch the same flag as the sweep; none runs to its 60 s timeout.
+        let o = sweep.finish(Duration::from_secs(30));
+        assert_eq!(o.code(), code, "signal {signal}\n{}", o.dump());
+        assert!(
+            !common::process_exists(pid),
+            "the sweep's process is still there"
+        );
+        assert!(!o.stderr.contains("panicked"), "{}", o.dump());
+        let rows = rows_in_point_order(&csv);
+        assert!(
+            !rows.is_empty() && rows.len() < 12,
+            "{} rows after signal {signal}\n{}",
+            rows.len(),
+            o.dump()
+        );
+        // Points that finished before the signal deadlocked; a point it cut short says so.
+        for r in &rows {
+            assert!(
+                matches!(r.outcome, Outcome::Deadlock | Outcome::Interrupted),
+                "{r:?}"
+            );
+        }
+        assert!(
+            o.stderr.contains(&format!("({} row", rows.len())),
+            "the rows written are counted on stderr\n{}",
+            o.dump()
+        );
+    }
+}
+
+#[test]
+fn jobs_must_be_a_whole_number_from_one() {
+    for bad in ["0", "-1", "-4", "two", "1.5", "65"] {
+        let o = tcplab(&["sweep", "--buffers", "8K", "--jobs", bad, "-q"])
+            .deadline(DEADLINE)
+            .run();
+        assert_eq!(o.code(), 2, "--jobs {bad}\n{}", o.dump());
+        let line = o.one_error_line();
+        assert!(
+            line.contains("--jobs") && line.contains(&format!("'{bad}'")),
+            "names neither the flag nor the value: {line}"
+        );
+        assert!(o.stdout.is_empty(), "nothing ran, nothing printed");
+    }
+}
+
+/// `ESC [ … letter` sequences removed: what a person sees of a line.
+fn visible(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn on_a_terminal_the_table_is_shown_at_the_end_and_the_bar_fits_80_columns() {
+    let dir = scratch("terminal");
+    let csv = dir.join("p.csv");
+    // A terminal wider than the bar, so nothing is cut and the bar's own width shows.
+    let o = tcplab(&["sweep", "--buffers", "8K,16K", "--jobs", "2", "-o", p(&csv)])
+        .deadline(DEADLINE)
+        .run_on_terminal(200);
+    o.assert_code(0);
+    let screen = &o.stdout;
+    // The bar redraws itself after a carriage return or a clear-line code.
+    let frames: Vec<String> = screen
+        .split(['\r', '\n'])
+        .flat_map(|l| l.split("\u{1b}[2K"))
+        .map(visible)
+        .filter(|l| l.starts_with("sweep ["))
+        .collect();
+    assert!(!frames.is_empty(), "no progress bar drawn\n{}", o.dump());
+    for f in &frames {
+        assert!(
+            f.trim_end().chars().count() <= 80,
+            "a bar wider than 80 columns: {f:?}"
+        );
+    }
+    let lines: Vec<String> = screen.lines().map(visible).collect();
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with("point") && l.contains("strategy") && l.contains("ratio"))
+        .unwrap_or_else(|| panic!("no table on the screen\n{}", o.dump()));
+    // On a terminal narrower than the one-line table, each point takes two lines; the first
+    // starts with its number and gives the outcome.
+    let rows = read_csv::<SweepRow>(&csv);
+    assert_eq!(rows.len(), 2, "{}", o.dump());
+    for r in &rows {
+        assert!(
+            lines[header..]
+                .iter()
+                .any(|l| l.starts_with(&format!("{} ", r.point)) && l.contains("deadlock")),
+            "point {} is not in the table\n{}",
+            r.point,
+            o.dump()
+        );
+    }
+    assert!(
+        screen.contains("wrote"),
+        "the file is still named\n{}",
+        o.dump()
+    );
+}

@@ -232,6 +232,7 @@ pub fn run(a: &HalfcloseConfig) -> Result<HalfcloseReport, HalfcloseError> {
         timeout: TIMEOUT,
         verify_stall: None,
         start: None,
+        cancel: None,
     };
     let mut sampler = OwnSampler::new(&shared, Some(&client), Some(&server));
     let run = drive::supervise(watch, &mut sampler, &mut NoObserver, jobs);

@@ -1,5 +1,6 @@
 //! `tcplab sweep`: the grid flags, the traffic of every point, and where the rows go.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -8,7 +9,7 @@ use super::common::FormatArgs;
 
 use crate::client::StrategyName;
 use crate::sweep::grid::{Grid, grid_arg};
-use crate::sweep::{Knob, Plan};
+use crate::sweep::{Knob, MAX_JOBS, Plan, default_jobs};
 use crate::units::BufSize;
 use crate::units::{ByteSize, Millis, chunk_arg, duration_arg, size_arg};
 
@@ -81,6 +82,13 @@ pub struct SweepArgs {
     /// Give up on a point (and shut its sockets down) after this long.
     #[arg(long, value_parser = duration_arg, default_value = "60s", value_name = "DURATION")]
     pub timeout: Millis,
+    /// Points that send at once, each with its own sockets and threads [default: the number of
+    /// cores]. With 2 or more, a point whose counters stood still for 100 ms gives its place to the
+    /// next one while it waits for its verdict (up to 3 wait beside each that sends); the bytes before each stall
+    /// stay within their run-to-run spread (docs/sweep.md). --jobs 1 runs the points one after
+    /// another, for timings that no other point shares the CPU with.
+    #[arg(short, long, value_parser = jobs_arg, value_name = "N", allow_negative_numbers = true)]
+    pub jobs: Option<NonZeroUsize>,
     /// Loopback address to run on (127.0.0.1 or ::1).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
@@ -98,6 +106,19 @@ pub struct SweepArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// clap value parser of `--jobs`: a whole number from 1 to `MAX_JOBS`.
+fn jobs_arg(s: &str) -> Result<NonZeroUsize, String> {
+    let bad = || {
+        format!(
+            "expected the number of points to run at once, a whole number from 1 to {MAX_JOBS} (e.g. --jobs 2; --jobs 1 runs them one after another)"
+        )
+    };
+    match s.trim().parse::<usize>() {
+        Ok(n @ 1..=MAX_JOBS) => Ok(NonZeroUsize::new(n).expect("not zero")),
+        _ => Err(bad()),
+    }
 }
 
 /// The grid when no buffer flag is given: the four buffers together, 4 KiB to 256 KiB.
@@ -140,6 +161,7 @@ impl SweepArgs {
             stall_after: a.stall_after.0,
             timeout: a.timeout.0,
             host: a.host.clone(),
+            jobs: a.jobs.unwrap_or_else(default_jobs),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `tcplab sweep`: builds the plan from the flags, checks and opens every output, runs the points
-//! with a progress bar on stderr, writes each row to every output as soon as its point finishes,
-//! and draws the plot at the end (also after Ctrl-C, from the points that finished).
+//! (several at once) with a progress bar on stderr, writes each row to every output in point order
+//! as soon as the points before it are done, draws the plot at the end (also after Ctrl-C, from
+//! the points that finished), and shows the table on a terminal when the rows went only to files.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,8 +13,9 @@ use crate::report::export::Format;
 use crate::report::output::{self, Wanted};
 use crate::report::progress::Live;
 use crate::report::sweep_plot::write_plot;
+use crate::report::sweep_progress;
 use crate::report::sweep_row::SweepRow;
-use crate::report::sweep_table::{RowSink, row_brief};
+use crate::report::sweep_table::{RowSink, show_on_terminal};
 use crate::result::Outcome;
 use crate::sock;
 use crate::sweep::End;
@@ -71,23 +73,32 @@ pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     let plot_out = opened.next();
 
     let live = Live::decide(a.quiet, format == Format::Json);
-    let bar = live.bar(
-        plan.len() as u64,
-        "sweep [{bar:24.cyan/blue}] {pos}/{len} points, ETA {eta}  {wide_msg}",
-    );
+    let bar = sweep_progress::bar(live, plan.len());
     let mut done = Vec::with_capacity(plan.len());
-    let end = plan.run(|p, result| {
-        let row = SweepRow::from_result(p, result);
-        bar.suspend(|| sinks.iter_mut().try_for_each(|s| s.write(&row)))?;
-        bar.inc(1);
-        bar.set_message(format!("last: {}", row_brief(&row)));
-        done.push((p.clone(), row));
-        Ok(())
-    });
+    let end = plan.run(
+        |p, result| {
+            bar.inc(1);
+            bar.set_message(sweep_progress::brief(&SweepRow::from_result(p, result)));
+        },
+        |p, result| {
+            let row = SweepRow::from_result(p, result);
+            bar.suspend(|| sinks.iter_mut().try_for_each(|s| s.write(&row)))?;
+            done.push((p.clone(), row));
+            Ok(())
+        },
+    );
     bar.finish_and_clear();
     // The plot is drawn from whatever finished, even when a point failed or Ctrl-C came.
     if let Some(out) = plot_out {
         write_plot(&plan, &done, out)?;
+    }
+    // Rows that went only to files are shown on a terminal too, once, as `--format text` has them.
+    let stdout_free = !outputs
+        .iter()
+        .chain(&plot_path)
+        .any(|p| p.as_os_str() == "-");
+    if stdout_free && !done.is_empty() {
+        show_on_terminal(done.iter().map(|(_, r)| r))?;
     }
     let end = end?;
     if stdout_carries.is_none() {

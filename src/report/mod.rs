@@ -28,6 +28,7 @@ pub mod run;
 pub mod server;
 pub mod svg;
 pub mod sweep_plot;
+pub mod sweep_progress;
 pub mod sweep_row;
 pub mod sweep_table;
 pub mod text;

@@ -48,9 +48,7 @@ impl Live {
 
     /// A bar of `len` steps drawn with `template` (indicatif's template language).
     pub fn bar(self, len: u64, template: &str) -> ProgressBar {
-        let b = ProgressBar::with_draw_target(Some(len), self.target());
-        b.set_style(style(template).progress_chars("=> "));
-        b
+        ProgressBar::with_draw_target(Some(len), self.target()).with_style(bar_style(template))
     }
 
     /// A line of text (a status line, or several lines: a multi-line message is drawn as is).
@@ -64,6 +62,11 @@ impl Live {
     pub fn multi(self) -> MultiProgress {
         MultiProgress::with_draw_target(self.target())
     }
+}
+
+/// The style of every bar, for a test that draws one on a terminal of its own.
+pub(crate) fn bar_style(template: &str) -> ProgressStyle {
+    style(template).progress_chars("=> ")
 }
 
 fn style(template: &str) -> ProgressStyle {

@@ -154,6 +154,7 @@ mod tests {
             stall_after: Duration::from_secs(2),
             timeout: Duration::from_secs(10),
             host: "127.0.0.1".into(),
+            jobs: std::num::NonZeroUsize::MIN,
         };
         let pts = p.points();
         assert_eq!(

@@ -6,7 +6,7 @@
 //! each point on two lines of at most 72 columns, under a two-line heading, so no row is ever
 //! wrapped into the next column; the paragraph above the table is wrapped at word boundaries.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
 use super::csv::CsvSink;
@@ -125,6 +125,21 @@ pub fn write_row(r: &SweepRow, mut out: impl Write, width: Option<usize>) -> io:
     out.flush()
 }
 
+/// The whole table at once on stdout, when stdout is a terminal: at the end of a sweep whose rows
+/// went only to files, so they are on screen too. Into a pipe or a file nothing is written, so a
+/// script still finds stdout empty.
+pub fn show_on_terminal<'a>(rows: impl IntoIterator<Item = &'a SweepRow>) -> io::Result<()> {
+    let stdout = io::stdout();
+    if !stdout.is_terminal() {
+        return Ok(());
+    }
+    let width = super::wrap::stdout_width();
+    let mut out = stdout.lock();
+    write_header(&mut out, width)?;
+    rows.into_iter()
+        .try_for_each(|r| write_row(r, &mut out, width))
+}
+
 /// One destination of the rows.
 pub enum RowSink {
     /// The table, laid out for the terminal's width when it goes to one (`None`: a pipe, a file).
@@ -170,18 +185,5 @@ impl RowSink {
                 out.flush()
             }
         }
-    }
-}
-
-/// A point in a few words, for the progress bar: `deadlock after 112.5 KiB`.
-pub fn row_brief(r: &SweepRow) -> String {
-    match r.stalled_at() {
-        Some(b) => format!("deadlock after {}", human(b)),
-        None => match r.outcome {
-            Outcome::Completed => "completed".into(),
-            Outcome::TimedOut => "timed out".into(),
-            Outcome::Deadlock | Outcome::Interrupted => "stopped".into(),
-            _ => "failed".into(),
-        },
     }
 }

@@ -6,6 +6,7 @@
 
 use std::io;
 use std::net::Shutdown;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -70,6 +71,9 @@ pub struct Watch<'a> {
     /// Run once every thread is started (given whether they all were), before the watch begins:
     /// connects a client whose threads wait at `Shared::start`. False ends the run at once.
     pub start: Option<Start<'a>>,
+    /// Set by the caller to end the run as Ctrl-C would, for this run alone (a sweep whose rows
+    /// can no longer be written stops the points still running).
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// See `Watch::start`.
@@ -199,7 +203,7 @@ fn watch<R: Ended>(
                 .expect("a verdict was just given");
             return WatchEnd::Verdict(Box::new(v));
         }
-        if interrupt::requested() {
+        if interrupt::requested() || w.cancel.is_some_and(|c| c.load(Relaxed)) {
             return WatchEnd::Interrupted;
         }
         if started.elapsed() >= w.timeout {

@@ -9,6 +9,8 @@ pub mod drive;
 mod outcome;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use socket2::Socket;
@@ -82,6 +84,8 @@ pub struct Traffic {
     pub verify_stall: Option<Duration>,
     /// Slow motion: the client sends at most this many bytes per second.
     pub pace: Option<u64>,
+    /// Ends the run as Ctrl-C would once set (see `drive::Watch::cancel`).
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Traffic {
@@ -102,6 +106,7 @@ impl Traffic {
             timeout: Duration::from_secs(120),
             verify_stall: None,
             pace: None,
+            cancel: None,
         }
     }
 
@@ -346,6 +351,7 @@ fn drive_run(
         follower: Follower::new(t.watchdog(), Some(Narrator::new(t.pace))),
         timeout: t.timeout,
         verify_stall: t.verify_stall,
+        cancel: t.cancel.as_deref(),
         start: start.map(|connect| -> drive::Start<'_> {
             let ready = &ready;
             Box::new(move |spawned| {

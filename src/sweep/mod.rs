@@ -1,19 +1,26 @@
 //! A sweep: the cartesian product of the buffer flags (and strategies), each point run as a fresh
-//! one-process deadlock demo (`run::run_pair`, all four sockets in view), each result handed to the
-//! caller as soon as the point finishes, so the views can write and flush its row at once.
+//! one-process deadlock demo (`run::run_pair`, all four sockets in view), several at once, each
+//! result handed to the caller in point order as soon as the points before it are done, so the
+//! views can write and flush its row at once.
 //!
-//! Parsing the specs lives in `grid.rs`, the prediction in `model.rs`; rows, files, formats and the
-//! progress bar are the views' and the command's (`report::sweep_row`, `cmd/sweep.rs`).
+//! Parsing the specs lives in `grid.rs`, running the points together in `pool.rs`, the prediction
+//! in `model.rs`; rows, files, formats and the progress bar are the views' and the command's
+//! (`report::sweep_row`, `cmd/sweep.rs`).
 
 pub mod grid;
+mod pool;
 
+pub use pool::{MAX_JOBS, WAITING_PER_JOB, default_jobs};
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::client::StrategyName;
-use crate::interrupt;
 use crate::model;
-use crate::observe::NoObserver;
-use crate::result::{Outcome, RunResult};
+use crate::observe::Observer;
+use crate::result::RunResult;
 use crate::run::{self, DEMO_BUFFER, MAX_CHUNK, PairConfig, SetupError, Traffic};
 use crate::sock::{BufReq, Dir, Limits};
 use crate::units::BufSize;
@@ -56,6 +63,8 @@ pub struct Plan {
     pub stall_after: Duration,
     pub timeout: Duration,
     pub host: String,
+    /// Points run at once (`pool::default_jobs` unless asked).
+    pub jobs: NonZeroUsize,
 }
 
 /// One run of the sweep.
@@ -137,8 +146,14 @@ impl Plan {
             .map(|(k, _)| *k)
     }
 
-    /// Runs one point and turns its result into a row.
-    pub fn run_point(&self, p: &Point, limits: &Limits) -> Result<RunResult, SetupError> {
+    /// Runs one point; `cancel`, once set, ends it as Ctrl-C would.
+    pub fn run_point(
+        &self,
+        p: &Point,
+        limits: &Limits,
+        cancel: Option<&Arc<AtomicBool>>,
+        obs: &mut dyn Observer,
+    ) -> Result<RunResult, SetupError> {
         let expected = model::expected(
             [
                 (p.client.snd, Dir::Send),
@@ -155,6 +170,7 @@ impl Plan {
                 nodelay: self.nodelay,
                 stall_after: self.stall_after,
                 timeout: self.timeout.max(Duration::from_millis(1)),
+                cancel: cancel.cloned(),
                 ..Traffic::new(p.strategy, bytes, self.chunk)
             },
             host: self.host.clone(),
@@ -162,24 +178,7 @@ impl Plan {
             server: p.server,
             buffers_after_connect: self.buffers_after_connect,
         };
-        run::run_pair(&cfg, &mut NoObserver)
-    }
-
-    /// Runs every point in order, handing each result to `on_point` as soon as it exists. Stops
-    /// after the point during which Ctrl-C arrived.
-    pub fn run(
-        &self,
-        mut on_point: impl FnMut(&Point, &RunResult) -> anyhow::Result<()>,
-    ) -> anyhow::Result<End> {
-        let limits = Limits::read();
-        for p in self.points() {
-            let result = self.run_point(&p, &limits)?;
-            on_point(&p, &result)?;
-            if result.outcome == Outcome::Interrupted || interrupt::requested() {
-                return Ok(End::Interrupted);
-            }
-        }
-        Ok(End::AllDone)
+        run::run_pair(&cfg, obs)
     }
 }
 
@@ -223,6 +222,7 @@ mod tests {
             stall_after: Duration::from_secs(2),
             timeout: Duration::from_secs(10),
             host: "127.0.0.1".into(),
+            jobs: NonZeroUsize::MIN,
         }
     }
 

@@ -123,8 +123,8 @@ impl Cmd {
         self.spawn().finish(deadline)
     }
 
-    /// Starts the program; the returned guard kills it when dropped.
-    pub fn spawn(self) -> Running {
+    /// The program, its arguments, folder and environment, with the standard streams still to set.
+    pub(super) fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command.args(&self.args);
         if let Some(dir) = &self.dir {
@@ -136,6 +136,17 @@ impl Cmd {
                 None => command.env_remove(key),
             };
         }
+        command
+    }
+
+    /// How long a run may take.
+    pub(super) fn bound(&self) -> Duration {
+        self.deadline
+    }
+
+    /// Starts the program; the returned guard kills it when dropped.
+    pub fn spawn(self) -> Running {
+        let mut command = self.command();
         command
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()

@@ -12,6 +12,7 @@
 //!   `python_server`).
 //! - `scratch.rs`: `Scratch`, a folder for a test's files, removed at the end.
 //! - `timeline.rs`: `timeline_csv`, a made-up timeline for `replay`.
+//! - `terminal.rs`: `Cmd::run_on_terminal`, a run on a pseudo-terminal of a chosen width.
 //!
 //! Each test file compiles its own copy and uses only part of it, hence the allow.
 #![allow(dead_code, unused_imports)]
@@ -21,6 +22,7 @@ mod running;
 mod scratch;
 mod server;
 mod timeline;
+mod terminal;
 
 use std::path::Path;
 use std::thread;
