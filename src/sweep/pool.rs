@@ -28,8 +28,8 @@ use super::{End, Plan, Point};
 use crate::interrupt;
 use crate::observe::Observer;
 use crate::result::{Counts, Outcome, RunResult};
-use crate::sample::Sample;
 use crate::run::SetupError;
+use crate::sample::Sample;
 use crate::sock::Limits;
 
 /// At most this many points at once: each holds two sockets, four threads and up to the sum of
@@ -182,9 +182,8 @@ impl Plan {
                 let spawned = thread::Builder::new()
                     .name("tcplab-sweep".into())
                     .spawn_scoped(scope, move || {
-                        let stopped = || {
-                            stop.load(Relaxed) || cancel.load(Relaxed) || interrupt::requested()
-                        };
+                        let stopped =
+                            || stop.load(Relaxed) || cancel.load(Relaxed) || interrupt::requested();
                         // The slot is taken before the point is, so points start in order.
                         while slots.take(stopped) {
                             let mut keeper = SlotKeeper::new(slots, early);

@@ -21,8 +21,8 @@ mod cmd;
 mod running;
 mod scratch;
 mod server;
-mod timeline;
 mod terminal;
+mod timeline;
 
 use std::path::Path;
 use std::thread;
