@@ -542,6 +542,12 @@ outcome = "deadlocked"
             .iter()
             .map(|e| format!("{:>2}: {}", e.number, describe_expectation(e)))
             .collect();
+        for line in &all {
+            assert!(
+                !line.contains('{'),
+                "a placeholder reaches the sentence a student reads: {line}"
+            );
+        }
         insta::assert_snapshot!(all.join("\n"));
     }
 
