@@ -55,6 +55,63 @@ fn the_classic_python_pair_is_watched_to_a_deadlock_with_its_ledger_and_threads(
 }
 
 #[test]
+fn the_table_alone_shows_a_class_in_aligned_rows_within_80_columns() {
+    let server = tcplab_server(&["--sndbuf", "16K", "--rcvbuf", "16K"]);
+    let port = server.port().to_string();
+    let watch = tcplab(&["watch", "--port", &port, "--table", "--until-verdict"])
+        .env("COLUMNS", "80")
+        .deadline(Duration::from_secs(60))
+        .spawn();
+    // Two classic clients that never read: both deadlock against 16 KiB buffers.
+    let _clients: Vec<_> = (0..2)
+        .map(|_| {
+            python("tcp_deadlock.py")
+                .args(["client", "127.0.0.1", "100000000", "-p", &port])
+                .spawn()
+        })
+        .collect();
+    let out = watch.finish(Duration::from_secs(60));
+    out.assert_code(3);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    // Only the table: no line per event, no report.
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.contains("DEADLOCK") && !l.starts_with("watching")),
+        "{}",
+        out.dump()
+    );
+    let head = lines
+        .iter()
+        .position(|l| l.starts_with("client ") && l.contains("cli recv"))
+        .unwrap_or_else(|| panic!("no table header\n{}", out.dump()));
+    assert!(
+        lines[head - 1].ends_with(&format!("connections to 127.0.0.1:{port}")),
+        "{}",
+        out.dump()
+    );
+    let rows = &lines[head + 1..];
+    assert!(
+        rows[0].contains(" deadlocked "),
+        "stuck first:\n{}",
+        out.dump()
+    );
+    let at = lines[head].find("state").unwrap();
+    for l in lines[head..].iter() {
+        assert!(l.chars().count() <= 80, "wider than 80 columns: {l:?}");
+    }
+    for r in rows {
+        assert!(r.starts_with('#'), "{r:?}");
+        let state = r[at..].split_whitespace().next().unwrap();
+        assert!(
+            ["deadlocked", "flowing", "crawling", "idle"].contains(&state),
+            "the state column is out of line: {r:?}\n{}",
+            out.dump()
+        );
+    }
+}
+
+#[test]
 fn a_healthy_transfer_is_watched_to_its_clean_close_without_a_verdict() {
     let server = tcplab_server(&[]);
     let port = server.port().to_string();

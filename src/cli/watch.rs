@@ -43,6 +43,11 @@ pub struct WatchArgs {
     /// No live view; events and verdicts as lines.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Only the table of connections, one row each, the stuck ones first, also for one
+    /// connection: no events or reports above it. A class at a glance; at the end the last table
+    /// stays on screen (or, not on a terminal, is printed once).
+    #[arg(long, conflicts_with = "quiet")]
+    pub table: bool,
     /// Give up after this long in all (exit 1).
     #[arg(long, value_parser = duration_arg, value_name = "DURATION")]
     pub timeout: Option<Millis>,

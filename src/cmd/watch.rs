@@ -25,6 +25,12 @@ pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
+    if a.table && format == Format::Json {
+        return Err(Usage(
+            "--table is a view for a person; with --format json every row is in the JSON lines already: drop one of the two".into(),
+        )
+        .into());
+    }
     let mut w = Watcher::new(Target {
         port: a.port,
         pid: a.pid,
@@ -44,7 +50,7 @@ pub fn main(a: &WatchArgs) -> anyhow::Result<ExitCode> {
             report::wrap::for_stderr(&report::watch::destroyed_unavailable_line(why))
         );
     }
-    let mut view = WatchView::new(format, Live::decide(a.quiet, a.format.machine()));
+    let mut view = WatchView::new(format, Live::decide(a.quiet, a.format.machine()), a.table);
     let mut views: Vec<&mut dyn View> = vec![&mut view];
     if let Some(p) = page.as_mut() {
         views.push(p);

@@ -8,6 +8,17 @@ pub fn human(bytes: u64) -> String {
     humansize::format_size(bytes, humansize::BINARY)
 }
 
+/// A byte count in at most 10 columns, for tables: one decimal (`15.6 KiB`, `1.2 MiB`, `0 B`).
+pub fn human_short(bytes: u64) -> String {
+    if bytes < 1024 {
+        return human(bytes);
+    }
+    let opts = humansize::FormatSizeOptions::from(humansize::BINARY)
+        .decimal_places(1)
+        .decimal_zeroes(1);
+    humansize::format_size(bytes, opts)
+}
+
 /// Formats a signed byte count (ledger residuals).
 pub fn human_signed(bytes: i64) -> String {
     if bytes < 0 {

@@ -18,6 +18,7 @@ use super::wrap;
 use crate::ledger;
 use crate::observe::diag::ConnKey;
 use crate::report::human;
+use crate::report::human::human_short;
 use crate::result::Event;
 use crate::sample::{Sample, Side, ThreadView};
 use crate::watch::{CloseKind, Status, Target, Update, View, Watched, Watcher};
@@ -57,25 +58,108 @@ pub fn row_cells(c: &Watched) -> (String, &'static str, [String; 4], String) {
     (conn_name(c.id, &c.key), c.status.name(), q, who)
 }
 
-/// One row per connection, the stuck ones first, at most `rows` of them.
+/// One row per connection, the stuck ones first, at most `rows` of them, every line within
+/// `width` columns (`layout`). When every connection has the same server address, a title line
+/// names it once and each row gives the client's address only.
 pub fn table(conns: &[&Watched], width: usize, rows: usize) -> Vec<String> {
-    let mut lines = vec![format!(
-        "{:<34} {:<10} {:>9} {:>9} {:>9} {:>9}  who waits",
-        "connection", "state", "cli send", "srv recv", "srv send", "cli recv"
-    )];
-    for c in sorted(conns).into_iter().take(rows) {
-        let (name, state, [a, b, c, d], who) = row_cells(c);
-        lines.push(format!(
-            "{name:<34} {state:<10} {a:>9} {b:>9} {c:>9} {d:>9}  {who}"
-        ));
+    let one_server = {
+        let mut servers = conns.iter().map(|c| c.key.addrs().0);
+        let first = servers.next();
+        first.filter(|f| servers.all(|s| s == *f))
+    };
+    let title = one_server.map(|s| format!("{} connections to {s}", conns.len()));
+    let head = if one_server.is_some() {
+        "client"
+    } else {
+        "connection"
+    };
+    let cells: Vec<Row> = sorted(conns)
+        .into_iter()
+        .take(rows)
+        .map(|c| Row {
+            name: match one_server {
+                Some(_) => format!("#{} {}", c.id, c.key.addrs().1),
+                None => conn_name(c.id, &c.key),
+            },
+            state: c.status.name(),
+            queues: queues(c).map(|b| b.map_or("-".to_string(), human_short)),
+            who: c.last().map_or(String::new(), blocked_summary),
+        })
+        .collect();
+    layout(title, head, &cells, conns.len().saturating_sub(rows), width)
+}
+
+/// One row of the table, as text.
+pub struct Row {
+    pub name: String,
+    pub state: &'static str,
+    pub queues: [String; 4],
+    pub who: String,
+}
+
+/// Width of a queue column: the longest short byte count (`1023.9 KiB`).
+const QUEUE_COL: usize = 10;
+/// Width of the state column: the longest status name.
+const STATE_COL: usize = 10;
+
+/// The table's lines. The columns line up whatever the names; the queues are never cut (a cut
+/// "125.0 KiB" would read as "12"): when a line is too long, "who waits" goes first, then the
+/// names are shortened with "…".
+pub fn layout(
+    title: Option<String>,
+    head: &str,
+    rows: &[Row],
+    more: usize,
+    width: usize,
+) -> Vec<String> {
+    let fixed = 1 + STATE_COL + 4 * (1 + QUEUE_COL);
+    let want = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .chain([head.chars().count()])
+        .max()
+        .unwrap_or(0);
+    let name_col = want.min(width.saturating_sub(fixed).max(8));
+    let cut = |s: &str, room: usize| -> String {
+        if s.chars().count() <= room {
+            s.to_string()
+        } else {
+            let mut t: String = s.chars().take(room.saturating_sub(1)).collect();
+            t.push('…');
+            t
+        }
+    };
+    let who_room = width.saturating_sub(name_col + fixed + 2);
+    let line = |name: &str, state: &str, q: [&str; 4], who: &str| {
+        let mut l = format!(
+            "{:<name_col$} {state:<STATE_COL$} {:>QUEUE_COL$} {:>QUEUE_COL$} {:>QUEUE_COL$} {:>QUEUE_COL$}",
+            cut(name, name_col),
+            q[0],
+            q[1],
+            q[2],
+            q[3]
+        );
+        if who_room >= 8 && !who.is_empty() {
+            l.push_str("  ");
+            l.push_str(&cut(who, who_room));
+        }
+        l.trim_end().to_string()
+    };
+    let mut lines: Vec<String> = title.map(|t| cut(&t, width)).into_iter().collect();
+    lines.push(line(
+        head,
+        "state",
+        ["cli send", "srv recv", "srv send", "cli recv"],
+        "who waits",
+    ));
+    for r in rows {
+        let q = &r.queues;
+        lines.push(line(&r.name, r.state, [&q[0], &q[1], &q[2], &q[3]], &r.who));
     }
-    if conns.len() > rows {
-        lines.push(format!("… and {} more", conns.len() - rows));
+    if more > 0 {
+        lines.push(format!("… and {more} more"));
     }
     lines
-        .into_iter()
-        .map(|l| l.chars().take(width).collect())
-        .collect()
 }
 
 /// Who is blocked in which call, in a few words: `client in send, server in send`.
@@ -321,6 +405,10 @@ pub struct WatchView {
     width: usize,
     picture: Picture,
     last_table: Option<Instant>,
+    /// `--table`: the table only, for every connection seen, and kept at the end.
+    table_only: bool,
+    /// With `table_only`: the newest full table, printed at the end.
+    final_table: Vec<String>,
 }
 
 /// Rows of the table.
@@ -329,7 +417,7 @@ const ROWS: usize = 16;
 const TABLE_EVERY: Duration = Duration::from_millis(200);
 
 impl WatchView {
-    pub fn new(format: Format, live: Live) -> WatchView {
+    pub fn new(format: Format, live: Live, table_only: bool) -> WatchView {
         let width = wrap::stderr_width();
         WatchView {
             json: format == Format::Json,
@@ -338,6 +426,8 @@ impl WatchView {
             width,
             picture: Picture::new(width),
             last_table: None,
+            table_only: table_only && format != Format::Json,
+            final_table: Vec::new(),
         }
     }
 
@@ -380,6 +470,16 @@ impl View for WatchView {
     }
 
     fn updates(&mut self, w: &Watcher, updates: &[Update]) -> io::Result<()> {
+        if self.table_only {
+            let all: Vec<&Watched> = w.conns().iter().collect();
+            self.final_table = table(&all, self.width, usize::MAX);
+            if self.live.shown() && self.last_table.is_none_or(|t| t.elapsed() >= TABLE_EVERY) {
+                self.bar
+                    .set_message(table(&all, self.width, ROWS).join("\n"));
+                self.last_table = Some(Instant::now());
+            }
+            return Ok(());
+        }
         let conn = |id: u32| &w.conns()[id as usize - 1];
         for u in updates {
             match u {
@@ -452,5 +552,82 @@ impl View for WatchView {
 
     fn finish(&mut self) {
         self.bar.finish_and_clear();
+        if self.table_only && !self.final_table.is_empty() {
+            let mut out = io::stdout().lock();
+            for l in &self.final_table {
+                let _ = writeln!(out, "{l}");
+            }
+            let _ = out.flush();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Row, human_short, layout};
+
+    fn row(name: &str, state: &'static str, bytes: [u64; 4]) -> Row {
+        Row {
+            name: name.into(),
+            state,
+            queues: bytes.map(human_short),
+            who: "client in sendto, server in sendto".into(),
+        }
+    }
+
+    /// The byte of each line where the state column starts.
+    fn state_at(line: &str) -> usize {
+        ["deadlocked", "flowing", "state"]
+            .iter()
+            .find_map(|w| line.find(w))
+            .expect("a state")
+    }
+
+    #[test]
+    fn the_class_table_fits_80_columns_lines_up_and_never_cuts_a_queue() {
+        let rows = [
+            row("#1 127.0.0.1:39398", "flowing", [0, 1024, 40_960, 128_409]),
+            row(
+                "#40 255.255.255.255:65535",
+                "deadlocked",
+                [3_774_873, 1_048_063, 130_048, 1_073_741_824],
+            ),
+            row(
+                "#7 [fd00::1:2:3:4:5]:40000 → [fd00::9]:1060",
+                "flowing",
+                [1; 4],
+            ),
+        ];
+        let lines = layout(Some("40 connections to x".into()), "client", &rows, 3, 80);
+        insta::assert_snapshot!(lines.join("\n"));
+        for l in &lines {
+            assert!(l.chars().count() <= 80, "wider than 80: {l:?}");
+        }
+        let at = state_at(&lines[1]);
+        for l in &lines[1..4] {
+            assert_eq!(
+                state_at(l),
+                at,
+                "the state column moved:\n{}",
+                lines.join("\n")
+            );
+        }
+        for (r, l) in rows.iter().zip(&lines[2..]) {
+            for q in &r.queues {
+                assert!(l.contains(&format!(" {q}")), "{q} cut in {l:?}");
+            }
+        }
+        assert_eq!(lines.last().unwrap(), "… and 3 more");
+    }
+
+    #[test]
+    fn a_wide_terminal_shows_who_waits() {
+        let rows = [row("#1 127.0.0.1:39398", "flowing", [0; 4])];
+        let lines = layout(None, "client", &rows, 0, 120);
+        assert!(
+            lines[1].ends_with("client in sendto, server in sendto"),
+            "{lines:?}"
+        );
+        assert!(lines[0].ends_with("who waits"), "{lines:?}");
     }
 }
