@@ -51,3 +51,44 @@ fn forty_clients_half_deadlocking_all_end_as_they_should() {
     assert!((2000..3000).contains(&freed), "{freed} ms");
     assert!(run.ok && out.status.success(), "{}", out.dump());
 }
+
+/// A load test against a server that should already run refuses to start, in one line, when
+/// nothing listens there or `--server-pid` is not the process that does: it would otherwise
+/// fail one refused client at a time, or measure another process's memory and pass.
+#[test]
+fn a_load_test_checks_its_server_before_it_starts() {
+    let free = common::refusing_port();
+    let port = free.port.to_string();
+    let out = tcplab(&["load", "-p", &port]).run();
+    out.assert_code(1);
+    assert!(
+        out.one_error_line().starts_with(&format!(
+            "tcplab: nothing listens on 127.0.0.1:{port}: start"
+        )),
+        "{}",
+        out.dump()
+    );
+    let server = common::tcplab_server(&[]);
+    let port = server.port().to_string();
+    let out = tcplab(&["load", "-p", &port, "--server-pid", "999999999"]).run();
+    out.assert_code(1);
+    assert!(
+        out.one_error_line()
+            .contains("there is no process 999999999"),
+        "{}",
+        out.dump()
+    );
+    // This test's own process holds no listening socket on that port.
+    let me = std::process::id().to_string();
+    let out = tcplab(&["load", "-p", &port, "--server-pid", &me]).run();
+    out.assert_code(1);
+    let line = out.one_error_line();
+    assert!(
+        line.contains(&format!("--server-pid {me}"))
+            && line.contains("does not hold the socket listening on")
+            && line.contains("try --server-pid "),
+        "{}",
+        out.dump()
+    );
+    assert!(out.stdout.is_empty(), "no client ran: {}", out.dump());
+}

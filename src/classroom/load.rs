@@ -62,6 +62,65 @@ pub trait Progress: Send {
     fn tally(&mut self, t: Tally);
 }
 
+/// Why a load test cannot start against a server that should already be running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotReady {
+    /// No socket listens at the address.
+    NothingListens { addr: SocketAddr },
+    /// `--server-pid` names no process.
+    NoSuchProcess { pid: u32 },
+    /// `--server-pid` names a process that does not hold the listening socket; `holders` are the
+    /// ones that do, where they can be read.
+    NotTheServer {
+        pid: u32,
+        name: Option<String>,
+        addr: SocketAddr,
+        holders: Vec<u32>,
+    },
+}
+
+/// Checks, without connecting, that a server listens at `addr` and that `pid` (when given) is the
+/// process holding its listening socket: memory and threads of another process would be measured
+/// without complaint, and a class against a closed port fails one refused client at a time.
+pub fn preflight(addr: SocketAddr, pid: Option<u32>) -> Result<(), NotReady> {
+    let listening: Vec<u64> = [procfs::net::tcp(), procfs::net::tcp6()]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.state == procfs::net::TcpState::Listen
+                && e.local_address.port() == addr.port()
+                && (e.local_address.ip() == addr.ip()
+                    || e.local_address.ip().is_unspecified()
+                    || e.local_address.ip().to_canonical() == addr.ip().to_canonical())
+        })
+        .map(|e| e.inode)
+        .collect();
+    if listening.is_empty() {
+        return Err(NotReady::NothingListens { addr });
+    }
+    let Some(pid) = pid else { return Ok(()) };
+    if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        return Err(NotReady::NoSuchProcess { pid });
+    }
+    let held = crate::sys::proc::socket_inodes(pid);
+    if listening.iter().any(|i| held.contains(i)) {
+        return Ok(());
+    }
+    let owners = crate::sys::proc::socket_owners(&listening.iter().copied().collect());
+    let mut holders: Vec<u32> = owners.values().flatten().map(|o| o.pid as u32).collect();
+    holders.sort_unstable();
+    holders.dedup();
+    Err(NotReady::NotTheServer {
+        pid,
+        name: std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .ok()
+            .map(|n| n.trim().to_string()),
+        addr,
+        holders,
+    })
+}
+
 /// Runs the rounds against the server (starting it first and stopping it at the end, when asked
 /// to), and judges the whole.
 pub fn test(t: &LoadTest, progress: &mut dyn Progress) -> anyhow::Result<LoadRun> {

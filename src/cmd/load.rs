@@ -50,6 +50,11 @@ pub fn main(a: &LoadArgs) -> anyhow::Result<ExitCode> {
             max_conns: a.clients + 8,
         }),
     };
+    if t.start.is_none()
+        && let Err(n) = load::preflight(addr, a.server_pid)
+    {
+        anyhow::bail!("{}", report::load::not_ready_line(&n));
+    }
     let mut progress = report::load::Progress::new(!a.format.machine(), a.clients, a.deadlocking);
     let run = load::test(&t, &mut progress)?;
     progress.finish();

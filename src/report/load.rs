@@ -164,13 +164,15 @@ pub fn write_round(r: &LoadReport, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "deadlocking clients: {} of {} freed by the server within --idle-timeout {} ms + {} ms (longest: {} ms after the last byte)",
+        "deadlocking clients: {} of {} freed by the server within --idle-timeout {} ms + {} ms ({})",
         r.deadlocking_ok,
         r.deadlocking_total,
         r.idle_timeout_ms,
         FREE_SLACK.as_millis(),
         r.max_stall_to_free_ms
-            .map_or("-".to_string(), |m| m.to_string())
+            .map_or("none was freed".to_string(), |m| format!(
+                "longest: {m} ms after the last byte"
+            ))
     )?;
     if let Some(s) = &r.server {
         writeln!(
@@ -198,4 +200,45 @@ pub fn write_round(r: &LoadReport, out: &mut dyn Write) -> io::Result<()> {
         },
         r.elapsed_ms as f64 / 1000.0
     )
+}
+
+/// Why a load test did not start, in one line with the next thing to try.
+pub fn not_ready_line(n: &crate::classroom::load::NotReady) -> String {
+    use crate::classroom::load::NotReady;
+    match n {
+        NotReady::NothingListens { addr } => format!(
+            "nothing listens on {addr}: start the server first (tcplab server {} -p {}), or leave out --port and tcplab load starts one itself",
+            addr.ip(),
+            addr.port()
+        ),
+        NotReady::NoSuchProcess { pid } => format!(
+            "--server-pid {pid}: there is no process {pid}; give the pid of the server that listens on the port (pgrep -f 'tcplab server'), or leave --server-pid out"
+        ),
+        NotReady::NotTheServer {
+            pid,
+            name,
+            addr,
+            holders,
+        } => {
+            let name = name
+                .as_deref()
+                .map(|n| format!(" ({})", super::outside::text(n)))
+                .unwrap_or_default();
+            let hint = match holders.as_slice() {
+                [] => "give the pid of the process that listens there, or leave --server-pid out"
+                    .to_string(),
+                [one] => format!("the socket is held by process {one}: try --server-pid {one}"),
+                many => format!(
+                    "the socket is held by processes {}: give the one that serves",
+                    many.iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            format!(
+                "--server-pid {pid}{name} does not hold the socket listening on {addr}, so its memory and threads say nothing about the server; {hint}"
+            )
+        }
+    }
 }
