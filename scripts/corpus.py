@@ -334,7 +334,7 @@ def run_watch(prog, tcplab, flag, builds, work):
         while port is None and time.monotonic() < until:
             with open(peer.out_path) as f:
                 first = f.readline()
-            if first.startswith('Listening at'):
+            if first.startswith('Listening at') and first.endswith('\n'):
                 port = int(first.rsplit(',', 1)[1].strip(' )\n'))
             else:
                 time.sleep(0.05)
