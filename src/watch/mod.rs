@@ -509,6 +509,17 @@ impl Watcher {
                 out.push(update);
             }
         }
+        // A connection found and closed in the same step is told once, by its close: a view
+        // words each update from the connection as it is after the step, so its `Found` would
+        // read as a second close.
+        let closed: Vec<u32> = out
+            .iter()
+            .filter_map(|u| match u {
+                Update::Closed { conn, .. } => Some(*conn),
+                _ => None,
+            })
+            .collect();
+        out.retain(|u| !matches!(u, Update::Found { conn } if closed.contains(conn)));
         out
     }
 
