@@ -105,6 +105,7 @@ struct SlotKeeper<'a> {
     early: bool,
     held: bool,
     last: Option<Counts>,
+    /// When the counters last changed.
     still_since: Option<Duration>,
 }
 
@@ -125,12 +126,16 @@ impl Observer for SlotKeeper<'_> {
         if !self.held || !self.early {
             return;
         }
+        // Still since the sample at which the counters last changed; a point that has sent
+        // nothing yet has not settled.
         if self.last != Some(s.counts) || s.counts.total() == 0 {
             self.last = Some(s.counts);
-            self.still_since = None;
+            self.still_since = (s.counts.total() > 0).then_some(s.at);
             return;
         }
-        let since = *self.still_since.get_or_insert(s.at);
+        let Some(since) = self.still_since else {
+            return;
+        };
         if s.at.saturating_sub(since) >= SETTLED {
             self.held = false;
             self.slots.give();
@@ -298,6 +303,66 @@ impl<T> InOrder<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn free(slots: &Slots) -> usize {
+        *slots.free.lock().unwrap()
+    }
+
+    /// A sample at `ms` after the start with `sent` bytes sent by the client.
+    fn at(ms: u64, sent: u64) -> Sample {
+        Sample {
+            at: Duration::from_millis(ms),
+            counts: Counts {
+                client_sent_bytes: sent,
+                ..Counts::default()
+            },
+            ..Sample::default()
+        }
+    }
+
+    #[test]
+    fn a_point_gives_its_slot_once_its_counters_stood_still_for_settled() {
+        let slots = Slots::new(1);
+        assert!(slots.take(|| false));
+        let mut keeper = SlotKeeper::new(&slots, true);
+        // Nothing sent yet: a point that has not started does not count as settled.
+        keeper.sample(&at(0, 0));
+        keeper.sample(&at(500, 0));
+        assert_eq!(free(&slots), 0);
+        // Moving, then a pause shorter than SETTLED: kept.
+        keeper.sample(&at(510, 16));
+        keeper.sample(&at(520, 32));
+        keeper.sample(&at(610, 32));
+        assert_eq!(free(&slots), 0, "a 90 ms pause keeps the slot");
+        keeper.sample(&at(620, 48));
+        keeper.sample(&at(700, 48));
+        assert_eq!(free(&slots), 0, "the pause began again at 620 ms");
+        keeper.sample(&at(720, 48));
+        assert_eq!(free(&slots), 1, "still for 100 ms: the slot is given");
+        // Given once: more samples and the end of the point give nothing more.
+        keeper.sample(&at(900, 48));
+        drop(keeper);
+        assert_eq!(free(&slots), 1);
+    }
+
+    #[test]
+    fn one_job_at_a_time_keeps_the_slot_until_the_point_ends() {
+        let slots = Slots::new(1);
+        assert!(slots.take(|| false));
+        let mut keeper = SlotKeeper::new(&slots, false);
+        keeper.sample(&at(10, 16));
+        keeper.sample(&at(5000, 16));
+        assert_eq!(free(&slots), 0, "--jobs 1 runs the points strictly in turn");
+        drop(keeper);
+        assert_eq!(free(&slots), 1);
+    }
+
+    #[test]
+    fn taking_a_slot_gives_up_once_the_sweep_is_stopped() {
+        let slots = Slots::new(0);
+        assert!(!slots.take(|| true));
+        assert_eq!(free(&slots), 0);
+    }
 
     /// Feeds `arrivals` (point, or `Err` for a point that could not be set up) and returns what
     /// was handed on after each arrival.
