@@ -369,6 +369,9 @@ def run_watch(prog, tcplab, flag, builds, work):
          'verdict_kind': verdicts[0]['verdict'].get('kind') if verdicts else None,
          'close': close_claim(lines, w.returncode),
          'stderr': next((l for l in lib.tail(err, 20) if l.startswith('tcplab:')), None)}
+    # The close lines as watch wrote them, for whoever reads a wrong close in results.json.
+    a['close_lines'] = [l for l in lines if l.get('status') == 'closed' and not l.get('event')
+                        and not l.get('verdict')][:4]
     if verdicts:
         a['threads'] = [{k: t.get(k) for k in ('side', 'name', 'syscall', 'call', 'state')
                          if k in t} for t in verdicts[0]['verdict'].get('threads', [])]

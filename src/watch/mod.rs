@@ -329,6 +329,23 @@ impl Watcher {
             {
                 continue;
             }
+            // The closing ends of a connection already watched (a program that closed its
+            // socket leaves it orphaned, with another inode, in FIN_WAIT or LAST_ACK) are that
+            // connection, not a new one: only a fresh handshake on the same addresses is.
+            let addrs = |k: &ConnKey| {
+                let (a, b) = k.addrs();
+                (canon(a), canon(b))
+            };
+            let fresh = sockets.iter().any(|s| {
+                matches!(
+                    s.state,
+                    TcpState::Established | TcpState::SynSent | TcpState::SynRecv
+                ) && [addrs(&key).0, addrs(&key).1].contains(&canon(s.local))
+                    && [addrs(&key).0, addrs(&key).1].contains(&canon(s.remote))
+            });
+            if !fresh && self.conns.iter().any(|c| addrs(&c.key) == addrs(&key)) {
+                continue;
+            }
             let id = self.conns.len() as u32 + 1;
             self.conns.push(Watched::new(id, key, self.target.confirm));
             found.push(id);
