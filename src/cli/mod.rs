@@ -64,3 +64,61 @@ pub enum Command {
     Watch(watch::WatchArgs),
     Check(check::CheckArgs),
 }
+
+#[cfg(test)]
+mod format_tests {
+    use clap::Parser;
+
+    use super::{Cli, Command, check::CheckWhat};
+    use crate::format::Format;
+
+    /// The format each command that prints a document was asked for.
+    fn format_of(args: &[&str]) -> Format {
+        let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        match cli.command {
+            Command::Deadlock(a) => a.output.format.get(),
+            Command::Watch(a) => a.format.get(),
+            Command::Check(a) => match a.what {
+                CheckWhat::Client(c) => c.common.format.get(),
+                CheckWhat::Server(s) => s.common.format.get(),
+            },
+            Command::Sweep(a) => a.format.get(),
+            Command::Load(a) => a.format.get(),
+            _ => unreachable!("not one of the five"),
+        }
+    }
+
+    /// `--json` is kept for scripts: it is the same parsed value as `--format json`, so every
+    /// command gives the same document for both (each reads its format through
+    /// `FormatArgs::get` only).
+    #[test]
+    fn json_is_format_json_for_deadlock_watch_check_sweep_and_load() {
+        let commands: [&[&str]; 6] = [
+            &["tcplab", "deadlock"],
+            &["tcplab", "watch", "--port", "1060"],
+            &["tcplab", "check", "client", "--", "true"],
+            &["tcplab", "check", "server", "--", "true"],
+            &["tcplab", "sweep", "--buffers", "4K"],
+            &["tcplab", "load"],
+        ];
+        for cmd in commands {
+            let (head, tail) = match cmd.iter().position(|a| *a == "--") {
+                Some(i) => cmd.split_at(i),
+                None => (cmd, &[][..]),
+            };
+            let with = |flags: &[&str]| {
+                let mut v: Vec<&str> = head.to_vec();
+                v.extend_from_slice(flags);
+                v.extend_from_slice(tail);
+                format_of(&v)
+            };
+            assert_eq!(with(&["--json"]), Format::Json, "{cmd:?}");
+            assert_eq!(with(&["--format", "json"]), Format::Json, "{cmd:?}");
+            assert_eq!(with(&[]), Format::Text, "{cmd:?}");
+        }
+        assert!(
+            Cli::try_parse_from(["tcplab", "deadlock", "--json", "--format", "text"]).is_err(),
+            "--json and --format together are refused"
+        );
+    }
+}
