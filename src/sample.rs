@@ -139,6 +139,11 @@ pub struct ThreadView {
     /// Whether its wait ends by itself (a sleep, a wait with a timeout), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timed: Option<bool>,
+    /// tcplab's own slow-motion pacing: the sender sleeps until its schedule allows the next
+    /// batch, in short naps so that a stop is noticed at once. Its waking is the schedule's, so
+    /// it holds a verdict off however often it has run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paced: bool,
 }
 
 impl ThreadView {
@@ -347,6 +352,7 @@ pub(crate) fn test_thread(side: Side, role: Role, phase: Phase, call: Option<Cal
         state: None,
         cpu_ns: None,
         timed: None,
+        paced: false,
     }
 }
 
@@ -368,6 +374,7 @@ mod tests {
             state: None,
             cpu_ns: None,
             timed: None,
+            paced: false,
         }
     }
 

@@ -229,6 +229,7 @@ fn thread_from_code(code: &str, side: Side, reader: bool) -> Option<ThreadView> 
         state: None,
         cpu_ns: None,
         timed: None,
+        paced: false,
     })
 }
 

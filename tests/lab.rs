@@ -143,6 +143,45 @@ fn both_fixes_complete_at_the_default_demo_settings() {
     }
 }
 
+/// A paced fix whose sender naps between big batches is not silent: each strategy moves one
+/// 512 KiB chunk, then sleeps 2 s until the next is due, twice the 1 s silence limit, waking every
+/// 50 ms meanwhile. A fix stays a fix in slow motion (`--slow --chunk 1M` once ended in DEADLOCK
+/// with every queue empty).
+#[test]
+fn paced_fixes_complete_however_long_their_sender_sleeps_between_batches() {
+    let runs: Vec<_> = ["reader-thread", "poll"]
+        .into_iter()
+        .map(|strategy| {
+            let args = [
+                "deadlock",
+                "--json",
+                "--quiet",
+                "--strategy",
+                strategy,
+                "--pace",
+                "256KiB/s",
+                "--chunk",
+                "512K",
+                "--bytes",
+                "1M",
+                "--stall-after",
+                "1s",
+            ];
+            (strategy, tcplab(&args).spawn())
+        })
+        .collect();
+    for (strategy, run) in runs {
+        let out = run.finish(LINE);
+        let r = out.result();
+        assert!(
+            r.timings.elapsed_ms >= 1500,
+            "{strategy} was not paced: {}",
+            out.dump()
+        );
+        assert_completed_and_verified(&out, &r);
+    }
+}
+
 #[test]
 fn send_once_loses_bytes_and_the_echo_matches_what_the_kernel_accepted() {
     let (out, r) = deadlock(&[

@@ -13,7 +13,7 @@ use socket2::Socket;
 
 use super::Sampler;
 use crate::counters::{Shared, ThreadSlot};
-use crate::sample::{Counts, Role, Sample, Side, ThreadView};
+use crate::sample::{Counts, Phase, Role, Sample, Side, ThreadView};
 use crate::sock;
 
 /// Longest time between two reads of the threads' calls while counters keep moving.
@@ -26,7 +26,7 @@ const THREADS: [(Slot, &str, Side, Role); 3] = [
     (Slot::Server, "tcplab-server", Side::Server, Role::Server),
 ];
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Slot {
     Client,
     Reader,
@@ -82,6 +82,8 @@ pub struct OwnSampler<'a> {
     client_role: Role,
     /// Name of the server thread (a classroom connection's thread carries its number).
     server_name: Cow<'static, str>,
+    /// The client keeps a slow-motion pace (`--slow`, `--pace`) and sends this many bytes in all.
+    paced: Option<u64>,
     memo: CallMemo,
 }
 
@@ -99,6 +101,7 @@ impl<'a> OwnSampler<'a> {
             server,
             client_role: Role::Sender,
             server_name: Cow::Borrowed("tcplab-server"),
+            paced: None,
             memo: CallMemo::current(),
         }
     }
@@ -111,6 +114,13 @@ impl<'a> OwnSampler<'a> {
 
     pub fn into_memo(self) -> CallMemo {
         self.memo
+    }
+
+    /// The client keeps a slow-motion pace and sends `total` bytes: until it has sent them all,
+    /// its timed waits (a sleep, a poll with a timeout) are the pacer's.
+    pub fn paced(mut self, total: Option<u64>) -> Self {
+        self.paced = total;
+        self
     }
 
     /// The client thread both sends and reads (an event loop).
@@ -160,10 +170,18 @@ impl Sampler for OwnSampler<'_> {
                     state: None,
                     cpu_ns: None,
                     timed: None,
+                    paced: false,
                 };
                 if let Some(k) = ask_kernel.then(|| s.kernel_view()).flatten() {
                     super::kernel_fields(&mut v, &k, None);
                 }
+                // tcplab's own paced sender waits with a timeout only to keep its pace: while
+                // bytes are still to go, or while it sleeps out the schedule of its last batch.
+                v.paced = slot == Slot::Client
+                    && v.timed == Some(true)
+                    && self.paced.is_some_and(|total| {
+                        counts.client_sent_bytes < total || v.phase == Some(Phase::Sending)
+                    });
                 v
             })
             .collect();

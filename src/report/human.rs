@@ -48,7 +48,12 @@ pub fn human_rate(bytes: u64, elapsed: Duration) -> String {
     if secs <= 0.0 {
         return "-".to_string();
     }
-    format!("{}/s", human((bytes as f64 / secs) as u64))
+    let rate = bytes as f64 / secs;
+    // Under 10 B/s a whole number misleads (32 B in 32.01 s is not "0 B/s").
+    if rate < 10.0 {
+        return format!("{:.1} B/s", rate);
+    }
+    format!("{}/s", human(rate.round() as u64))
 }
 
 #[cfg(test)]

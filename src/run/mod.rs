@@ -343,7 +343,9 @@ fn drive_run(
     jobs.push(Job::new("tcplab-client", move || {
         Done::Client(strategy.run(&job))
     }));
-    let mut sampler = OwnSampler::new(&shared, Some(client), server).client_role(strategy.role());
+    let mut sampler = OwnSampler::new(&shared, Some(client), server)
+        .client_role(strategy.role())
+        .paced(t.pace.map(|_| t.total));
     let gate = &shared.start;
     let watch = Watch {
         shared: &shared,

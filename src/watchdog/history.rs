@@ -128,6 +128,11 @@ impl History {
         }
         let mut waking = None;
         for t in s.threads.iter().filter(|t| t.phase != Some(Phase::Done)) {
+            // tcplab's own pacer naps and wakes many times before its next batch is due.
+            if t.paced {
+                waking.get_or_insert(Hold::Waking { side: t.side });
+                continue;
+            }
             if !self.wakes_usefully(s, t) {
                 continue;
             }

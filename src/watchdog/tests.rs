@@ -490,6 +490,7 @@ fn other(side: Side, tid: u32, call: Call, syscall: &'static str) -> ThreadView 
         state: Some('S'),
         cpu_ns: Some(1_000),
         timed: None,
+        paced: false,
     }
 }
 
@@ -647,6 +648,47 @@ fn a_stopped_process_is_never_deadlocked() {
             ..
         })
     ));
+}
+
+#[test]
+fn tcplab_s_own_pacer_that_naps_and_wakes_is_not_silence_and_another_sleeper_is() {
+    // The pacer sleeps in short naps, so its CPU time grows from one look to the next: a
+    // student's thread that keeps waking without moving a byte holds nothing off, tcplab's own
+    // paced sender does.
+    let samples = |paced: bool| -> Vec<Sample> {
+        (0..500)
+            .map(|i| {
+                let mut pacer = thread(
+                    Side::Client,
+                    Role::Sender,
+                    Phase::Sending,
+                    Some(Call::Sleep),
+                );
+                pacer.timed = Some(true);
+                pacer.tid = Some(7);
+                pacer.cpu_ns = Some(5 + i);
+                pacer.paced = paced;
+                reading(
+                    i * 10,
+                    16,
+                    vec![
+                        pacer,
+                        reader(Phase::Receiving, Some(Call::Recv)),
+                        server(Phase::Receiving, Call::Recv),
+                    ],
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        first_verdict(&mut deadlock_rules(), samples(true)),
+        None,
+        "5 s of tcplab's own pacing naps"
+    );
+    assert!(
+        first_verdict(&mut deadlock_rules(), samples(false)).is_some(),
+        "a sleeper that keeps waking and moves nothing is no reason to wait"
+    );
 }
 
 #[test]

@@ -530,6 +530,7 @@ fn thread_view(
         state: None,
         cpu_ns: None,
         timed: None,
+        paced: false,
     };
     super::kernel_fields(&mut v, t, Some(fd));
     Some(v)
