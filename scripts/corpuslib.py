@@ -111,7 +111,7 @@ def sanitize(text):
     """Text for the committed record: no path of this machine (the checkout, the temporary
     build directory, Python's own install)."""
     text = text.replace(sys.executable, 'python3').replace(ROOT + os.sep, '')
-    text = re.sub(r'/tmp/corpus-[a-z]+-\w+', '$BUILD', text)
+    text = re.sub(re.escape(tempfile.gettempdir()) + r'/corpus-[a-z]+-\w+', '$BUILD', text)
     for prefix in {sys.base_prefix, sys.prefix}:
         text = text.replace(prefix, '$PYTHON')
     return text.replace(os.path.expanduser('~'), '~')
