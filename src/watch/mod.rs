@@ -336,14 +336,15 @@ impl Watcher {
                 let (a, b) = k.addrs();
                 (canon(a), canon(b))
             };
+            let (a, b) = addrs(&key);
             let fresh = sockets.iter().any(|s| {
                 matches!(
                     s.state,
                     TcpState::Established | TcpState::SynSent | TcpState::SynRecv
-                ) && [addrs(&key).0, addrs(&key).1].contains(&canon(s.local))
-                    && [addrs(&key).0, addrs(&key).1].contains(&canon(s.remote))
+                ) && [a, b].contains(&canon(s.local))
+                    && [a, b].contains(&canon(s.remote))
             });
-            if !fresh && self.conns.iter().any(|c| addrs(&c.key) == addrs(&key)) {
+            if !fresh && self.conns.iter().any(|c| addrs(&c.key) == (a, b)) {
                 continue;
             }
             let id = self.conns.len() as u32 + 1;
