@@ -1,5 +1,5 @@
 //! The programs the experiments run that are not tcplab itself (the Python port of the classic
-//! pair, the starting client and two fixes), carried in the binary as the pages are (`build.rs`),
+//! pair, the starting client and two fixes), carried in the binary as the pages are (`src/build.rs`),
 //! so that an installed tcplab runs every experiment from any folder. A command names one as
 //! `{lab}/NAME`. `tcplab run` writes them all into a private temporary folder (`LabDir`), fills in
 //! its path, and removes the folder when the run ends; `tcplab files DIR` writes them where a
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use super::Experiment;
 
-/// One program as `build.rs` embedded it.
+/// One program as `src/build.rs` embedded it.
 #[derive(Debug)]
 pub struct LabFile {
     /// Its file name in the lab folder, e.g. `naive_client.py`.

@@ -1,6 +1,6 @@
 //! The numbered experiments: `experiments/NN-slug.toml` (the data: what to watch, the commands,
 //! the expected outcome, hints) and `experiments/NN-slug.md` (the page). Both are embedded at build
-//! time (see `build.rs`), parsed with serde from TOML, and checked here: a malformed entry is
+//! time (see `src/build.rs`), parsed with serde from TOML, and checked here: a malformed entry is
 //! reported by file and field. Running an experiment lives in `child.rs` (one command as a child
 //! process) and `verdict.rs` (did it behave as expected); the programs a command runs that are not
 //! tcplab (`{lab}/NAME`) in `files.rs`; printing is `cmd::{list,show,run}`.
@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use check::Check;
 
-/// One experiment's files as `build.rs` embedded them.
+/// One experiment's files as `src/build.rs` embedded them.
 pub struct EmbeddedFile {
     /// File name without extension, e.g. `05-deadlock`.
     pub stem: &'static str,
