@@ -82,7 +82,11 @@ pub fn table(conns: &[&Watched], width: usize, rows: usize) -> Vec<String> {
                 None => conn_name(c.id, &c.key),
             },
             state: c.status.name(),
-            queues: queues(c).map(|b| b.map_or("-".to_string(), human_short)),
+            // A closed connection has no queues left: its last look's would read as current.
+            queues: queues(c).map(|b| match b {
+                Some(b) if c.status != Status::Closed => human_short(b),
+                _ => "-".to_string(),
+            }),
             who: c.last().map_or(String::new(), blocked_summary),
         })
         .collect();
