@@ -14,8 +14,13 @@ pub const PREFIX: &str = "tcplab server busy:";
 
 /// The whole refusal line.
 pub fn line(max_conns: usize) -> String {
+    let conns = if max_conns == 1 {
+        "connection"
+    } else {
+        "connections"
+    };
     format!(
-        "{PREFIX} {max_conns} connections already open (--max-conns {max_conns}); try again when one ends\n"
+        "{PREFIX} {max_conns} {conns} already open (--max-conns {max_conns}); try again when one ends\n"
     )
 }
 
@@ -45,5 +50,11 @@ mod tests {
         assert_eq!(l.lines().count(), 1);
         assert!(l.contains("--max-conns 30"));
         assert!(!is_refusal(b"CAPITALIZE THIS!"));
+        assert!(l.contains(" 30 connections already open"), "{l}");
+        assert!(
+            line(1).contains(" 1 connection already open"),
+            "{}",
+            line(1)
+        );
     }
 }
