@@ -189,9 +189,16 @@ impl Started {
         })?;
         let (mut outcome, problem) = judge(&result);
         // A server that crashed reset the connection as its process died: the reset may come a
-        // moment before the process is seen gone.
+        // moment before the process is seen gone. A wrong echo is the server's fault whatever
+        // follows: tcplab's client stops reading at the first wrong byte, and a server that then
+        // dies of the broken pipe did not crash first.
+        let echo_wrong = matches!(
+            problem,
+            Some(Problem::WrongByte { .. } | Problem::TooLong { .. })
+        );
         if outcome != Outcome::Passed
             && outcome != Outcome::Interrupted
+            && !echo_wrong
             && self.student.exits_within(CRASH_WAIT)
         {
             outcome = Outcome::Crashed;
