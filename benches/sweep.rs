@@ -21,11 +21,12 @@
 //! the two-sided Mann-Whitney test asks whether a `--jobs` value gives the same distribution as
 //! `--jobs 1`; for the ACK-starved ones, Fisher's exact test asks whether they come as often.
 
+mod common;
+use common::Burners;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -446,36 +447,4 @@ fn erfc(x: f64) -> f64 {
                                     + t * (1.48851547 + t * (-0.82215223 + t * 0.17087277)))))))))
             .exp();
     if x >= 0.0 { r } else { 2.0 - r }
-}
-
-/// Spins one thread per core until dropped, so every sweep competes for the CPU.
-struct Burners(Arc<AtomicBool>, Vec<thread::JoinHandle<()>>);
-
-impl Burners {
-    fn start(n: usize) -> Burners {
-        let stop = Arc::new(AtomicBool::new(false));
-        let hs = (0..n)
-            .map(|_| {
-                let stop = stop.clone();
-                thread::spawn(move || {
-                    let mut x = 0u64;
-                    while !stop.load(Relaxed) {
-                        x = std::hint::black_box(
-                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
-                        );
-                    }
-                })
-            })
-            .collect();
-        Burners(stop, hs)
-    }
-}
-
-impl Drop for Burners {
-    fn drop(&mut self) {
-        self.0.store(true, Relaxed);
-        for h in self.1.drain(..) {
-            let _ = h.join();
-        }
-    }
 }

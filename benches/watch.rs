@@ -10,13 +10,15 @@
 //! cargo bench --bench watch                      # 200 connections, 100 healthy, 20 deadlocks
 //! cargo bench --bench watch -- --conns 50 --healthy 10 --deadlocks 5
 //! ```
+
 #![allow(unsafe_code)]
+
+mod common;
+use common::Burners;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -75,39 +77,6 @@ fn thread_cpu() -> Duration {
     // SAFETY: CLOCK_THREAD_CPUTIME_ID is valid for the calling thread; ts is a live local.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-/// Spins one thread per core until dropped.
-struct Burners(Arc<AtomicBool>, Vec<thread::JoinHandle<()>>);
-
-impl Burners {
-    fn start() -> Burners {
-        let n = thread::available_parallelism().map_or(2, |n| n.get());
-        let stop = Arc::new(AtomicBool::new(false));
-        let hs = (0..n)
-            .map(|_| {
-                let stop = stop.clone();
-                thread::spawn(move || {
-                    let mut x = 0u64;
-                    while !stop.load(Relaxed) {
-                        x = std::hint::black_box(
-                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
-                        );
-                    }
-                })
-            })
-            .collect();
-        Burners(stop, hs)
-    }
-}
-
-impl Drop for Burners {
-    fn drop(&mut self) {
-        self.0.store(true, Relaxed);
-        for h in self.1.drain(..) {
-            let _ = h.join();
-        }
-    }
 }
 
 fn arg(args: &[String], flag: &str, default: usize) -> usize {
@@ -198,7 +167,7 @@ fn cost(conns: usize) {
 
 /// Healthy transfers, each watched to its end: any verdict is a false one.
 fn healthy(runs: usize) {
-    let _burn = Burners::start();
+    let _burn = Burners::start(thread::available_parallelism().map_or(2, |n| n.get()));
     let mut false_verdicts = 0;
     let mut watched = 0;
     for i in 0..runs {

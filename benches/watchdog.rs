@@ -20,10 +20,11 @@
 //! load, so the 1G part alone usually gets fewer runs. Each run's outcome goes to stderr as it
 //! ends, so a bench stopped early still shows how many runs it made.
 
+mod common;
+use common::Burners;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 use std::time::Instant;
 
@@ -90,38 +91,6 @@ fn keep(ran: &Ran, name: &str) -> String {
     match std::fs::write(&path, &ran.json) {
         Ok(()) => format!("JSON in {}", path.display()),
         Err(e) => format!("JSON not kept: {e}"),
-    }
-}
-
-/// Spins one thread per core until dropped, so every run competes for the CPU.
-struct Burners(Arc<AtomicBool>, Vec<thread::JoinHandle<()>>);
-
-impl Burners {
-    fn start(n: usize) -> Burners {
-        let stop = Arc::new(AtomicBool::new(false));
-        let hs = (0..n)
-            .map(|_| {
-                let stop = stop.clone();
-                thread::spawn(move || {
-                    let mut x = 0u64;
-                    while !stop.load(Relaxed) {
-                        x = std::hint::black_box(
-                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
-                        );
-                    }
-                })
-            })
-            .collect();
-        Burners(stop, hs)
-    }
-}
-
-impl Drop for Burners {
-    fn drop(&mut self) {
-        self.0.store(true, Relaxed);
-        for h in self.1.drain(..) {
-            let _ = h.join();
-        }
     }
 }
 
