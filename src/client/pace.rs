@@ -2,7 +2,9 @@
 //! where it would take a fraction of one. The sender writes a batch (about 20 ms worth, at least
 //! one chunk) at full speed, then sleeps until the schedule catches up: there is no work per
 //! chunk, and the buffers fill exactly as they would unpaced, only later (docs/live-view.md has the
-//! bytes-at-stall figures, paced against unpaced).
+//! bytes-at-stall figures, paced against unpaced). The naps wake the sender many times before a
+//! batch is due; the own sampler marks them as pacing (`ThreadView::paced`), so the watchdog does
+//! not take a sender that woke and moved nothing for one that gave up.
 
 use std::time::{Duration, Instant};
 
