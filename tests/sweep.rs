@@ -398,16 +398,7 @@ fn jobs_must_be_a_whole_number_from_one() {
 
 /// `ESC [ … letter` sequences removed: what a person sees of a line.
 fn visible(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            chars.by_ref().find(|c| c.is_ascii_alphabetic());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    console::strip_ansi_codes(s).into_owned()
 }
 
 #[test]

@@ -85,16 +85,7 @@ mod tests {
 
     /// The text without its colour codes (`ESC [ … m`).
     fn plain(s: &str) -> String {
-        let mut out = String::new();
-        let mut chars = s.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                chars.by_ref().find(|c| c.is_ascii_alphabetic());
-            } else {
-                out.push(c);
-            }
-        }
-        out
+        console::strip_ansi_codes(s).into_owned()
     }
 
     fn row(outcome: Outcome, sent: u64) -> SweepRow {

@@ -82,22 +82,7 @@ fn unquoted(w: &str) -> String {
 
 /// The text with all ANSI escape sequences (`ESC [ ... final byte`) removed.
 fn strip_ansi(styled: &str) -> String {
-    let mut out = String::with_capacity(styled.len());
-    let mut chars = styled.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.next() == Some('[') {
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
-                    }
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    console::strip_ansi_codes(styled).into_owned()
 }
 
 macro_rules! snapshot {
