@@ -95,27 +95,51 @@ impl Family {
     }
 
     /// Every member alive now (the program's descendants included), the leader `leader` aside
-    /// while it is not reaped yet.
-    pub fn members(&self, leader: u32) -> Vec<u32> {
+    /// while it is not reaped yet; and whether a process that may be one could not be told yet.
+    /// A process in the middle of an exec shows an empty environment for a moment (the kernel
+    /// sets the new one's bounds after the switch), so a child of tcplab, of the leader or of a
+    /// member with an empty environment is looked at again rather than taken as gone.
+    fn scan(&self, leader: u32) -> (Vec<u32>, bool) {
         match self {
-            Family::Cgroup(dir) => fs::read_to_string(dir.join("cgroup.procs"))
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| l.trim().parse().ok())
-                .collect(),
+            Family::Cgroup(dir) => (
+                fs::read_to_string(dir.join("cgroup.procs"))
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| l.trim().parse().ok())
+                    .collect(),
+                false,
+            ),
             Family::Subreaper { mark } => {
                 let needle = format!("{MARK_VAR}={mark}");
-                all_pids()
-                    .into_iter()
-                    .filter(|p| *p != leader || !is_zombie(*p))
-                    .filter(|p| {
-                        fs::read(format!("/proc/{p}/environ")).is_ok_and(|env| {
-                            env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes())
-                        })
-                    })
-                    .collect()
+                let mut members = Vec::new();
+                let mut blank = Vec::new();
+                for p in all_pids() {
+                    if p == leader && is_zombie(p) {
+                        continue;
+                    }
+                    match fs::read(format!("/proc/{p}/environ")) {
+                        Ok(env) if env.is_empty() => blank.push(p),
+                        Ok(env) if env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) => {
+                            members.push(p)
+                        }
+                        _ => {}
+                    }
+                }
+                let own = std::process::id();
+                let unsure = blank.into_iter().any(|p| {
+                    parent_of(p)
+                        .is_some_and(|pp| pp == own || pp == leader || members.contains(&pp))
+                        && !is_zombie(p)
+                });
+                (members, unsure)
             }
         }
+    }
+
+    /// Every member alive now (the program's descendants included), the leader `leader` aside
+    /// while it is not reaped yet.
+    pub fn members(&self, leader: u32) -> Vec<u32> {
+        self.scan(leader).0
     }
 
     /// Ends every member, waits (bounded) until none is left, and names any that survived.
@@ -126,18 +150,15 @@ impl Family {
         }
         let until = Instant::now() + GONE_BOUND;
         loop {
-            let alive: Vec<u32> = self
-                .members(leader)
-                .into_iter()
-                .filter(|p| !is_zombie(*p))
-                .collect();
+            let (members, unsure) = self.scan(leader);
+            let alive: Vec<u32> = members.into_iter().filter(|p| !is_zombie(*p)).collect();
             for p in &alive {
                 if let Some(pid) = Pid::from_raw(*p as i32) {
                     let _ = rustix::process::kill_process(pid, Signal::KILL);
                 }
             }
             reap_orphans(&alive, leader);
-            if alive.is_empty() || Instant::now() >= until {
+            if (alive.is_empty() && !unsure) || Instant::now() >= until {
                 return alive
                     .into_iter()
                     .map(|pid| Survivor {
@@ -261,6 +282,31 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(gone(), "the grandchild {grandchild} is still running");
+    }
+
+    /// A child with an empty environment looks like one in the middle of an exec: the scan is
+    /// unsure rather than taking it as no member, so `stop_all` looks again.
+    #[test]
+    fn a_child_with_a_blank_environment_leaves_the_scan_unsure() {
+        let family = Family::new_subreaper();
+        let mut blank = Command::new("sleep")
+            .arg("30")
+            .env_clear()
+            .spawn()
+            .expect("sleep runs");
+        // The environment is blank from the exec on; a bounded wait for it.
+        let until = Instant::now() + Duration::from_secs(10);
+        while fs::read_to_string(format!("/proc/{}/comm", blank.id()))
+            .is_ok_and(|c| c.trim_end() != "sleep")
+        {
+            assert!(Instant::now() < until, "sleep never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let (members, unsure) = family.scan(0);
+        let _ = blank.kill();
+        let _ = blank.wait();
+        assert!(!members.contains(&blank.id()), "it carries no mark");
+        assert!(unsure, "a blank child must be looked at again");
     }
 
     #[test]
