@@ -52,7 +52,17 @@ pub enum Role {
 
 /// What a thread says it is doing, recorded by the thread itself at phase changes. The watcher
 /// reads it together with the kernel's view (`Call`), which is what a blocked thread really is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
 #[repr(u8)]
 #[strum(serialize_all = "snake_case")]
@@ -82,7 +92,17 @@ impl Phase {
 }
 
 /// The system call the kernel shows a thread in (`/proc/PID/task/TID/syscall`, proc(5)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum Call {
@@ -147,6 +167,26 @@ pub struct ThreadView {
 }
 
 impl ThreadView {
+    /// A thread known by its name, side and role only: what it does and what the kernel says of
+    /// it are filled in by the source that reads them.
+    pub fn new(name: Cow<'static, str>, side: Side, role: Role) -> ThreadView {
+        ThreadView {
+            name,
+            side,
+            role,
+            phase: None,
+            call: None,
+            on_socket: None,
+            pid: None,
+            tid: None,
+            syscall: None,
+            state: None,
+            cpu_ns: None,
+            timed: None,
+            paced: false,
+        }
+    }
+
     /// Whether this thread may read the connection now or soon. A thread that exists to read
     /// counts until it is done (it may still be starting, or between two recv() calls); for a
     /// thread of unknown purpose only the kernel's view decides, and an unknown view may read.
@@ -269,12 +309,6 @@ impl KernelQueues {
     pub fn peer_window(&self) -> Option<u64> {
         self.tcp_info.as_ref().and_then(|t| t.snd_wnd_bytes)
     }
-
-    /// The queues alone, for telling whether anything moved (the TCP_INFO fields change with
-    /// timers even while no byte moves).
-    pub fn levels(&self) -> [u64; 3] {
-        [self.inq_bytes, self.outq_bytes, self.notsent_bytes]
-    }
 }
 
 /// The application-level counters the I/O loops bump.
@@ -323,11 +357,6 @@ impl Sample {
     pub fn threads_of(&self, side: Side) -> impl Iterator<Item = &ThreadView> {
         self.threads.iter().filter(move |t| t.side == side)
     }
-
-    /// The first thread of `side` with `role`.
-    pub fn thread(&self, side: Side, role: Role) -> Option<&ThreadView> {
-        self.threads_of(side).find(|t| t.role == role)
-    }
 }
 
 /// A thread of tcplab's own, named as the sampler names it, for the rules' and the narrator's
@@ -340,19 +369,9 @@ pub(crate) fn test_thread(side: Side, role: Role, phase: Phase, call: Option<Cal
         (Side::Server, _) => "tcplab-server",
     };
     ThreadView {
-        name: Cow::Borrowed(name),
-        side,
-        role,
         phase: Some(phase),
         call,
-        on_socket: None,
-        pid: None,
-        tid: None,
-        syscall: None,
-        state: None,
-        cpu_ns: None,
-        timed: None,
-        paced: false,
+        ..ThreadView::new(Cow::Borrowed(name), side, role)
     }
 }
 

@@ -189,27 +189,7 @@ fn thread_code(t: &ThreadView) -> String {
 
 fn thread_from_code(code: &str, side: Side, reader: bool) -> Option<ThreadView> {
     let (phase, call) = code.split_once('/')?;
-    let phase = [
-        Phase::NotStarted,
-        Phase::Sending,
-        Phase::Receiving,
-        Phase::Polling,
-        Phase::Done,
-    ]
-    .into_iter()
-    .find(|p| p.name() == phase);
-    let call = [
-        Call::Running,
-        Call::Send,
-        Call::Recv,
-        Call::Poll,
-        Call::Sleep,
-        Call::Futex,
-        Call::Accept,
-        Call::Other,
-    ]
-    .into_iter()
-    .find(|c| c.name() == call);
+    let (phase, call) = (phase.parse::<Phase>().ok(), call.parse::<Call>().ok());
     let (name, role) = match (side, reader) {
         (Side::Client, true) => ("tcplab-reader", Role::Reader),
         (Side::Client, false) if phase == Some(Phase::Polling) => ("tcplab-client", Role::Both),
@@ -217,19 +197,9 @@ fn thread_from_code(code: &str, side: Side, reader: bool) -> Option<ThreadView> 
         (Side::Server, _) => ("tcplab-server", Role::Server),
     };
     Some(ThreadView {
-        name: Cow::Borrowed(name),
-        side,
-        role,
         phase,
         call,
-        on_socket: None,
-        pid: None,
-        tid: None,
-        syscall: None,
-        state: None,
-        cpu_ns: None,
-        timed: None,
-        paced: false,
+        ..ThreadView::new(Cow::Borrowed(name), side, role)
     })
 }
 
@@ -446,7 +416,12 @@ mod tests {
         let back = row.to_sample();
         assert_eq!(back.counts, s.counts);
         assert_eq!(back.server.as_ref().and_then(|q| q.peer_window()), Some(0));
-        assert_eq!(back.server.as_ref().map(|q| q.levels()), Some([5, 6, 4]));
+        assert_eq!(
+            back.server
+                .as_ref()
+                .map(|q| [q.inq_bytes, q.outq_bytes, q.notsent_bytes]),
+            Some([5, 6, 4])
+        );
         assert_eq!(back.threads.len(), 2);
         assert!(back.threads[0].blocked_in_send());
     }

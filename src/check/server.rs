@@ -212,11 +212,6 @@ impl Started {
         })
     }
 
-    /// Whether the server process has ended.
-    pub fn exited(&self) -> bool {
-        self.student.exited()
-    }
-
     /// Stops and reaps the server.
     /// Stops it and everything it started, then looks whether anything still listens on its
     /// port (a process out of tcplab's reach).

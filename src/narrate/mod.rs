@@ -68,11 +68,6 @@ impl Narrator {
         }
     }
 
-    /// The highest the client's receive queue has been (bytes).
-    pub fn client_recv_peak(&self) -> u64 {
-        self.client_recv_peak
-    }
-
     fn once(&mut self, key: &'static str) -> bool {
         if self.said.contains(&key) {
             false

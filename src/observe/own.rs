@@ -158,19 +158,8 @@ impl Sampler for OwnSampler<'_> {
                     Slot::Reader => (Cow::Borrowed(name), role),
                 };
                 let mut v = ThreadView {
-                    name,
-                    side,
-                    role,
                     phase: Some(s.phase()),
-                    call: None,
-                    on_socket: None,
-                    pid: None,
-                    tid: None,
-                    syscall: None,
-                    state: None,
-                    cpu_ns: None,
-                    timed: None,
-                    paced: false,
+                    ..ThreadView::new(name, side, role)
                 };
                 if let Some(k) = ask_kernel.then(|| s.kernel_view()).flatten() {
                     super::kernel_fields(&mut v, &k, None);

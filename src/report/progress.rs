@@ -8,7 +8,7 @@
 
 use std::io::IsTerminal;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::catalogue::child::LIVE_ENV;
 
@@ -29,7 +29,7 @@ impl Live {
         Live { shown }
     }
 
-    /// Never draws (tests, benchmarks, the load test's own clients).
+    /// Never draws (tests).
     pub fn hidden() -> Live {
         Live { shown: false }
     }
@@ -56,11 +56,6 @@ impl Live {
         let b = ProgressBar::with_draw_target(None, self.target());
         b.set_style(style(template));
         b
-    }
-
-    /// Several bars drawn together.
-    pub fn multi(self) -> MultiProgress {
-        MultiProgress::with_draw_target(self.target())
     }
 }
 

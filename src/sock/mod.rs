@@ -51,15 +51,6 @@ pub enum Dir {
     Recv,
 }
 
-impl Dir {
-    pub fn sysctl(self) -> &'static str {
-        match self {
-            Dir::Send => "net.core.wmem_max",
-            Dir::Recv => "net.core.rmem_max",
-        }
-    }
-}
-
 /// What Linux keeps for a request: `max(floor, 2 × min(requested, max))`.
 pub fn linux_effective(requested: u64, max: u64, dir: Dir) -> u64 {
     let floor = match dir {
@@ -285,11 +276,4 @@ pub fn local(sock: &Socket) -> io::Result<SocketAddr> {
     sock.local_addr()?
         .as_socket()
         .ok_or_else(|| io::Error::other("the socket has no IP address"))
-}
-
-/// The address of the other end.
-pub fn peer(sock: &Socket) -> io::Result<SocketAddr> {
-    sock.peer_addr()?
-        .as_socket()
-        .ok_or_else(|| io::Error::other("the peer has no IP address"))
 }

@@ -23,7 +23,7 @@ use crate::follow::Follower;
 use crate::narrate::Narrator;
 use crate::observe::diag::{ConnKey, DiagSource};
 use crate::observe::{NoObserver, Sampler};
-use crate::result::{Event, EventKind, QueuePeaks};
+use crate::result::{Event, EventKind};
 use crate::sample::{Counts, Sample};
 use crate::watchdog::{Hold, Rule, Verdict, Watchdog};
 pub use close::CloseKind;
@@ -115,11 +115,6 @@ impl Watched {
     pub fn verdict(&self) -> Option<&(Verdict, Sample)> {
         self.follower.verdict()
     }
-
-    /// The highest each queue reached.
-    pub fn peaks(&self) -> QueuePeaks {
-        self.follower.peaks()
-    }
 }
 
 /// Something that happened on a watched connection.
@@ -128,7 +123,7 @@ pub enum Update {
     Found { conn: u32 },
     Event { conn: u32, event: Event },
     Verdict { conn: u32 },
-    Closed { conn: u32, cleanly: bool },
+    Closed { conn: u32 },
 }
 
 impl Watched {
@@ -175,14 +170,10 @@ impl Watched {
             };
             self.final_counts = Some(crate::observe::diag::final_counts(c, sv, fins));
         }
-        let cleanly = kind.clean() && self.verdict().is_none();
-        self.closed_cleanly = Some(cleanly);
+        self.closed_cleanly = Some(kind.clean() && self.verdict().is_none());
         self.close = Some(kind);
         self.status = Status::Closed;
-        Update::Closed {
-            conn: self.id,
-            cleanly,
-        }
+        Update::Closed { conn: self.id }
     }
 }
 
@@ -213,7 +204,6 @@ pub struct Watcher {
     target: Target,
     source: DiagSource,
     conns: Vec<Watched>,
-    started: Instant,
     last_discovery: Option<Instant>,
     /// The kernel's reports of destroyed sockets, or why they are not available.
     destroyed: Result<Destroyed, String>,
@@ -241,7 +231,6 @@ impl Watcher {
             target,
             source,
             conns: Vec::new(),
-            started: Instant::now(),
             last_discovery: None,
             destroyed,
             finals: HashMap::new(),
@@ -539,11 +528,6 @@ impl Watcher {
             .collect();
         out.retain(|u| !matches!(u, Update::Found { conn } if closed.contains(conn)));
         out
-    }
-
-    /// Time since watching started.
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
     }
 }
 

@@ -472,10 +472,6 @@ impl DiagSampler<'_, '_> {
     pub fn ends(&self) -> &[Option<DiagSocket>; 2] {
         &self.ends
     }
-
-    pub fn into_ends(self) -> [Option<DiagSocket>; 2] {
-        self.ends
-    }
 }
 
 impl Sampler for DiagSampler<'_, '_> {
@@ -518,19 +514,8 @@ fn thread_view(
     }
     let name = t.comm.clone().unwrap_or_else(|| format!("pid {pid}"));
     let mut v = ThreadView {
-        name: Cow::Owned(name),
-        side,
-        role: Role::Unknown,
-        phase: None,
-        call: None,
-        on_socket: None,
         pid: Some(pid),
-        tid: None,
-        syscall: None,
-        state: None,
-        cpu_ns: None,
-        timed: None,
-        paced: false,
+        ..ThreadView::new(Cow::Owned(name), side, Role::Unknown)
     };
     super::kernel_fields(&mut v, t, Some(fd));
     Some(v)

@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use super::{
-    Block, how_it_ended, output_blocks, secs, size, write_markdown, write_settings, write_svg_link,
-    write_text,
+    Block, how_it_ended, markdown_title, output_blocks, secs, size, write_markdown, write_settings,
+    write_svg_link, write_text,
 };
 use crate::check::{ClientDoc, ClientRun, Hang, Outcome, Shortfall, shell_words};
 use crate::report::human;
@@ -321,13 +321,7 @@ pub fn write_client_markdown(
     svg: Option<&str>,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let program = doc
-        .command
-        .get(1)
-        .or(doc.command.first())
-        .cloned()
-        .unwrap_or_default();
-    writeln!(out, "# tcplab check client: {program}\n")?;
+    markdown_title("client", &doc.command, out)?;
     let mut settings = vec![(
         "command".to_string(),
         format!("`{}`", shell_words(&doc.command)),

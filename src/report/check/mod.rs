@@ -47,6 +47,19 @@ pub fn write_timeline(
     Ok(())
 }
 
+/// The lab report's title: the side checked and the program (its script, for an interpreter).
+pub(super) fn markdown_title(
+    side: &str,
+    command: &[String],
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let program = command
+        .get(1)
+        .or(command.first())
+        .map_or("", String::as_str);
+    writeln!(out, "# tcplab check {side}: {program}\n")
+}
+
 /// A piece of the report.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Block {

@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use super::{
-    Block, how_it_ended, output_blocks, secs, size, write_markdown, write_settings, write_svg_link,
-    write_text,
+    Block, how_it_ended, markdown_title, output_blocks, secs, size, write_markdown, write_settings,
+    write_svg_link, write_text,
 };
 use crate::check::{Outcome, Problem, ServerDoc, ServerStep, shell_words};
 use crate::payload::MESSAGE;
@@ -178,13 +178,7 @@ pub fn write_server_markdown(
     svg: Option<&str>,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let program = doc
-        .command
-        .get(1)
-        .or(doc.command.first())
-        .cloned()
-        .unwrap_or_default();
-    writeln!(out, "# tcplab check server: {program}\n")?;
+    markdown_title("server", &doc.command, out)?;
     let settings = vec![
         ("command".to_string(), format!("`{}`", shell_words(&doc.command))),
         ("run as".into(), format!("`{}`", shell_words(&doc.command_run))),
