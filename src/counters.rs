@@ -38,7 +38,7 @@ impl ThreadSlot {
     }
 
     pub fn phase(&self) -> Phase {
-        Phase::from_u8(self.phase.load(Relaxed))
+        Phase::from_repr(self.phase.load(Relaxed)).unwrap_or(Phase::NotStarted)
     }
 
     pub fn used(&self) -> bool {

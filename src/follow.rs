@@ -19,10 +19,8 @@ use crate::watchdog::{History, Verdict, Watchdog};
 pub struct Follower {
     watchdog: Watchdog,
     narrator: Option<Narrator>,
-    peaks: QueuePeaks,
-    events: Vec<Event>,
-    verdict: Option<(Verdict, Sample)>,
-    last: Option<Sample>,
+    /// What it saw so far (`last_progress` is the watchdog's, filled in at the end).
+    seen: Followed,
 }
 
 /// What one sample brought.
@@ -40,22 +38,19 @@ impl Follower {
         Follower {
             watchdog,
             narrator,
-            peaks: QueuePeaks::default(),
-            events: Vec::new(),
-            verdict: None,
-            last: None,
+            seen: Followed::default(),
         }
     }
 
     /// Takes in one sample.
     pub fn step(&mut self, s: Sample, obs: &mut dyn Observer) -> Step {
         let mut step = Step::default();
-        self.peaks.take(&s);
+        self.seen.peaks.take(&s);
         obs.sample(&s);
         if let Some(n) = self.narrator.as_mut() {
             step.events = n.observe(&s);
         }
-        if self.verdict.is_none()
+        if self.seen.verdict.is_none()
             && let Some(v) = self.watchdog.observe(&s)
         {
             step.events.push(Event {
@@ -66,47 +61,37 @@ impl Follower {
                     server_call: v.waits_in(Side::Server),
                 },
             });
-            self.verdict = Some((v, s.clone()));
+            self.seen.verdict = Some((v, s.clone()));
             step.verdict = true;
         }
         for e in &step.events {
             obs.event(e);
         }
-        self.events.extend(step.events.iter().cloned());
-        self.last = Some(s);
+        self.seen.events.extend(step.events.iter().cloned());
+        self.seen.last = Some(s);
         step
     }
 
     /// The connection ended without a verdict at `at`: the narrator's closing word (a fix's
     /// steady state, if it was not told yet).
     pub fn finish(&mut self, at: Duration, obs: &mut dyn Observer) -> Option<Event> {
-        if self.verdict.is_some() {
+        if self.seen.verdict.is_some() {
             return None;
         }
         let e = self.narrator.as_mut()?.finish(at)?;
         obs.event(&e);
-        self.events.push(e.clone());
+        self.seen.events.push(e.clone());
         Some(e)
     }
 
     /// The verdict, with the sample it was given on.
     pub fn verdict(&self) -> Option<&(Verdict, Sample)> {
-        self.verdict.as_ref()
+        self.seen.verdict.as_ref()
     }
 
     /// The newest sample.
     pub fn last(&self) -> Option<&Sample> {
-        self.last.as_ref()
-    }
-
-    /// Every event so far, in order.
-    pub fn events(&self) -> &[Event] {
-        &self.events
-    }
-
-    /// The highest each queue reached.
-    pub fn peaks(&self) -> QueuePeaks {
-        self.peaks
+        self.seen.last.as_ref()
     }
 
     /// What the watchdog remembers (when counters and queues last moved).
@@ -118,10 +103,7 @@ impl Follower {
     pub fn into_followed(self) -> Followed {
         Followed {
             last_progress: self.watchdog.last_progress(),
-            events: self.events,
-            peaks: self.peaks,
-            verdict: self.verdict,
-            last: self.last,
+            ..self.seen
         }
     }
 }
@@ -184,14 +166,15 @@ mod tests {
             verdicts += usize::from(step.verdict);
         }
         assert_eq!(verdicts, 1);
-        let told: Vec<_> = f
-            .events()
+        assert_eq!(f.last().map(|s| s.at), Some(Duration::from_millis(500)));
+        assert!(f.finish(Duration::from_secs(1), &mut NoObserver).is_none());
+        let seen = f.into_followed();
+        let told: Vec<_> = seen
+            .events
             .iter()
             .filter(|e| matches!(e.kind, EventKind::Verdict { .. }))
             .collect();
-        assert_eq!(told.len(), 1, "{:?}", f.events());
-        assert_eq!(f.last().map(|s| s.at), Some(Duration::from_millis(500)));
-        assert_eq!(f.peaks().client_send_queue_bytes, 130_000);
-        assert!(f.finish(Duration::from_secs(1), &mut NoObserver).is_none());
+        assert_eq!(told.len(), 1, "{:?}", seen.events);
+        assert_eq!(seen.peaks.client_send_queue_bytes, 130_000);
     }
 }

@@ -32,10 +32,11 @@ fn balance(
     }
 }
 
-fn app(bytes: u64) -> Stage {
+/// A stage holding `bytes`, against its capacity where it has one (a queue; not an app counter).
+fn stage(bytes: u64, capacity_bytes: Option<u64>) -> Stage {
     Stage {
         bytes,
-        capacity_bytes: None,
+        capacity_bytes,
     }
 }
 
@@ -48,28 +49,16 @@ pub fn build(
     read: u64,
 ) -> Ledger {
     Ledger {
-        client_app_sent: app(counts.client_sent_bytes),
-        client_send_queue: Stage {
-            bytes: client.outq_bytes,
-            capacity_bytes: Some(client.sndbuf_bytes),
-        },
+        client_app_sent: stage(counts.client_sent_bytes, None),
+        client_send_queue: stage(client.outq_bytes, Some(client.sndbuf_bytes)),
         client_send_queue_unsent_bytes: client.notsent_bytes,
-        server_recv_queue: Stage {
-            bytes: server.inq_bytes,
-            capacity_bytes: Some(server.rcvbuf_bytes),
-        },
-        server_app_read: app(counts.server_received_bytes),
-        server_app_written: app(counts.server_sent_bytes),
-        server_send_queue: Stage {
-            bytes: server.outq_bytes,
-            capacity_bytes: Some(server.sndbuf_bytes),
-        },
+        server_recv_queue: stage(server.inq_bytes, Some(server.rcvbuf_bytes)),
+        server_app_read: stage(counts.server_received_bytes, None),
+        server_app_written: stage(counts.server_sent_bytes, None),
+        server_send_queue: stage(server.outq_bytes, Some(server.sndbuf_bytes)),
         server_send_queue_unsent_bytes: server.notsent_bytes,
-        client_recv_queue: Stage {
-            bytes: client.inq_bytes,
-            capacity_bytes: Some(client.rcvbuf_bytes),
-        },
-        client_app_read: app(counts.client_received_bytes),
+        client_recv_queue: stage(client.inq_bytes, Some(client.rcvbuf_bytes)),
+        client_app_read: stage(counts.client_received_bytes, None),
         forward: balance(
             counts.client_sent_bytes,
             client,

@@ -62,6 +62,7 @@ pub enum Role {
     Deserialize,
     strum::IntoStaticStr,
     strum::EnumString,
+    strum::FromRepr,
 )]
 #[serde(rename_all = "snake_case")]
 #[repr(u8)]
@@ -76,16 +77,6 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub fn from_u8(v: u8) -> Phase {
-        match v {
-            1 => Phase::Sending,
-            2 => Phase::Receiving,
-            3 => Phase::Polling,
-            4 => Phase::Done,
-            _ => Phase::NotStarted,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         self.into()
     }

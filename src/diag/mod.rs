@@ -16,8 +16,10 @@ use crate::tcpinfo::TcpInfo;
 
 pub use netlink::{DecodeError, Destroyed, Diag, decode, decode_filtered, dump};
 
-/// TCP state as numbered in the kernel's `include/net/tcp_states.h`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// TCP state as numbered in the kernel's `include/net/tcp_states.h`, named as there
+/// (`ESTABLISHED`, `FIN_WAIT1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum TcpState {
     Established,
     SynSent,
@@ -33,6 +35,7 @@ pub enum TcpState {
     /// A request socket (half-open connection waiting for the final ACK), Linux 4.4 on.
     NewSynRecv,
     /// A number this version of tcplab does not know.
+    #[strum(serialize = "UNKNOWN")]
     Other(u8),
 }
 

@@ -520,3 +520,26 @@ fn a_closed_connection_is_reported_with_its_final_counters_when_destroyed() {
         "it closed with the 3 bytes unread: {mine:?}"
     );
 }
+
+#[test]
+fn every_state_is_named_as_in_tcp_states_h() {
+    let names: Vec<&str> = (1..=13).map(|n| TcpState::from_kernel(n).into()).collect();
+    assert_eq!(
+        names,
+        [
+            "ESTABLISHED",
+            "SYN_SENT",
+            "SYN_RECV",
+            "FIN_WAIT1",
+            "FIN_WAIT2",
+            "TIME_WAIT",
+            "CLOSE",
+            "CLOSE_WAIT",
+            "LAST_ACK",
+            "LISTEN",
+            "CLOSING",
+            "NEW_SYN_RECV",
+            "UNKNOWN"
+        ]
+    );
+}

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::diag::{Destroyed, DiagSocket, Filter, TcpState};
 use crate::follow::Follower;
 use crate::narrate::Narrator;
-use crate::observe::diag::{ConnKey, DiagSource};
+use crate::observe::diag::{ConnKey, DiagSource, canonical};
 use crate::observe::{NoObserver, Sampler};
 use crate::result::{Event, EventKind};
 use crate::sample::{Counts, Sample};
@@ -323,15 +323,15 @@ impl Watcher {
             // connection, not a new one: only a fresh handshake on the same addresses is.
             let addrs = |k: &ConnKey| {
                 let (a, b) = k.addrs();
-                (canon(a), canon(b))
+                (canonical(a), canonical(b))
             };
             let (a, b) = addrs(&key);
             let fresh = sockets.iter().any(|s| {
                 matches!(
                     s.state,
                     TcpState::Established | TcpState::SynSent | TcpState::SynRecv
-                ) && [a, b].contains(&canon(s.local))
-                    && [a, b].contains(&canon(s.remote))
+                ) && [a, b].contains(&canonical(s.local))
+                    && [a, b].contains(&canonical(s.remote))
             });
             if !fresh && self.conns.iter().any(|c| addrs(&c.key) == (a, b)) {
                 continue;
@@ -374,7 +374,7 @@ impl Watcher {
             .retain(|_, (at, _)| now.duration_since(*at) < FINALS_KEPT);
         for d in fresh {
             self.finals
-                .insert((canon(d.local), canon(d.remote)), (now, d));
+                .insert((canonical(d.local), canonical(d.remote)), (now, d));
         }
     }
 
@@ -387,8 +387,8 @@ impl Watcher {
             .filter(|d| {
                 !self.conns.iter().any(|c| {
                     let (server, client) = c.key.addrs();
-                    [server, client].contains(&canon(d.local))
-                        && [server, client].contains(&canon(d.remote))
+                    [server, client].contains(&canonical(d.local))
+                        && [server, client].contains(&canonical(d.remote))
                 })
             })
             .collect();
@@ -614,9 +614,4 @@ pub fn follow(
         v.finish();
     }
     Ok(end)
-}
-
-/// An IPv4 address seen through a dual-stack socket (`::ffff:a.b.c.d`) is the IPv4 address.
-fn canon(a: SocketAddr) -> SocketAddr {
-    SocketAddr::new(a.ip().to_canonical(), a.port())
 }

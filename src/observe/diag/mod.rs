@@ -78,25 +78,19 @@ pub fn pair(sockets: &[DiagSocket], server_port: impl Fn(&DiagSocket) -> bool) -
         if let Some(p) = peer {
             used.insert((p.local, p.remote));
         }
-        let key = if server_port(s) {
-            ConnKey {
-                server: Some(me),
-                client: peer,
-            }
+        let (server, client) = if server_port(s) {
+            (Some(me), peer)
         } else {
-            ConnKey {
-                server: peer,
-                client: Some(me),
-            }
+            (peer, Some(me))
         };
-        keys.push(key);
+        keys.push(ConnKey { server, client });
     }
     keys.sort();
     keys
 }
 
 /// An IPv4 address seen through a dual-stack socket (`::ffff:a.b.c.d`) is the IPv4 address.
-fn canonical(a: SocketAddr) -> SocketAddr {
+pub(crate) fn canonical(a: SocketAddr) -> SocketAddr {
     SocketAddr::new(a.ip().to_canonical(), a.port())
 }
 
@@ -401,24 +395,17 @@ impl<'a> Round<'a> {
     ) -> (Sample, [Option<DiagSocket>; 2]) {
         let [client, server] = self.ends.get(key).cloned().unwrap_or_default();
         let since = fresh.then_some(self.started);
+        let Round {
+            source,
+            holders,
+            held,
+            ..
+        } = self;
         let mut threads = Vec::new();
-        if let Some(c) = &client {
-            threads.extend(self.source.threads_of(
-                c,
-                Side::Client,
-                &self.holders,
-                &self.held,
-                since,
-            ));
-        }
-        if let Some(s) = &server {
-            threads.extend(self.source.threads_of(
-                s,
-                Side::Server,
-                &self.holders,
-                &self.held,
-                since,
-            ));
+        for (end, side) in [(&client, Side::Client), (&server, Side::Server)] {
+            if let Some(e) = end {
+                threads.extend(source.threads_of(e, side, holders, held, since));
+            }
         }
         // A process holding both ends (a program talking to itself) lists its threads twice:
         // keep each thread on the side whose socket its call is on.
