@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::sample::{Counts, Phase};
 use crate::sock;
@@ -120,15 +120,11 @@ impl StartGate {
         let mut st = self.lock();
         st.arrived += 1;
         self.changed.notify_all();
-        loop {
-            if let Some(open) = st.open {
-                return open;
-            }
-            st = self
-                .changed
-                .wait(st)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        let st = self
+            .changed
+            .wait_while(st, |s| s.open.is_none())
+            .unwrap_or_else(PoisonError::into_inner);
+        st.open == Some(true)
     }
 
     /// Counts a thread that will never come (it could not be started).
@@ -139,20 +135,11 @@ impl StartGate {
 
     /// Waits until `threads` threads have arrived, at most `bound`. False when they did not.
     pub fn wait_arrived(&self, threads: u32, bound: Duration) -> bool {
-        let until = Instant::now() + bound;
-        let mut st = self.lock();
-        while st.arrived < threads {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            st = self
-                .changed
-                .wait_timeout(st, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        true
+        let (_st, waited) = self
+            .changed
+            .wait_timeout_while(self.lock(), bound, |s| s.arrived < threads)
+            .unwrap_or_else(PoisonError::into_inner);
+        !waited.timed_out()
     }
 
     /// Lets the waiting threads go: to their I/O when `connected`, home otherwise.

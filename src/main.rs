@@ -35,13 +35,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) if report::errors::is_usage(&e) => {
-            say(format!("tcplab: {}", report::errors::line(&e)));
-            ExitCode::from(2)
-        }
         Err(e) => {
             say(format!("tcplab: {}", report::errors::line(&e)));
-            ExitCode::from(1)
+            ExitCode::from(if report::errors::is_usage(&e) { 2 } else { 1 })
         }
     }
 }

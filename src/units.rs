@@ -62,9 +62,7 @@ impl ByteSize {
             s => Ok(s),
         }
     }
-}
 
-impl ByteSize {
     /// The size as a command-line argument, exactly (a raw byte count).
     pub fn to_arg(self) -> String {
         self.0.to_string()
@@ -94,9 +92,7 @@ impl BufSize {
             BufSize::Bytes(b) => Some(b.0),
         }
     }
-}
 
-impl BufSize {
     /// The request as a command-line argument, exactly: a raw byte count, or `auto`.
     pub fn to_arg(self) -> String {
         match self {
@@ -169,9 +165,7 @@ impl Millis {
         }
         Ok(Millis(Duration::from_micros(micros)))
     }
-}
 
-impl Millis {
     /// The duration as a command-line argument, exactly (whole milliseconds).
     pub fn to_arg(self) -> String {
         let ms = self.0.as_millis();

@@ -42,16 +42,6 @@ pub enum WireError {
     Io(#[from] io::Error),
 }
 
-impl WireError {
-    /// True for every "the stream ended too early" variant.
-    pub fn is_truncation(&self) -> bool {
-        matches!(
-            self,
-            WireError::Closed { .. } | WireError::CutHeader { .. } | WireError::CutBody { .. }
-        )
-    }
-}
-
 /// Fills `buf` completely (the classic `recv_all` loop), calling `seen(n)` after every read that
 /// returned `n > 0` bytes. EOF first gives `Closed { got, want }`.
 pub fn recv_exact_observed<R: Read + ?Sized>(

@@ -7,26 +7,27 @@ use std::fmt;
 
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A comparison, written as its symbol. The two-character ones come first, so that parsing
+/// (which tries them in this order) does not read '>=' as '>' followed by '=…'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::IntoStaticStr)]
 pub enum Op {
-    Gt,
+    #[strum(serialize = ">=")]
     Ge,
-    Lt,
+    #[strum(serialize = "<=")]
     Le,
+    #[strum(serialize = "==")]
     Eq,
+    #[strum(serialize = "!=")]
     Ne,
+    #[strum(serialize = ">")]
+    Gt,
+    #[strum(serialize = "<")]
+    Lt,
 }
 
 impl Op {
     fn symbol(self) -> &'static str {
-        match self {
-            Op::Gt => ">",
-            Op::Ge => ">=",
-            Op::Lt => "<",
-            Op::Le => "<=",
-            Op::Eq => "==",
-            Op::Ne => "!=",
-        }
+        self.into()
     }
 }
 
@@ -76,43 +77,28 @@ impl Check {
             format!("'{text}' needs a comparison, e.g. '/short_sends/lost_bytes > 0'")
         })?;
         let tail = tail.trim_start();
-        // Two-character operators first, so '>=' is not read as '>' followed by '=…'.
-        let ops = [
-            (">=", Op::Ge),
-            ("<=", Op::Le),
-            ("==", Op::Eq),
-            ("!=", Op::Ne),
-            (">", Op::Gt),
-            ("<", Op::Lt),
-        ];
-        let (op, value_text) = ops
-            .iter()
-            .find_map(|(sym, op)| tail.strip_prefix(sym).map(|v| (*op, v.trim())))
+        let (op, value_text) = <Op as strum::IntoEnumIterator>::iter()
+            .find_map(|op| tail.strip_prefix(op.symbol()).map(|v| (op, v.trim())))
             .ok_or_else(|| {
                 format!("'{text}': expected one of > >= < <= == != after the pointer")
             })?;
-        if value_text.starts_with('/') {
-            return Ok(Check {
-                command,
-                pointer: pointer.to_owned(),
-                op,
-                value: Value::Null,
-                other: Some(value_text.to_owned()),
-                means: String::new(),
-            });
-        }
-        let value: Value = serde_json::from_str(value_text).map_err(|_| {
-            format!("'{text}': '{value_text}' is not a number, true, false, a \"quoted string\" or a /pointer")
-        })?;
-        if matches!(op, Op::Gt | Op::Ge | Op::Lt | Op::Le) && !value.is_number() {
-            return Err(format!("'{text}': {} compares numbers only", op.symbol()));
-        }
+        let (value, other) = if value_text.starts_with('/') {
+            (Value::Null, Some(value_text.to_owned()))
+        } else {
+            let value: Value = serde_json::from_str(value_text).map_err(|_| {
+                format!("'{text}': '{value_text}' is not a number, true, false, a \"quoted string\" or a /pointer")
+            })?;
+            if matches!(op, Op::Gt | Op::Ge | Op::Lt | Op::Le) && !value.is_number() {
+                return Err(format!("'{text}': {} compares numbers only", op.symbol()));
+            }
+            (value, None)
+        };
         Ok(Check {
             command,
             pointer: pointer.to_owned(),
             op,
             value,
-            other: None,
+            other,
             means: String::new(),
         })
     }

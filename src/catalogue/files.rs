@@ -100,32 +100,9 @@ pub enum Unready {
     },
 }
 
-/// What a run needs ready before its first command: the lab folder, when its commands use one.
-/// Dropping it removes the folder.
-#[derive(Debug)]
-pub struct Prepared {
-    lab: Option<LabDir>,
-}
-
-impl Prepared {
-    /// The folder `{lab}` stands for in this run, if the commands use one.
-    pub fn lab_dir(&self) -> Option<&Path> {
-        self.lab.as_ref().map(LabDir::path)
-    }
-
-    /// The arguments with `{lab}` replaced by the folder's path.
-    pub fn fill(&self, args: &[String]) -> Vec<String> {
-        match &self.lab {
-            Some(lab) => lab.fill(args),
-            None => args.to_vec(),
-        }
-    }
-}
-
 /// Checks that every program the experiment's commands start can be found, then writes the lab
-/// folder if the commands use one.
-pub fn prepare(exp: &Experiment) -> Result<Prepared, Unready> {
-    let uses_lab = uses_lab(&exp.commands);
+/// folder if the commands use one (removed when it is dropped).
+pub fn prepare(exp: &Experiment) -> Result<Option<LabDir>, Unready> {
     let lab_command = exp
         .commands
         .iter()
@@ -143,16 +120,15 @@ pub fn prepare(exp: &Experiment) -> Result<Prepared, Unready> {
             });
         }
     }
-    let lab = if uses_lab {
-        Some(LabDir::create().map_err(|cause| Unready::LabDir {
+    lab_command
+        .is_some()
+        .then(LabDir::create)
+        .transpose()
+        .map_err(|cause| Unready::LabDir {
             experiment: exp.number,
             under: std::env::temp_dir(),
             cause,
-        })?)
-    } else {
-        None
-    };
-    Ok(Prepared { lab })
+        })
 }
 
 /// The program a command starts: the first word after `--` (`check client -- python3 …`).

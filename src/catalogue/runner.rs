@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::Experiment;
 use super::child;
-use super::files::Prepared;
+use super::files::LabDir;
 use super::verdict::{self, CommandReport, RunReport};
 use crate::interrupt;
 
@@ -24,7 +24,7 @@ pub trait Progress {
 /// the programs its commands name as `{lab}/NAME` (`files::prepare`).
 pub fn run(
     exp: &Experiment,
-    lab: &Prepared,
+    lab: Option<&LabDir>,
     live: bool,
     p: &mut dyn Progress,
 ) -> anyhow::Result<RunReport> {
@@ -42,7 +42,7 @@ pub fn run(
 
 fn attempt_once(
     exp: &Experiment,
-    lab: &Prepared,
+    lab: Option<&LabDir>,
     live: bool,
     p: &mut dyn Progress,
 ) -> anyhow::Result<RunReport> {
@@ -52,7 +52,11 @@ fn attempt_once(
     for i in 0..exp.commands.len() {
         let args = &exp.command(i, live);
         p.command_start(i, exp.commands.len(), args);
-        let ran = child::run(&lab.fill(args), live, child::deadline_for(args))?;
+        let ran = child::run(
+            &lab.map_or_else(|| args.to_vec(), |l| l.fill(args)),
+            live,
+            child::deadline_for(args),
+        )?;
         let doc: Option<Value> = serde_json::from_str(&ran.stdout).ok();
         let rep = verdict::judge_command(exp, i, doc.as_ref(), &ran);
         p.command_done(&rep, doc.as_ref());

@@ -213,7 +213,6 @@ pub fn run(a: &HalfcloseConfig) -> Result<HalfcloseReport, HalfcloseError> {
         .map_err(io("accept the demo's own connection"))?;
     let shared = Shared::default();
     let calls = AtomicU64::new(0);
-    let confirm = WINDOW;
     shared.server.claim(Phase::Receiving);
     shared.client.claim(Phase::Sending);
     let (sh, srv, cli, calls_ref) = (&shared, &server, &client, &calls);
@@ -228,7 +227,7 @@ pub fn run(a: &HalfcloseConfig) -> Result<HalfcloseReport, HalfcloseError> {
     let watch = Watch {
         shared: &shared,
         sockets: vec![&server, &client],
-        follower: Follower::new(Watchdog::new(&[Rule::HalfClose { confirm }]), None),
+        follower: Follower::new(Watchdog::new(&[Rule::HalfClose { confirm: WINDOW }]), None),
         timeout: TIMEOUT,
         verify_stall: None,
         start: None,
@@ -244,32 +243,23 @@ pub fn run(a: &HalfcloseConfig) -> Result<HalfcloseReport, HalfcloseError> {
         }
     }
     if let Some(e) = run.spawn_error {
-        return Err(HalfcloseError::Io {
-            what: "start the demo's threads",
-            source: e,
-        });
+        return Err(io("start the demo's threads")(e));
     }
     let stall = match run.end {
-        WatchEnd::Verdict(vs) => {
-            let (v, s) = *vs;
-            Some(stall_evidence(&v, &s))
-        }
+        WatchEnd::Verdict(vs) => Some(stall_evidence(&vs.0, &vs.1)),
         WatchEnd::TimedOut => return Err(HalfcloseError::NoVerdict(TIMEOUT)),
         WatchEnd::Interrupted => return Err(HalfcloseError::Interrupted),
         WatchEnd::Finished | WatchEnd::Failed => None,
     };
-    let reply = if stall.is_some() {
-        Vec::new()
+    let (outcome, reply) = if stall.is_some() {
+        (Outcome::Stalled, Vec::new())
     } else {
         served.map_err(io("serve the client (server side)"))?;
-        reply.map_err(io("read the reply (client side)"))?
+        let reply = reply.map_err(io("read the reply (client side)"))?;
+        (Outcome::Completed, reply)
     };
     Ok(HalfcloseReport {
-        outcome: if stall.is_some() {
-            Outcome::Stalled
-        } else {
-            Outcome::Completed
-        },
+        outcome,
         client_shut_down_write: !a.no_shutdown,
         client_sent_bytes: shared.client_sent.load(Relaxed),
         server_received_bytes: shared.server_received.load(Relaxed),

@@ -21,8 +21,13 @@ pub const CLIENT_MESSAGE: &[u8; 16] = b"Hi there, server";
 pub const SERVER_MESSAGE: &[u8; 16] = b"Farewell, client";
 
 /// The server's side of one connection from `from` (the address accept() gave: a client that has
-/// already reset has no peer address left to ask for); every line goes to `say`.
-fn serve_one(conn: &Socket, from: SocketAddr, say: &mut dyn FnMut(String)) -> anyhow::Result<()> {
+/// already reset has no peer address left to ask for); every line goes to `say`. Returns the
+/// message read.
+fn serve_one(
+    conn: &Socket,
+    from: SocketAddr,
+    say: &mut dyn FnMut(String),
+) -> anyhow::Result<[u8; 16]> {
     let reset = |during| PeerReset {
         peer: "client",
         during,
@@ -47,7 +52,7 @@ fn serve_one(conn: &Socket, from: SocketAddr, say: &mut dyn FnMut(String)) -> an
             "sending the reply",
         )
     })?;
-    Ok(())
+    Ok(message)
 }
 
 /// The client's side once connected.
@@ -111,7 +116,7 @@ pub fn server(addr: SocketAddr, once: bool, say: &mut dyn FnMut(Said)) -> anyhow
         let result = serve_one(&conn, from, &mut |l| say(Said::Line(l)));
         drop(conn);
         match result {
-            Ok(()) => say(Said::Line("Reply sent, socket closed".into())),
+            Ok(_) => say(Said::Line("Reply sent, socket closed".into())),
             Err(e) if super::was_stopped(e.as_ref()) => return Ok(RoleEnd::Interrupted),
             Err(e) if once => return Err(e.context(format!("connection from {from}"))),
             Err(error) => say(Said::Failed { from, error }),
@@ -179,7 +184,6 @@ pub fn demo(no_server: bool) -> anyhow::Result<DemoReport> {
         .as_socket()
         .context("the demo's own connection has no IP address")?;
     side("server")(format!("We have accepted a connection from {from}"));
-    let mut received = None;
     let (served, reply) = thread::scope(|s| {
         let server = thread::Builder::new()
             .name("tcplab-server".into())
@@ -199,20 +203,14 @@ pub fn demo(no_server: bool) -> anyhow::Result<DemoReport> {
             .map_err(|_| anyhow::anyhow!("the server thread failed"))?;
         Ok::<_, anyhow::Error>((served, reply))
     })?;
-    served?;
+    let message = served?;
     let reply = reply?;
     let transcript = lines.into_inner().unwrap_or_else(|p| p.into_inner());
-    if let Some(l) = transcript
-        .iter()
-        .find(|l| l.contains("sixteen-octet message says"))
-    {
-        received = l.rsplit(" says ").next().map(str::to_string);
-    }
     Ok(DemoReport {
         outcome: Outcome::Completed,
         server_addr: server_addr.to_string(),
         client_addr: Some(local(&client_sock)?.to_string()),
-        server_received: received,
+        server_received: Some(py_repr(&message, false)),
         client_received: Some(py_repr(&reply, false)),
         transcript,
         error: None,

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
+use crate::catalogue::files::LabDir;
 use crate::catalogue::runner::{self, Progress};
 use crate::catalogue::verdict::CommandReport;
 use crate::catalogue::{self, Experiment};
@@ -32,13 +33,13 @@ pub fn main(a: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     if told.text {
         say(|o| report::catalogue::write_intro(&exp, a.quiet, o))?;
-        if let (Some(dir), false) = (lab.lab_dir(), a.quiet) {
+        if let (Some(dir), false) = (lab.as_ref().map(LabDir::path), a.quiet) {
             say(|o| report::catalogue::write_lab_dir(dir, o))?;
         }
     } else if !a.quiet {
         report::catalogue::write_watch(&exp, &mut io::stderr().lock())?;
     }
-    let r = runner::run(&exp, &lab, live.shown(), &mut told)?;
+    let r = runner::run(&exp, lab.as_ref(), live.shown(), &mut told)?;
     let verdict = Verdict {
         report: &r,
         exp: &exp,
