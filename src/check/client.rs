@@ -137,7 +137,6 @@ pub fn run(
                     }
                     // Nothing moved and nothing could move it by itself (a sleeping reader, a
                     // thread waiting for a CPU), for longer than any pause it moved again after.
-                    let h = follower.history();
                     let still = h.stuck_for(last);
                     if still >= h.confirm(cfg.stall_after) && !student.exited() {
                         break End::Hung(Hang::Silent {
@@ -257,6 +256,13 @@ fn finish(
         run.threads = s.threads.clone();
         run.counts = s.counts;
     }
+    if !matches!(end, End::Exited) {
+        // End a deadlock or a hang from tcplab's side first, so the client's blocked call returns.
+        if let Some(sv) = &served {
+            sv.shut_down();
+        }
+        run.process = student.stop();
+    }
     match end {
         End::Exited => {
             if let Some(s) = served.as_mut() {
@@ -272,11 +278,6 @@ fn finish(
         }
         End::Verdict => {
             let (v, s) = followed.verdict.expect("a verdict ended the run");
-            // End the deadlock from tcplab's side first, so the client's blocked call returns.
-            if let Some(sv) = &served {
-                sv.shut_down();
-            }
-            run.process = student.stop();
             run.outcome = match v.kind {
                 Kind::HalfClose => {
                     run.hang = Some(Hang::BothWaitInRecv);
@@ -303,20 +304,10 @@ fn finish(
             run.counts = s.counts;
         }
         End::Hung(h) => {
-            if let Some(sv) = &served {
-                sv.shut_down();
-            }
-            run.process = student.stop();
             run.outcome = Outcome::Hung;
             run.hang = Some(h);
         }
-        End::Interrupted => {
-            if let Some(sv) = &served {
-                sv.shut_down();
-            }
-            run.process = student.stop();
-            run.outcome = Outcome::Interrupted;
-        }
+        End::Interrupted => run.outcome = Outcome::Interrupted,
     }
     if let Some(mut s) = served {
         s.finished(ECHO_AFTER_EXIT);
@@ -407,6 +398,9 @@ fn judge_exit(run: &mut ClientRun, served: Option<&Served>, close: ClientClose) 
     let expected = run.bytes.unwrap_or(received);
     // A reset met by the server's recv() or send() (EPIPE once the reset was taken in).
     let reset = matches!(run.echo_end, Some(EchoEnd::Reset | EchoEnd::BrokenPipe));
+    // Echo the client left unread in its socket, and whether its kernel reset the connection.
+    let unread = close.read_unread.filter(|&(_, unread)| unread > 0);
+    let reset_at_close = close.reset == Some(true);
     run.shortfall = if received == 0 && expected > 0 {
         Some(Shortfall::NothingSent {
             expected_bytes: expected,
@@ -421,23 +415,15 @@ fn judge_exit(run: &mut ClientRun, served: Option<&Served>, close: ClientClose) 
             received_bytes: received,
             expected_bytes: expected,
         })
-    } else if matches!(run.echo_end, Some(EchoEnd::Reset | EchoEnd::BrokenPipe))
-        || echoed < received
-    {
+    } else if reset || echoed < received {
         Some(Shortfall::ClosedEarly {
             echoed_bytes: echoed,
         })
-    } else if let Some((read, unread)) = close.read_unread.filter(|&(_, unread)| unread > 0) {
+    } else if unread.is_some() || reset_at_close {
         Some(Shortfall::EchoUnread {
-            read_bytes: Some(read),
-            unread_bytes: Some(unread),
-            reset: close.reset == Some(true),
-        })
-    } else if close.reset == Some(true) {
-        Some(Shortfall::EchoUnread {
-            read_bytes: None,
-            unread_bytes: None,
-            reset: true,
+            read_bytes: unread.map(|(read, _)| read),
+            unread_bytes: unread.map(|(_, unread)| unread),
+            reset: reset_at_close,
         })
     } else {
         None

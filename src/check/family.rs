@@ -136,12 +136,6 @@ impl Family {
         }
     }
 
-    /// Every member alive now (the program's descendants included), the leader `leader` aside
-    /// while it is not reaped yet.
-    pub fn members(&self, leader: u32) -> Vec<u32> {
-        self.scan(leader).0
-    }
-
     /// Ends every member, waits (bounded) until none is left, and names any that survived.
     /// The leader, a child of tcplab, is reaped by the caller; re-parented orphans are reaped here.
     pub fn stop_all(&self, leader: u32) -> Vec<Survivor> {
@@ -263,7 +257,7 @@ mod tests {
         child.wait().expect("sh exits at once");
         let until = Instant::now() + Duration::from_secs(10);
         let grandchild = loop {
-            let found = family.members(leader).into_iter().find(|p| {
+            let found = family.scan(leader).0.into_iter().find(|p| {
                 fs::read_to_string(format!("/proc/{p}/cmdline"))
                     .is_ok_and(|c| c.split('\0').any(|a| a == marker))
             });

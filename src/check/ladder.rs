@@ -113,13 +113,8 @@ pub fn check_server(
             &mut FanOut(vec![&mut recorder, &mut *watch]),
         );
         rows = recorder.rows;
-        let step = match step {
-            Ok(s) => s,
-            Err(e) => {
-                started.stop();
-                return Err(e);
-            }
-        };
+        // On an error, dropping `started` stops and reaps the server.
+        let step = step?;
         on_step(&step);
         outcome = step.outcome;
         let failed = outcome != Outcome::Passed;
@@ -129,7 +124,7 @@ pub fn check_server(
             break;
         }
     }
-    let doc = ServerDoc {
+    let mut doc = ServerDoc {
         format_version: FORMAT_VERSION,
         check: "server".into(),
         command: cfg.template.argv().to_vec(),
@@ -142,7 +137,6 @@ pub fn check_server(
         server_process: ProcessEnd::default(),
         port_still_listening: false,
     };
-    let mut doc = doc;
     (doc.server_process, doc.port_still_listening) = started.stop();
     Ok((doc, rows))
 }

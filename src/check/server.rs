@@ -212,7 +212,6 @@ impl Started {
         })
     }
 
-    /// Stops and reaps the server.
     /// Stops it and everything it started, then looks whether anything still listens on its
     /// port (a process out of tcplab's reach).
     pub fn stop(mut self) -> (ProcessEnd, bool) {
@@ -220,12 +219,11 @@ impl Started {
         let port = self.addr.port();
         let listening = DiagSource::new()
             .and_then(|mut d| d.dump(&Filter::port(port)))
-            .map(|socks| {
+            .is_ok_and(|socks| {
                 socks
                     .iter()
                     .any(|s| s.state == TcpState::Listen && s.local.port() == port)
-            })
-            .unwrap_or(false);
+            });
         (end, listening)
     }
 }
@@ -234,6 +232,7 @@ impl Started {
 pub fn judge(r: &RunResult) -> (Outcome, Option<Problem>) {
     let expected = r.settings.bytes_total;
     let received = r.counts.client_received_bytes;
+    let echoed = r.verification.as_ref().map_or(0, |v| v.received_bytes);
     match r.outcome {
         Outcome::Completed => (Outcome::Passed, None),
         Outcome::Interrupted => (Outcome::Interrupted, None),
@@ -247,38 +246,29 @@ pub fn judge(r: &RunResult) -> (Outcome, Option<Problem>) {
             let stall = r.stall.as_ref();
             let ms = stall.map_or(0, |s| s.verdict_ms.saturating_sub(s.last_progress_ms));
             let silent = stall.is_some_and(|s| s.basis == StallBasis::Silence);
-            if silent && received >= expected {
-                (Outcome::Hung, Some(Problem::NeverCloses { ms }))
+            let problem = if silent && received >= expected {
+                Problem::NeverCloses { ms }
             } else {
-                let outcome = if silent {
-                    Outcome::Hung
-                } else {
-                    Outcome::Deadlocked
-                };
-                (
-                    outcome,
-                    Some(Problem::Stalled {
-                        ms,
-                        received_bytes: received,
-                        expected_bytes: expected,
-                    }),
-                )
-            }
-        }
-        _ if r
-            .verification
-            .as_ref()
-            .is_some_and(|v| v.received_bytes > expected) =>
-        {
-            let got = r.verification.as_ref().map_or(0, |v| v.received_bytes);
-            (
-                Outcome::Failed,
-                Some(Problem::TooLong {
-                    received_bytes: got,
+                Problem::Stalled {
+                    ms,
+                    received_bytes: received,
                     expected_bytes: expected,
-                }),
-            )
+                }
+            };
+            let outcome = if silent {
+                Outcome::Hung
+            } else {
+                Outcome::Deadlocked
+            };
+            (outcome, Some(problem))
         }
+        _ if echoed > expected => (
+            Outcome::Failed,
+            Some(Problem::TooLong {
+                received_bytes: echoed,
+                expected_bytes: expected,
+            }),
+        ),
         _ => {
             let v = r.verification.as_ref();
             let wrong = v.and_then(|v| v.first_mismatch_at.filter(|at| *at < v.received_bytes));

@@ -122,16 +122,9 @@ impl Student {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().map_err(|cause| match cause.kind() {
-            io::ErrorKind::NotFound => StartError::NotFound {
-                program: program.clone(),
-            },
-            io::ErrorKind::PermissionDenied => StartError::NotExecutable {
-                program: program.clone(),
-            },
-            _ => StartError::Other {
-                program: program.clone(),
-                cause,
-            },
+            io::ErrorKind::NotFound => StartError::NotFound { program },
+            io::ErrorKind::PermissionDenied => StartError::NotExecutable { program },
+            _ => StartError::Other { program, cause },
         })?;
         let pid = Pid::from_child(&child);
         let stdout = Arc::new(Mutex::new(Tail::default()));
@@ -172,17 +165,17 @@ impl Student {
     }
 
     /// Whether it exits within `bound` (or has already).
-    pub fn exits_within(&self, bound: std::time::Duration) -> bool {
-        let until = std::time::Instant::now() + bound;
+    pub fn exits_within(&self, bound: Duration) -> bool {
+        let until = Instant::now() + bound;
         loop {
             if self.exited() {
                 return true;
             }
-            if std::time::Instant::now() >= until {
+            if Instant::now() >= until {
                 return false;
             }
             // The polling interval of a bounded wait for the process to end.
-            std::thread::sleep(std::time::Duration::from_millis(10));
+            thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -190,11 +183,6 @@ impl Student {
     pub fn cpu_ns(&self) -> Option<u64> {
         let threads = crate::sys::proc::threads(self.pid.as_raw_nonzero().get()).ok()?;
         Some(threads.iter().filter_map(|t| t.cpu_ns).sum())
-    }
-
-    /// Its last lines on stderr so far.
-    pub fn stderr_tail(&self) -> Vec<String> {
-        lines(&self.stderr)
     }
 
     /// Ends it (SIGTERM to its group, `TERM_GRACE`, then SIGKILL), reaps it, and says how it
@@ -209,12 +197,7 @@ impl Student {
             if self.signal(Signal::TERM) {
                 stopped_with = Some("SIGTERM".to_string());
             }
-            let until = Instant::now() + TERM_GRACE;
-            while !self.exited() && Instant::now() < until {
-                // The polling interval of a bounded wait for the process to end.
-                thread::sleep(Duration::from_millis(10));
-            }
-            if !self.exited() && self.signal(Signal::KILL) {
+            if !self.exits_within(TERM_GRACE) && self.signal(Signal::KILL) {
                 stopped_with = Some("SIGKILL".to_string());
             }
         }

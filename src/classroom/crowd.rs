@@ -108,7 +108,7 @@ pub fn run(c: &Class, tally: &mut dyn FnMut(Tally)) -> io::Result<Vec<ClientOutc
             Ok(client) => clients.push(Some(client)),
             Err(e) => {
                 clients.push(None);
-                outcomes.push(failed(c, index, None, e.to_string()));
+                outcomes.push(failed(c, index, e.to_string()));
             }
         }
     }
@@ -249,7 +249,11 @@ fn step(
     while writing && cl.sent < cl.total {
         let at = (cl.sent % pattern.len() as u64) as usize;
         let want = ((pattern.len() - at) as u64).min(cl.total - cl.sent) as usize;
-        match (&cl.sock).write_nonblocking(&pattern[at..at + want]) {
+        // MSG_NOSIGNAL: a freed holder's write must fail with EPIPE, not raise SIGPIPE.
+        match cl
+            .sock
+            .send_with_flags(&pattern[at..at + want], libc::MSG_NOSIGNAL)
+        {
             Ok(n) => {
                 cl.sent += n as u64;
                 cl.last_progress = Instant::now();
@@ -303,19 +307,6 @@ fn step(
     }
 }
 
-/// A non-blocking write that reports WouldBlock as an error (socket2's `send` on a
-/// non-blocking socket).
-trait WriteNonblocking {
-    fn write_nonblocking(self, data: &[u8]) -> io::Result<usize>;
-}
-
-impl WriteNonblocking for &Socket {
-    fn write_nonblocking(self, data: &[u8]) -> io::Result<usize> {
-        // MSG_NOSIGNAL: a freed holder's write must fail with EPIPE, not raise SIGPIPE.
-        self.send_with_flags(data, libc::MSG_NOSIGNAL)
-    }
-}
-
 fn outcome(c: &Class, cl: Client, end: End, t: &mut Tally) -> ClientOutcome {
     let now = Instant::now();
     match cl.kind {
@@ -335,103 +326,89 @@ fn outcome(c: &Class, cl: Client, end: End, t: &mut Tally) -> ClientOutcome {
                 t.freed += 1;
             }
             ClientOutcome {
-                index: cl.index,
-                role: LoadRole::Deadlocking,
-                strategy: StrategyName::Naive.as_str().into(),
                 outcome,
                 sent_bytes: cl.sent,
-                verified_bytes: 0,
                 stall_to_free_ms: stall_to_free,
                 client_addr: cl.local,
                 // Judged against the idle limit by the caller.
                 ok: stall_to_free.is_some_and(in_time),
-                failure: None,
                 error,
+                ..blank(cl.index, true)
             }
         }
         Kind::Fixed { verifier, .. } => {
             let v = verifier.finish();
-            let (outcome, failure, error) = match end {
-                End::EchoEnded if v.matched => (ClientEnd::Completed, None, None),
-                End::EchoEnded => match v.first_mismatch_at.filter(|at| *at < v.received_bytes) {
-                    Some(at) => (
-                        ClientEnd::Failed,
-                        Some(Failure::EchoDiffers { at_byte: at }),
-                        None,
-                    ),
-                    None => (
-                        ClientEnd::Failed,
-                        Some(Failure::EchoShort {
+            let outcome = match end {
+                End::EchoEnded if v.matched => ClientEnd::Completed,
+                End::TimedOut => ClientEnd::TimedOut,
+                End::Interrupted => ClientEnd::Interrupted,
+                _ => ClientEnd::Failed,
+            };
+            let failure = match end {
+                End::EchoEnded if v.matched => None,
+                End::EchoEnded => Some(
+                    match v.first_mismatch_at.filter(|at| *at < v.received_bytes) {
+                        Some(at) => Failure::EchoDiffers { at_byte: at },
+                        None => Failure::EchoShort {
                             received_bytes: v.received_bytes,
                             expected_bytes: v.expected_bytes,
-                        }),
-                        None,
-                    ),
-                },
-                End::TimedOut => (
-                    ClientEnd::TimedOut,
-                    Some(Failure::TimedOut {
-                        after_ms: c.timeout.as_millis() as u64,
-                    }),
-                    None,
+                        },
+                    },
                 ),
-                End::Interrupted => (ClientEnd::Interrupted, None, None),
-                End::Failed(e) => (
-                    ClientEnd::Failed,
-                    Some(Failure::Connection {
-                        error: IoFailure::from_io(&e),
-                        sent_bytes: cl.sent,
-                        total_bytes: cl.total,
-                        received_bytes: v.received_bytes,
-                    }),
-                    None,
-                ),
-                End::Freed | End::NotFreed | End::SentAll => (ClientEnd::Failed, None, None),
+                End::TimedOut => Some(Failure::TimedOut {
+                    after_ms: c.timeout.as_millis() as u64,
+                }),
+                End::Failed(e) => Some(Failure::Connection {
+                    error: IoFailure::from_io(&e),
+                    sent_bytes: cl.sent,
+                    total_bytes: cl.total,
+                    received_bytes: v.received_bytes,
+                }),
+                End::Freed | End::NotFreed | End::SentAll | End::Interrupted => None,
             };
             let ok = outcome == ClientEnd::Completed;
             if ok {
                 t.verified += 1;
             }
             ClientOutcome {
-                index: cl.index,
-                role: LoadRole::Fixed,
-                strategy: StrategyName::Poll.as_str().into(),
                 outcome,
                 sent_bytes: cl.sent,
                 verified_bytes: if v.matched { v.received_bytes } else { 0 },
-                stall_to_free_ms: None,
                 client_addr: cl.local,
                 ok,
                 failure,
-                error,
+                ..blank(cl.index, false)
             }
         }
     }
 }
 
-fn failed(c: &Class, index: u32, local: Option<String>, error: String) -> ClientOutcome {
-    let holder = (c.deadlocking)(index, c.fraction);
+/// A client that could not connect.
+fn failed(c: &Class, index: u32, error: String) -> ClientOutcome {
+    ClientOutcome {
+        error: Some(error),
+        ..blank(index, (c.deadlocking)(index, c.fraction))
+    }
+}
+
+/// A client's role and strategy, with nothing done yet (a failure until told otherwise).
+fn blank(index: u32, holder: bool) -> ClientOutcome {
+    let (role, strategy) = if holder {
+        (LoadRole::Deadlocking, StrategyName::Naive)
+    } else {
+        (LoadRole::Fixed, StrategyName::Poll)
+    };
     ClientOutcome {
         index,
-        role: if holder {
-            LoadRole::Deadlocking
-        } else {
-            LoadRole::Fixed
-        },
-        strategy: if holder {
-            StrategyName::Naive
-        } else {
-            StrategyName::Poll
-        }
-        .as_str()
-        .into(),
+        role,
+        strategy: strategy.as_str().into(),
         outcome: ClientEnd::Failed,
         sent_bytes: 0,
         verified_bytes: 0,
         stall_to_free_ms: None,
-        client_addr: local,
+        client_addr: None,
         ok: false,
         failure: None,
-        error: Some(error),
+        error: None,
     }
 }

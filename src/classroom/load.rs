@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::classroom::crowd::Tally;
 use crate::classroom::crowd::{self, Class};
-use crate::classroom::event::{ConnEnd, ServerEvent};
+use crate::classroom::event::{ConnClosed, ConnEnd, ServerEvent};
 use crate::classroom::managed::{ManagedServer, ServerSpec};
 pub use crate::classroom::outcomes::{
     ClientEnd, ClientOutcome, LoadReport, LoadRole, LoadRun, ServerUsage,
@@ -90,8 +90,7 @@ pub fn preflight(addr: SocketAddr, pid: Option<u32>) -> Result<(), NotReady> {
         .filter(|e| {
             e.state == procfs::net::TcpState::Listen
                 && e.local_address.port() == addr.port()
-                && (e.local_address.ip() == addr.ip()
-                    || e.local_address.ip().is_unspecified()
+                && (e.local_address.ip().is_unspecified()
                     || e.local_address.ip().to_canonical() == addr.ip().to_canonical())
         })
         .map(|e| e.inode)
@@ -125,15 +124,11 @@ pub fn preflight(addr: SocketAddr, pid: Option<u32>) -> Result<(), NotReady> {
 /// to), and judges the whole.
 pub fn test(t: &LoadTest, progress: &mut dyn Progress) -> anyhow::Result<LoadRun> {
     let mut cfg = t.round.clone();
-    let mut server = match &t.start {
-        Some(spec) => {
-            let s = ManagedServer::start(spec)?;
-            cfg.addr = s.addr;
-            cfg.server_pid = Some(s.pid());
-            Some(s)
-        }
-        None => None,
-    };
+    let mut server = t.start.as_ref().map(ManagedServer::start).transpose()?;
+    if let Some(s) = &server {
+        cfg.addr = s.addr;
+        cfg.server_pid = Some(s.pid());
+    }
     let mut rounds = Vec::new();
     for round in 1..=t.rounds {
         if interrupt::requested() {
@@ -143,10 +138,7 @@ pub fn test(t: &LoadTest, progress: &mut dyn Progress) -> anyhow::Result<LoadRun
         rounds.push(run(&cfg, &mut |tally| progress.tally(tally))?);
     }
     let interrupted = interrupt::requested();
-    let events = match server.as_mut() {
-        Some(s) => Some(s.stop()?),
-        None => None,
-    };
+    let events = server.as_mut().map(ManagedServer::stop).transpose()?;
     let totals = events.as_ref().and_then(|ev| {
         ev.iter().rev().find_map(|e| match e {
             ServerEvent::Stopped { totals, .. } => Some(*totals),
@@ -156,10 +148,10 @@ pub fn test(t: &LoadTest, progress: &mut dyn Progress) -> anyhow::Result<LoadRun
     let freed_after = events.as_ref().and_then(|ev| {
         ev.iter()
             .filter_map(|e| match e {
-                ServerEvent::Closed(c) => match &c.end {
-                    ConnEnd::Stuck { still_ms, .. } => Some(*still_ms),
-                    _ => None,
-                },
+                ServerEvent::Closed(ConnClosed {
+                    end: ConnEnd::Stuck { still_ms, .. },
+                    ..
+                }) => Some(*still_ms),
                 _ => None,
             })
             .max()

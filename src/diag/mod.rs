@@ -13,52 +13,9 @@ use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::tcpinfo::TcpInfo;
+pub use crate::tcpinfo::TcpState;
 
 pub use netlink::{DecodeError, Destroyed, Diag, decode, decode_filtered, dump};
-
-/// TCP state as numbered in the kernel's `include/net/tcp_states.h`, named as there
-/// (`ESTABLISHED`, `FIN_WAIT1`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum TcpState {
-    Established,
-    SynSent,
-    SynRecv,
-    FinWait1,
-    FinWait2,
-    TimeWait,
-    Close,
-    CloseWait,
-    LastAck,
-    Listen,
-    Closing,
-    /// A request socket (half-open connection waiting for the final ACK), Linux 4.4 on.
-    NewSynRecv,
-    /// A number this version of tcplab does not know.
-    #[strum(serialize = "UNKNOWN")]
-    Other(u8),
-}
-
-impl TcpState {
-    /// The state for the kernel's number (`idiag_state`, `tcpi_state`).
-    pub fn from_kernel(n: u8) -> Self {
-        match n {
-            1 => TcpState::Established,
-            2 => TcpState::SynSent,
-            3 => TcpState::SynRecv,
-            4 => TcpState::FinWait1,
-            5 => TcpState::FinWait2,
-            6 => TcpState::TimeWait,
-            7 => TcpState::Close,
-            8 => TcpState::CloseWait,
-            9 => TcpState::LastAck,
-            10 => TcpState::Listen,
-            11 => TcpState::Closing,
-            12 => TcpState::NewSynRecv,
-            n => TcpState::Other(n),
-        }
-    }
-}
 
 /// Which of a socket's timers is pending (`idiag_timer`); `ss -o` prints it as `timer:(…)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,6 +8,7 @@
 //! and calls `try_send` on each queue, so publishing costs the run microseconds whatever the
 //! viewers do. Writing to the viewers' sockets is `server`'s job, on their own threads.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,8 +38,8 @@ struct State {
     seq: u64,
     title: Option<String>,
     sample: Option<String>,
-    events: std::collections::VecDeque<String>,
-    verdicts: std::collections::VecDeque<String>,
+    events: VecDeque<String>,
+    verdicts: VecDeque<String>,
     dashboard: Option<String>,
     end: Option<String>,
     viewers: Vec<Slot>,
@@ -58,7 +59,6 @@ pub struct Hub {
     max_viewers: usize,
     queue: usize,
     dropped: AtomicU64,
-    published: AtomicU64,
 }
 
 /// Why a viewer was not let in.
@@ -89,7 +89,6 @@ impl Hub {
             max_viewers,
             queue: queue.max(1),
             dropped: AtomicU64::new(0),
-            published: AtomicU64::new(0),
         })
     }
 
@@ -111,22 +110,11 @@ impl Hub {
         match frame {
             Frame::Title(_) => st.title = Some(json.clone()),
             Frame::Sample(_) => st.sample = Some(json.clone()),
-            Frame::Event(_) => {
-                if st.events.len() == KEEP_EVENTS {
-                    st.events.pop_front();
-                }
-                st.events.push_back(json.clone());
-            }
-            Frame::Verdict(_) => {
-                if st.verdicts.len() == KEEP_VERDICTS {
-                    st.verdicts.pop_front();
-                }
-                st.verdicts.push_back(json.clone());
-            }
+            Frame::Event(_) => keep(&mut st.events, KEEP_EVENTS, &json),
+            Frame::Verdict(_) => keep(&mut st.verdicts, KEEP_VERDICTS, &json),
             Frame::Dashboard(_) => st.dashboard = Some(json.clone()),
             Frame::End(_) => st.end = Some(json.clone()),
         }
-        self.published.fetch_add(1, Ordering::Relaxed);
         if st.viewers.is_empty() {
             return;
         }
@@ -149,16 +137,9 @@ impl Hub {
     /// Everything so far as one frame, and the number of the last frame it includes.
     pub fn snapshot(&self) -> (String, u64) {
         let st = self.lock();
-        let list = |items: &std::collections::VecDeque<String>| {
-            let mut s = String::from("[");
-            for (i, e) in items.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                s.push_str(e);
-            }
-            s.push(']');
-            s
+        let list = |items: &VecDeque<String>| {
+            let items: Vec<&str> = items.iter().map(String::as_str).collect();
+            format!("[{}]", items.join(","))
         };
         let or_null = |o: &Option<String>| o.clone().unwrap_or_else(|| "null".into());
         let json = format!(
@@ -215,19 +196,18 @@ impl Hub {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Frames published, in all.
-    pub fn published(&self) -> u64 {
-        self.published.load(Ordering::Relaxed)
-    }
-
     /// No more frames and no more viewers: each viewer's queue ends once it has been sent.
     pub fn close(&self) {
         let mut st = self.lock();
         st.closed = true;
         st.viewers.clear();
     }
+}
 
-    pub fn is_closed(&self) -> bool {
-        self.lock().closed
+/// Keeps `json` as the newest of at most `most` frames, the oldest going first.
+fn keep(list: &mut VecDeque<String>, most: usize, json: &str) {
+    if list.len() == most {
+        list.pop_front();
     }
+    list.push_back(json.to_string());
 }

@@ -8,8 +8,8 @@
 //! The server here needs one request line and a few headers; it reads at most `HEAD_LIMIT` bytes
 //! of them, within `READ_TIMEOUT`.
 //!
-//! Each viewer of `/events` is written by its own connection's thread, with a flush after each
-//! frame. A viewer that stops reading blocks only that thread: its queue fills, the hub drops its
+//! Each viewer of `/events` is written by its own connection's thread, straight to its socket
+//! (unbuffered, so each frame leaves at once). A viewer that stops reading blocks only that thread: its queue fills, the hub drops its
 //! frames, and the socket's send timeout ends it after `STALLED_FOR`, which frees its place. Over
 //! the viewer bound the answer is 503 with one line of text.
 
@@ -51,6 +51,7 @@ pub struct Server {
 }
 
 /// What the accepting thread and the connections' threads share.
+#[derive(Default)]
 struct Shared {
     stop: AtomicBool,
     /// Connection threads running.
@@ -77,12 +78,7 @@ impl Server {
         let err = |source| BindError { addr, source };
         let listener = listen(addr).map_err(err)?;
         let bound = listener.local_addr().map_err(err)?;
-        let shared = Arc::new(Shared {
-            stop: AtomicBool::new(false),
-            running: AtomicUsize::new(0),
-            open: Mutex::new(Vec::new()),
-            next: AtomicUsize::new(0),
-        });
+        let shared = Arc::new(Shared::default());
         let accept = {
             let (hub, shared) = (Arc::clone(&hub), Arc::clone(&shared));
             thread::Builder::new()
@@ -259,8 +255,7 @@ fn respond(
     }
     head.push_str("\r\n");
     conn.write_all(head.as_bytes())?;
-    conn.write_all(body)?;
-    conn.flush()
+    conn.write_all(body)
 }
 
 fn respond_text(
@@ -330,7 +325,6 @@ fn write_stream(out: &mut TcpStream, v: &Viewer, hub: &Hub) -> io::Result<()> {
          Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n\
          retry: {RETRY_MS}\n\n"
     )?;
-    out.flush()?;
     // From now on a read only asks whether the viewer has gone (it sends nothing after the request).
     out.set_read_timeout(Some(Duration::from_millis(1)))?;
     let mut last = 0;
@@ -339,13 +333,11 @@ fn write_stream(out: &mut TcpStream, v: &Viewer, hub: &Hub) -> io::Result<()> {
         if v.resync.swap(false, Ordering::AcqRel) {
             let (snap, seq) = hub.snapshot();
             out.write_all(snap.as_bytes())?;
-            out.flush()?;
             last = seq;
         }
         match v.rx.recv_timeout(LOOK_EVERY) {
             Ok(m) if m.seq > last => {
                 out.write_all(m.text.as_bytes())?;
-                out.flush()?;
                 last = m.seq;
                 quiet_since = Instant::now();
             }
@@ -356,7 +348,6 @@ fn write_stream(out: &mut TcpStream, v: &Viewer, hub: &Hub) -> io::Result<()> {
                 }
                 if quiet_since.elapsed() >= KEEPALIVE {
                     out.write_all(b": keep-alive\n\n")?;
-                    out.flush()?;
                     quiet_since = Instant::now();
                 }
             }
@@ -364,7 +355,6 @@ fn write_stream(out: &mut TcpStream, v: &Viewer, hub: &Hub) -> io::Result<()> {
                 // Closed: what this viewer missed while it was behind, once more, then the end.
                 if v.resync.swap(false, Ordering::AcqRel) {
                     out.write_all(hub.snapshot().0.as_bytes())?;
-                    out.flush()?;
                 }
                 return Ok(());
             }
