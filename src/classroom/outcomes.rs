@@ -7,8 +7,9 @@ use crate::classroom::procstat::ProcStatus;
 use crate::result::Failure;
 
 /// What a load-test client is there to show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum LoadRole {
     /// Sends without reading, then holds the socket until the server frees it.
     Deadlocking,
@@ -17,8 +18,9 @@ pub enum LoadRole {
 }
 
 /// How a load-test client ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum ClientEnd {
     Completed,
     /// The server closed the stuck client.

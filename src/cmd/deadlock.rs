@@ -60,7 +60,8 @@ pub fn main(a: &DeadlockArgs) -> anyhow::Result<ExitCode> {
     }
     export::print(&RunDoc::new(&result, live.shown()), format)?;
     if let Some(path) = &a.timeline {
-        output::tell_written(path, Some(&output::rows(recorder.rows.len())));
+        let rows = report::human::count(recorder.rows.len() as u64, "row");
+        output::tell_written(path, Some(&rows));
     }
     if let Some(path) = &a.plot_timeline {
         output::tell_written(path, None);

@@ -102,7 +102,7 @@ pub fn main(a: &SweepArgs) -> anyhow::Result<ExitCode> {
     }
     let end = end?;
     if stdout_carries.is_none() {
-        let rows = output::rows(done.len());
+        let rows = crate::report::human::count(done.len() as u64, "row");
         outputs
             .iter()
             .for_each(|p| output::tell_written(p, Some(&rows)));

@@ -63,20 +63,13 @@ fn worded(e: &anyhow::Error) -> String {
 }
 
 fn net_error(e: &anyhow::Error) -> Option<&NetError> {
-    e.chain().find_map(|c| {
-        if let Some(CheckError::Net(n)) = c.downcast_ref::<CheckError>() {
-            return Some(n);
-        }
-        c.downcast_ref::<NetError>()
-            .or_else(|| match c.downcast_ref::<SetupError>() {
-                Some(SetupError::Net(n)) => Some(n),
-                _ => None,
-            })
-            .or_else(|| match c.downcast_ref::<HalfcloseError>() {
-                Some(HalfcloseError::Net(n)) => Some(n),
-                _ => None,
-            })
-    })
+    e.chain().find_map(
+        |c| match (c.downcast_ref(), c.downcast_ref(), c.downcast_ref()) {
+            (Some(CheckError::Net(n)), _, _) | (_, Some(SetupError::Net(n)), _) => Some(n),
+            (_, _, Some(HalfcloseError::Net(n))) => Some(n),
+            _ => c.downcast_ref::<NetError>(),
+        },
+    )
 }
 
 /// How to run the command that was typed inside another process's network namespace.

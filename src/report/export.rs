@@ -74,21 +74,17 @@ pub fn write<D: Document>(doc: &D, f: Format, out: &mut dyn Write) -> io::Result
 /// a pipe), anything else as it is. While `tcplab run` watches a command that writes JSON, the text
 /// goes to the student's terminal (stderr) as well.
 pub fn print<D: Document>(doc: &D, f: Format) -> io::Result<()> {
-    let text = || -> io::Result<String> {
-        let mut t = Vec::new();
-        doc.text(&mut t)?;
-        Ok(String::from_utf8_lossy(&t).into_owned())
-    };
+    let text = || super::captured(|o| doc.text(o));
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if f == Format::Text {
-        write!(out, "{}", wrap::for_stdout(&text()?))?;
+        write!(out, "{}", wrap::for_stdout(&text()))?;
     } else {
         if f == Format::Json && progress::watched_by_runner() {
             write!(
                 io::stderr().lock(),
                 "{}",
-                wrap::wrap(&text()?, wrap::stderr_width(), "    ")
+                wrap::wrap(&text(), wrap::stderr_width(), "    ")
             )?;
         }
         write(doc, f, &mut out)?;

@@ -101,29 +101,22 @@ pub fn row(out: &mut impl Write, name: &str, st: Stage, note: &str) -> io::Resul
 
 pub fn write_ledger(l: &Ledger, out: &mut impl Write) -> io::Result<()> {
     let unsent = |b: u64| format!("  ({} unsent)", human(b));
-    row(out, "client app sent", l.client_app_sent, "")?;
-    row(
-        out,
-        "↓ client send queue",
-        l.client_send_queue,
-        &unsent(l.client_send_queue_unsent_bytes),
-    )?;
-    row(out, "↓ server receive queue", l.server_recv_queue, "")?;
-    row(out, "↓ server app read", l.server_app_read, "")?;
-    row(
-        out,
-        "  server app wrote",
-        l.server_app_written,
-        "  (uppercased)",
-    )?;
-    row(
-        out,
-        "↓ server send queue",
-        l.server_send_queue,
-        &unsent(l.server_send_queue_unsent_bytes),
-    )?;
-    row(out, "↓ client receive queue", l.client_recv_queue, "")?;
-    row(out, "↓ client app read", l.client_app_read, "")?;
+    let (cu, su) = (
+        unsent(l.client_send_queue_unsent_bytes),
+        unsent(l.server_send_queue_unsent_bytes),
+    );
+    for (name, st, note) in [
+        ("client app sent", l.client_app_sent, ""),
+        ("↓ client send queue", l.client_send_queue, &cu),
+        ("↓ server receive queue", l.server_recv_queue, ""),
+        ("↓ server app read", l.server_app_read, ""),
+        ("  server app wrote", l.server_app_written, "  (uppercased)"),
+        ("↓ server send queue", l.server_send_queue, &su),
+        ("↓ client receive queue", l.client_recv_queue, ""),
+        ("↓ client app read", l.client_app_read, ""),
+    ] {
+        row(out, name, st, note)?;
+    }
     let over = |st: Stage| st.capacity_bytes.is_some_and(|c| st.bytes > c);
     if over(l.client_send_queue) || over(l.server_send_queue) {
         writeln!(

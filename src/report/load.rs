@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use crate::classroom::load::{ClientEnd, FREE_SLACK, LoadReport, LoadRole, LoadRun};
+use crate::classroom::load::{FREE_SLACK, LoadReport, LoadRun};
 use crate::report::{human, human_signed};
 
 /// The load test on a terminal: a line as each round starts, and a status line while the class
@@ -37,8 +37,7 @@ impl crate::classroom::load::Progress for Progress {
     fn round(&mut self, round: u32, of: u32, addr: std::net::SocketAddr) {
         if self.text {
             let line = round_line(round, of, self.clients, addr, self.deadlocking);
-            self.bar
-                .suspend(|| eprintln!("{}", super::wrap::for_stderr(&line)));
+            self.bar.suspend(|| super::wrap::eprint(&line));
         }
     }
 
@@ -112,26 +111,6 @@ pub fn write_run(run: &LoadRun, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{}", if run.ok { "PASSED" } else { "FAILED" })
 }
 
-fn role(r: LoadRole) -> &'static str {
-    match r {
-        LoadRole::Deadlocking => "deadlocking",
-        LoadRole::Fixed => "fixed",
-    }
-}
-
-fn end(e: ClientEnd) -> &'static str {
-    match e {
-        ClientEnd::Completed => "completed",
-        ClientEnd::Freed => "freed",
-        ClientEnd::NotFreed => "not-freed",
-        ClientEnd::SentAll => "sent-all",
-        ClientEnd::Failed => "failed",
-        ClientEnd::Deadlock => "deadlock",
-        ClientEnd::TimedOut => "timed-out",
-        ClientEnd::Interrupted => "interrupted",
-    }
-}
-
 pub fn write_round(r: &LoadReport, out: &mut dyn Write) -> io::Result<()> {
     for c in &r.clients {
         let why = c
@@ -146,12 +125,12 @@ pub fn write_round(r: &LoadReport, out: &mut dyn Write) -> io::Result<()> {
         };
         // `fixed (reader-thread)` in one column keeps the row, up to its detail, within 79
         // columns, so an 80-column terminal wraps only the detail, never the table.
-        let kind = format!("{} ({})", role(c.role), c.strategy);
+        let kind = format!("{} ({})", <&str>::from(c.role), c.strategy);
         writeln!(
             out,
             "client {:>3} {kind:<21} {:<9} sent {:>10}, verified {:>10}{detail}",
             c.index,
-            end(c.outcome),
+            <&str>::from(c.outcome),
             human(c.sent_bytes),
             human(c.verified_bytes)
         )?;

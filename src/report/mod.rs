@@ -38,7 +38,13 @@ pub mod web;
 pub mod wrap;
 
 pub use human::{human, human_rate, human_signed};
-pub use output::create;
+
+/// What a view writes, as a string (a frame's text, a block's lines): writing to memory never fails.
+pub(crate) fn captured(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
+    let mut out = Vec::new();
+    let _ = write(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 #[cfg(test)]
 mod tests;

@@ -7,11 +7,7 @@ use crate::result::{Event, EventKind};
 /// What an event says, without its time. A replayed file's events carry strings of their own
 /// (a verdict's kind and calls), shown and never obeyed by the terminal.
 pub fn event_text(e: &EventKind) -> String {
-    let text = worded(e);
-    match super::outside::text(&text) {
-        std::borrow::Cow::Borrowed(_) => text,
-        std::borrow::Cow::Owned(safe) => safe,
-    }
+    super::outside::text(&worded(e)).into_owned()
 }
 
 fn worded(e: &EventKind) -> String {
@@ -102,16 +98,5 @@ pub fn event_lines(prefix: &str, e: &Event, width: usize) -> String {
     let head = format!("{prefix}{}", time_column(e));
     let hang = head.chars().count();
     let body = super::wrap::wrap(&event_text(&e.kind), width.saturating_sub(hang).max(20), "");
-    let pad = " ".repeat(hang);
-    body.lines()
-        .enumerate()
-        .map(|(i, l)| {
-            if i == 0 {
-                format!("{head}{l}")
-            } else {
-                format!("{pad}{l}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    format!("{head}{}", body.replace('\n', &format!("\n{:hang$}", "")))
 }

@@ -205,7 +205,7 @@ pub fn check(wanted: &[Wanted<'_>], stdout_carries: Option<&str>) -> Result<(), 
 /// JSON, and a machine document there stays whole. Nothing for `-`.
 pub fn tell_written(path: &Path, detail: Option<&str>) {
     if let Some(line) = wrote(path, detail) {
-        eprintln!("{}", super::wrap::for_stderr(&line));
+        super::wrap::eprint(&line);
     }
 }
 
@@ -250,14 +250,6 @@ pub fn wrote(path: &Path, detail: Option<&str>) -> Option<String> {
     })
 }
 
-/// `1 row`, `412 rows`.
-pub fn rows(n: usize) -> String {
-    match n {
-        1 => "1 row".into(),
-        n => format!("{n} rows"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,10 +258,13 @@ mod tests {
     fn a_written_file_is_named_with_what_it_holds_and_stdout_is_not() {
         let t = Path::new("out/t.csv");
         assert_eq!(
-            wrote(t, Some(&rows(412))).as_deref(),
+            wrote(t, Some(&crate::report::human::count(412, "row"))).as_deref(),
             Some("wrote out/t.csv (412 rows)")
         );
-        assert_eq!(wrote(t, Some(&rows(1))).unwrap(), "wrote out/t.csv (1 row)");
+        assert_eq!(
+            wrote(t, Some(&crate::report::human::count(1, "row"))).unwrap(),
+            "wrote out/t.csv (1 row)"
+        );
         assert_eq!(wrote(Path::new("t.svg"), None).unwrap(), "wrote t.svg");
         assert_eq!(wrote(Path::new("-"), None), None);
     }

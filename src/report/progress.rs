@@ -29,11 +29,6 @@ impl Live {
         Live { shown }
     }
 
-    /// Never draws (tests).
-    pub fn hidden() -> Live {
-        Live { shown: false }
-    }
-
     pub fn shown(self) -> bool {
         self.shown
     }

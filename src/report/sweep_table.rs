@@ -179,11 +179,7 @@ impl RowSink {
         match self {
             RowSink::Text(out, width) => write_row(row, out, *width),
             RowSink::Csv(csv) => csv.write(row),
-            RowSink::Json(out) => {
-                serde_json::to_writer(&mut *out, row)?;
-                writeln!(out)?;
-                out.flush()
-            }
+            RowSink::Json(out) => super::json::write_line(row, out),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! many, one row per connection with the stuck ones first; and at a verdict, who is blocked in
 //! which call, the evidence, and the ledger from the kernel's counters alone.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use serde::Serialize;
 use super::export::Format;
 use super::ledger::{evidence_text, write_ledger};
 use super::live::Picture;
-use super::live::thread_state;
+use super::live::{fit, thread_state};
 use super::narration::event_lines;
 use super::progress::Live;
 use super::wrap;
@@ -124,20 +125,11 @@ pub fn layout(
         .max()
         .unwrap_or(0);
     let name_col = want.min(width.saturating_sub(fixed).max(8));
-    let cut = |s: &str, room: usize| -> String {
-        if s.chars().count() <= room {
-            s.to_string()
-        } else {
-            let mut t: String = s.chars().take(room.saturating_sub(1)).collect();
-            t.push('…');
-            t
-        }
-    };
     let who_room = width.saturating_sub(name_col + fixed + 2);
     let line = |name: &str, state: &str, q: [&str; 4], who: &str| {
         let mut l = format!(
             "{:<name_col$} {state:<STATE_COL$} {:>QUEUE_COL$} {:>QUEUE_COL$} {:>QUEUE_COL$} {:>QUEUE_COL$}",
-            cut(name, name_col),
+            fit(name, name_col),
             q[0],
             q[1],
             q[2],
@@ -145,11 +137,11 @@ pub fn layout(
         );
         if who_room >= 8 && !who.is_empty() {
             l.push_str("  ");
-            l.push_str(&cut(who, who_room));
+            l.push_str(&fit(who, who_room));
         }
         l.trim_end().to_string()
     };
-    let mut lines: Vec<String> = title.map(|t| cut(&t, width)).into_iter().collect();
+    let mut lines: Vec<String> = title.map(|t| fit(&t, width)).into_iter().collect();
     lines.push(line(
         head,
         "state",
@@ -204,7 +196,7 @@ pub fn thread_line(t: &ThreadView) -> String {
 /// The verdict on a watched connection: evidence, who waits in which call, the ledger.
 pub fn write_verdict(
     c: &Watched,
-    unreadable: &[(u32, String)],
+    unreadable: &BTreeMap<u32, String>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let Some((v, s)) = c.verdict() else {
@@ -239,18 +231,23 @@ pub fn write_verdict(
     for (pid, why) in unreadable {
         writeln!(out, "  (process {pid} could not be read: {why})")?;
     }
-    if let (Some(cq), Some(sq)) = (&s.client, &s.server) {
+    if let Some(l) = sample_ledger(s) {
         writeln!(
             out,
             "\nWhere every byte is (the programs' counters come from the kernel's: what a program wrote = bytes acknowledged + its send queue, the SYN and a FIN taken off; what it read = bytes received − its receive queue):"
         )?;
-        let l = ledger::build(&s.counts, cq, sq, 1, 1);
         write_ledger(&l, &mut &mut *out)?;
     }
     writeln!(
         out,
         "\nFix to try: read while you send. A second thread that calls recv() while the first one sends, or one loop that waits for 'readable' and 'writable' together (selectors, poll), keeps the echo draining; 'tcplab check client -- …' tests a fixed client."
     )
+}
+
+/// The ledger from the kernel's counters alone, when both ends were in sight.
+pub fn sample_ledger(s: &Sample) -> Option<crate::result::Ledger> {
+    let (client, server) = (s.client.as_ref()?, s.server.as_ref()?);
+    Some(ledger::build(&s.counts, client, server, 1, 1))
 }
 
 /// How a connection ended, in one line: `#1 … closed cleanly (a FIN each way, nothing unread)`.
@@ -292,16 +289,10 @@ pub fn closed_line(c: &Watched) -> String {
             )
         })
         .unwrap_or_default();
-    let deadlocked = if c.verdict().is_some() {
-        " after its deadlock"
-    } else {
-        ""
-    };
-    let unseen = if c.last().is_none() {
-        ", opened and closed between two of tcplab's looks"
-    } else {
-        ""
-    };
+    let deadlocked = c.verdict().map_or("", |_| " after its deadlock");
+    let unseen = c
+        .last()
+        .map_or(", opened and closed between two of tcplab's looks", |_| "");
     format!("{name} {how}{deadlocked}{unseen}{totals}")
 }
 
@@ -376,10 +367,7 @@ impl<'a> JsonUpdate<'a> {
                 evidence: &v.evidence,
                 threads: &s.threads,
                 counts: s.counts,
-                ledger: match (&s.client, &s.server) {
-                    (Some(cq), Some(sq)) => Some(ledger::build(&s.counts, cq, sq, 1, 1)),
-                    _ => None,
-                },
+                ledger: sample_ledger(s),
             });
         JsonUpdate {
             conn: c.id,
@@ -468,8 +456,7 @@ impl View for WatchView {
             "tcplab watch: waiting for connections {} (Ctrl-C to stop)",
             parts.join(" ")
         );
-        self.bar
-            .suspend(|| eprintln!("{}", wrap::for_stderr(&line)));
+        self.bar.suspend(|| wrap::eprint(&line));
         Ok(())
     }
 
@@ -484,50 +471,28 @@ impl View for WatchView {
             }
             return Ok(());
         }
-        let conn = |id: u32| &w.conns()[id as usize - 1];
         for u in updates {
-            match u {
-                Update::Found { conn: id } => {
-                    let c = conn(*id);
-                    if self.json {
-                        self.json_line(&JsonUpdate::new(c, None, false))?;
-                    } else {
-                        self.say(&format!("watching {}", conn_name(c.id, &c.key)))?;
-                    }
+            let (id, event) = match u {
+                Update::Found { conn } | Update::Verdict { conn } | Update::Closed { conn } => {
+                    (conn, None)
                 }
-                Update::Event { conn: id, event } => {
-                    let c = conn(*id);
-                    if self.json {
-                        self.json_line(&JsonUpdate::new(c, Some(event), false))?;
-                    } else {
-                        let prefix = format!("{}  ", conn_name(c.id, &c.key));
-                        self.say(&event_lines(&prefix, event, self.width))?;
-                    }
-                }
-                Update::Verdict { conn: id } => {
-                    let c = conn(*id);
-                    if self.json {
-                        self.json_line(&JsonUpdate::new(c, None, true))?;
-                    } else {
-                        let unreadable: Vec<(u32, String)> = w
-                            .unreadable()
-                            .iter()
-                            .map(|(p, s)| (*p, s.clone()))
-                            .collect();
-                        let mut v = Vec::new();
-                        write_verdict(c, &unreadable, &mut v)?;
-                        self.say(&wrap::for_stdout(&String::from_utf8_lossy(&v)))?;
-                    }
-                }
-                Update::Closed { conn: id, .. } => {
-                    let c = conn(*id);
-                    if self.json {
-                        self.json_line(&JsonUpdate::new(c, None, false))?;
-                    } else {
-                        self.say(&wrap::for_stdout(&closed_line(c)))?;
-                    }
-                }
+                Update::Event { conn, event } => (conn, Some(event)),
+            };
+            let c = &w.conns()[*id as usize - 1];
+            if self.json {
+                let with_verdict = matches!(u, Update::Verdict { .. });
+                self.json_line(&JsonUpdate::new(c, event, with_verdict))?;
+                continue;
             }
+            let name = conn_name(c.id, &c.key);
+            self.say(&match u {
+                Update::Found { .. } => format!("watching {name}"),
+                Update::Event { event, .. } => event_lines(&format!("{name}  "), event, self.width),
+                Update::Verdict { .. } => {
+                    wrap::for_stdout(&super::captured(|o| write_verdict(c, w.unreadable(), o)))
+                }
+                Update::Closed { .. } => wrap::for_stdout(&closed_line(c)),
+            })?;
         }
         if self.live.shown() {
             let open: Vec<&Watched> = w

@@ -15,9 +15,8 @@ use std::time::{Duration, Instant};
 use super::ledger::{evidence_text, write_ledger};
 use super::live::{CallMemory, Motion, MotionTracker, app_items, thread_item, window_item};
 use super::narration::event_text;
-use crate::ledger;
 use crate::observe::Observer;
-use crate::result::{Event, Ledger, RunResult, StallReport, ThreadReport};
+use crate::result::{Event, Ledger, RunResult};
 use crate::sample::{Sample, Side};
 use crate::timeline::TimelineRow;
 use crate::web::Publish;
@@ -70,9 +69,7 @@ pub fn end_frame(exit_code: Option<u8>, linger: Duration) -> Frame {
 
 /// The ledger's two balance lines and their verdicts, as the terminal prints them.
 fn balance_lines(l: &Ledger) -> Vec<String> {
-    let mut text = Vec::new();
-    let _ = write_ledger(l, &mut text);
-    let text = String::from_utf8_lossy(&text);
+    let text = super::captured(|o| write_ledger(l, o));
     // The stages come first, then an empty line, then each direction's sum and its verdict.
     text.split("\n\n")
         .nth(1)
@@ -86,8 +83,6 @@ fn balance_lines(l: &Ledger) -> Vec<String> {
 /// How a run ended: outcome, stall report and ledger as data; evidence, balance and summary in the
 /// terminal's words.
 pub fn run_frame(r: &RunResult) -> Frame {
-    let mut summary = Vec::new();
-    let _ = super::text::write_run(r, &mut summary);
     Frame::Verdict(VerdictFrame {
         conn: None,
         outcome: Some(r.outcome),
@@ -105,7 +100,7 @@ pub fn run_frame(r: &RunResult) -> Frame {
             .collect(),
         who_waits: Vec::new(),
         balance: r.ledger.as_ref().map(balance_lines).unwrap_or_default(),
-        summary: String::from_utf8_lossy(&summary).into_owned(),
+        summary: super::captured(|o| super::text::write_run(r, o)),
     })
 }
 
@@ -166,9 +161,10 @@ pub use classroom::WatchPage;
 mod classroom {
     use super::*;
     use crate::report::watch::{
-        conn_name, queues, row_cells, sorted, stuck, thread_line, write_verdict,
+        conn_name, queues, row_cells, sample_ledger, sorted, stuck, thread_line, write_verdict,
     };
     use crate::watch::{Status, Update, Watched, Watcher};
+    use std::collections::BTreeMap;
 
     /// The programs at both ends of a connection, as the kernel names them: `python3 (pid 4242)`.
     fn programs(c: &Watched) -> Vec<String> {
@@ -215,47 +211,28 @@ mod classroom {
 
     /// A watched connection's deadlock: the evidence, who waits where, the ledger from the
     /// kernel's counters, and the terminal's text of it.
-    pub fn verdict_frame(c: &Watched, unreadable: &[(u32, String)]) -> Option<Frame> {
+    pub fn verdict_frame(c: &Watched, unreadable: &BTreeMap<u32, String>) -> Option<Frame> {
         let (v, s) = c.verdict()?;
-        let mut text = Vec::new();
-        let _ = write_verdict(c, unreadable, &mut text);
-        let ledger = match (&s.client, &s.server) {
-            (Some(cq), Some(sq)) => Some(ledger::build(&s.counts, cq, sq, 1, 1)),
-            _ => None,
-        };
+        let ledger = sample_ledger(s);
         let mut who = Vec::new();
         for side in [Side::Client, Side::Server] {
             for t in s.threads_of(side) {
                 who.push(format!("{} {}", side.name(), thread_line(t)));
             }
         }
-        let ms = |d: Duration| d.as_millis() as u64;
         Some(Frame::Verdict(VerdictFrame {
             conn: Some(conn_name(c.id, &c.key)),
             outcome: None,
             verdict: Some(v.kind.name().to_string()),
             exit_code: None,
-            stall: Some(StallReport {
-                basis: v.basis,
-                last_progress_ms: ms(v.last_progress),
-                verdict_ms: ms(v.at),
-                evidence: v.evidence.clone(),
-                threads: s
-                    .threads
-                    .iter()
-                    .map(|t| ThreadReport {
-                        name: t.name.to_string(),
-                        phase: t.phase.map_or("unknown", |p| p.name()).to_string(),
-                        kernel_call: t.syscall.as_deref().map(str::to_string),
-                    })
-                    .collect(),
-                moved_after_verdict_bytes: None,
-            }),
+            stall: Some(crate::run::stall_report(v, s, |t| {
+                t.syscall.as_deref().map(str::to_string)
+            })),
             balance: ledger.as_ref().map(balance_lines).unwrap_or_default(),
             ledger,
             evidence: v.evidence.iter().map(evidence_text).collect(),
             who_waits: who,
-            summary: String::from_utf8_lossy(&text).into_owned(),
+            summary: crate::report::captured(|o| write_verdict(c, unreadable, o)),
         }))
     }
 
@@ -302,12 +279,7 @@ mod classroom {
                             .publish(&Frame::Event(event_frame(event, Some(name))));
                     }
                     Update::Verdict { conn: id } => {
-                        let unreadable: Vec<(u32, String)> = w
-                            .unreadable()
-                            .iter()
-                            .map(|(p, s)| (*p, s.clone()))
-                            .collect();
-                        if let Some(f) = verdict_frame(conn(*id), &unreadable) {
+                        if let Some(f) = verdict_frame(conn(*id), w.unreadable()) {
                             self.out.publish(&f);
                         }
                         changed = true;

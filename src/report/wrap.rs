@@ -23,14 +23,16 @@ pub const MAX_WIDTH: usize = 120;
 /// terminal, and [`DEFAULT_WIDTH`] when it is not. The result is clamped to
 /// [`MIN_WIDTH`]..=[`MAX_WIDTH`].
 pub fn terminal_width() -> usize {
-    let columns = std::env::var("COLUMNS").ok();
-    let stdout = std::io::stdout();
-    let tty = if stdout.is_terminal() {
-        terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0))
-    } else {
-        None
-    };
-    choose_width(columns.as_deref(), tty)
+    width_of(std::io::stdout())
+}
+
+/// `COLUMNS`, else the width of `stream` when it is a terminal, as [`choose_width`] decides.
+fn width_of(stream: impl IsTerminal + std::os::fd::AsFd) -> usize {
+    let tty = stream
+        .is_terminal()
+        .then(|| terminal_size::terminal_size_of(&stream));
+    let tty = tty.flatten().map(|(w, _)| usize::from(w.0));
+    choose_width(std::env::var("COLUMNS").ok().as_deref(), tty)
 }
 
 /// A text view as stdout should get it: wrapped at word boundaries to the terminal's width when
@@ -61,6 +63,11 @@ pub fn for_stderr(text: &str) -> String {
     }
 }
 
+/// Prints a line (or lines) on stderr, wrapped by [`for_stderr`]'s rule.
+pub fn eprint(text: &str) {
+    eprintln!("{}", for_stderr(text));
+}
+
 /// Whether `COLUMNS` holds a positive number of columns.
 fn columns_asked() -> bool {
     std::env::var("COLUMNS").is_ok_and(|c| c.trim().parse::<usize>().is_ok_and(|c| c > 0))
@@ -69,14 +76,7 @@ fn columns_asked() -> bool {
 /// The width of stderr, where the live views draw: `COLUMNS` first, then the terminal's width,
 /// clamped like [`terminal_width`]; [`DEFAULT_WIDTH`] when stderr is not a terminal.
 pub fn stderr_width() -> usize {
-    let columns = std::env::var("COLUMNS").ok();
-    let stderr = std::io::stderr();
-    let tty = if stderr.is_terminal() {
-        terminal_size::terminal_size_of(&stderr).map(|(w, _)| usize::from(w.0))
-    } else {
-        None
-    };
-    choose_width(columns.as_deref(), tty)
+    width_of(std::io::stderr())
 }
 
 /// The decision behind [`terminal_width`], apart from the environment so that it can be tested.

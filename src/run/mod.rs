@@ -7,6 +7,7 @@
 
 pub mod drive;
 mod outcome;
+pub(crate) use outcome::stall_report;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

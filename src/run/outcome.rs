@@ -13,7 +13,7 @@ use crate::result::{
     FORMAT_VERSION, Failure, IoFailure, KernelQueues, Outcome, RunResult, Settings, SocketBuffers,
     StallReport, ThreadReport, Timings,
 };
-use crate::sample::{Sample, Side};
+use crate::sample::{Sample, Side, ThreadView};
 use crate::server::ServeEnd;
 use crate::watchdog::{Kind, Verdict};
 use crate::{ledger, sock};
@@ -93,7 +93,7 @@ pub(super) fn classify(
             result.counts = s.counts;
             result.stall = Some(StallReport {
                 moved_after_verdict_bytes: run.moved_after,
-                ..stall_report(&v, &s)
+                ..stall_report(&v, &s, |t| t.call.map(|c| c.name().to_string()))
             });
             Outcome::Deadlock
         }
@@ -146,14 +146,20 @@ fn failure(r: &RunResult, io_error: Option<std::io::Error>, total: u64) -> Optio
     })
 }
 
-fn stall_report(v: &Verdict, s: &Sample) -> StallReport {
+/// `call` names a thread's kernel call: tcplab's own by the kind of call, another program's by its
+/// system call.
+pub(crate) fn stall_report(
+    v: &Verdict,
+    s: &Sample,
+    call: fn(&ThreadView) -> Option<String>,
+) -> StallReport {
     let threads = s
         .threads
         .iter()
         .map(|t| ThreadReport {
             name: t.name.to_string(),
             phase: t.phase.map_or("unknown", |p| p.name()).to_string(),
-            kernel_call: t.call.map(|c| c.name().to_string()),
+            kernel_call: call(t),
         })
         .collect();
     StallReport {

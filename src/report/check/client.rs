@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use super::{
-    Block, how_it_ended, markdown_title, output_blocks, secs, size, write_markdown, write_settings,
-    write_svg_link, write_text,
+    Block, how_it_ended, markdown_title, output_blocks, secs, size, write_blocks, write_settings,
+    write_svg_link,
 };
 use crate::check::{ClientDoc, ClientRun, Hang, Outcome, Shortfall, shell_words};
 use crate::report::human;
@@ -284,14 +284,8 @@ fn evidence_blocks(r: &ClientRun) -> Vec<Block> {
         b.push(Block::Para(
             "The programs' counters come from the kernel's: what a program wrote = bytes acknowledged + its send queue; what it read = bytes received − its receive queue.".into(),
         ));
-        let mut v = Vec::new();
-        let _ = write_ledger(l, &mut v);
-        b.push(Block::Pre(
-            String::from_utf8_lossy(&v)
-                .lines()
-                .map(str::to_owned)
-                .collect(),
-        ));
+        let ledger = crate::report::captured(|o| write_ledger(l, o));
+        b.push(Block::Pre(ledger.lines().map(str::to_owned).collect()));
     }
     b
 }
@@ -312,7 +306,7 @@ pub fn write_client(doc: &ClientDoc, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "{}", derived_text(d))?;
     }
     writeln!(out)?;
-    write_text(&client_blocks(doc), out)
+    write_blocks(&client_blocks(doc), false, out)
 }
 
 /// The Markdown lab report of a client check; `svg` names the timeline drawn beside it.
@@ -350,11 +344,11 @@ pub fn write_client_markdown(
     settings.push(("verdict".into(), format!("**{}**", doc.outcome.name())));
     write_settings(&settings, out)?;
     writeln!(out, "## Verdict\n")?;
-    write_markdown(&client_blocks(doc), out)?;
+    write_blocks(&client_blocks(doc), true, out)?;
     if let Some(r) = doc.runs.last()
         && r.outcome != Outcome::Crashed
     {
-        write_markdown(&output_blocks(&r.process, true), out)?;
+        write_blocks(&output_blocks(&r.process, true), true, out)?;
     }
     write_svg_link(svg, out)
 }

@@ -129,20 +129,31 @@ pub(super) fn output_blocks(p: &ProcessEnd, stdout: bool) -> Vec<Block> {
     b
 }
 
-pub(super) fn write_text(blocks: &[Block], out: &mut impl Write) -> io::Result<()> {
+/// The blocks as text for the terminal, or as Markdown for the lab report.
+pub(super) fn write_blocks(blocks: &[Block], md: bool, out: &mut impl Write) -> io::Result<()> {
     for b in blocks {
         match b {
+            Block::Heading(h) if md => writeln!(out, "### {h}\n")?,
             Block::Heading(h) => writeln!(out, "{h}:")?,
             Block::Para(p) => writeln!(out, "{p}\n")?,
             Block::List(items) => {
                 for i in items {
-                    writeln!(out, "  - {i}")?;
+                    writeln!(out, "{}- {i}", if md { "" } else { "  " })?;
                 }
                 writeln!(out)?;
             }
+            Block::Pre(lines) if md => writeln!(out, "```text\n{}\n```\n", lines.join("\n"))?,
             Block::Pre(lines) => {
                 for l in lines {
                     writeln!(out, "  | {l}")?;
+                }
+                writeln!(out)?;
+            }
+            Block::Table(head, rows) if md => {
+                writeln!(out, "| {} |", head.join(" | "))?;
+                writeln!(out, "|{}", "---|".repeat(head.len()))?;
+                for r in rows {
+                    writeln!(out, "| {} |", r.join(" | "))?;
                 }
                 writeln!(out)?;
             }
@@ -190,31 +201,6 @@ pub(super) fn write_svg_link(svg: Option<&str>, out: &mut impl Write) -> io::Res
             out,
             "## Timeline\n\nThe four queues and the programs' counters over time, sampled from the kernel.\n\n![timeline]({name})"
         )?;
-    }
-    Ok(())
-}
-
-pub(super) fn write_markdown(blocks: &[Block], out: &mut impl Write) -> io::Result<()> {
-    for b in blocks {
-        match b {
-            Block::Heading(h) => writeln!(out, "### {h}\n")?,
-            Block::Para(p) => writeln!(out, "{p}\n")?,
-            Block::List(items) => {
-                for i in items {
-                    writeln!(out, "- {i}")?;
-                }
-                writeln!(out)?;
-            }
-            Block::Pre(lines) => writeln!(out, "```text\n{}\n```\n", lines.join("\n"))?,
-            Block::Table(head, rows) => {
-                writeln!(out, "| {} |", head.join(" | "))?;
-                writeln!(out, "|{}", "---|".repeat(head.len()))?;
-                for r in rows {
-                    writeln!(out, "| {} |", r.join(" | "))?;
-                }
-                writeln!(out)?;
-            }
-        }
     }
     Ok(())
 }

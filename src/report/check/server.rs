@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use super::{
-    Block, how_it_ended, markdown_title, output_blocks, secs, size, write_markdown, write_settings,
-    write_svg_link, write_text,
+    Block, how_it_ended, markdown_title, output_blocks, secs, size, write_blocks, write_settings,
+    write_svg_link,
 };
 use crate::check::{Outcome, Problem, ServerDoc, ServerStep, shell_words};
 use crate::payload::MESSAGE;
@@ -169,7 +169,7 @@ pub fn write_server(doc: &ServerDoc, out: &mut impl Write) -> io::Result<()> {
         doc.addr,
         doc.listening_after_ms
     )?;
-    write_text(&server_blocks(doc), out)
+    write_blocks(&server_blocks(doc), false, out)
 }
 
 /// The Markdown lab report of a server check.
@@ -194,7 +194,7 @@ pub fn write_server_markdown(
     ];
     write_settings(&settings, out)?;
     writeln!(out, "## Verdict\n")?;
-    write_markdown(&server_blocks(doc), out)?;
+    write_blocks(&server_blocks(doc), true, out)?;
     write_svg_link(svg, out)
 }
 

@@ -76,16 +76,22 @@ impl MotionTracker {
 pub fn render(s: &Sample, m: &Motion, width: usize) -> Vec<String> {
     let roomy = width >= ROOMY;
     let mut lines = Vec::new();
-    let rows: [(&str, Option<&KernelQueues>, Queue); 4] = [
-        ("client send queue", s.client.as_ref(), Queue::Send),
-        ("server receive queue", s.server.as_ref(), Queue::Recv),
-        ("server send queue", s.server.as_ref(), Queue::Send),
-        ("client receive queue", s.client.as_ref(), Queue::Recv),
+    let send = |q: &KernelQueues| Cells {
+        bytes: q.outq_bytes,
+        capacity: q.sndbuf_bytes,
+        unsent: roomy.then_some(q.notsent_bytes),
+    };
+    let recv = |q: &KernelQueues| Cells {
+        bytes: q.inq_bytes,
+        capacity: q.rcvbuf_bytes,
+        unsent: None,
+    };
+    let cells = [
+        ("client send queue", s.client.as_ref().map(send)),
+        ("server receive queue", s.server.as_ref().map(recv)),
+        ("server send queue", s.server.as_ref().map(send)),
+        ("client receive queue", s.client.as_ref().map(recv)),
     ];
-    let cells: Vec<(String, Option<Cells>)> = rows
-        .iter()
-        .map(|(name, q, which)| (name.to_string(), q.map(|q| cells(q, *which, roomy))))
-        .collect();
     // The same bar width in every frame at a given width, whatever the numbers beside it say.
     let reserve = if roomy { ROOMY_NUMBERS } else { NUMBERS };
     let bar = width
@@ -112,13 +118,7 @@ pub fn render(s: &Sample, m: &Motion, width: usize) -> Vec<String> {
     let threads: Vec<String> = s.threads.iter().map(thread_item).collect();
     lines.extend(flow("threads", &threads, width));
     lines.extend(flow("app", &app_items(s, m), width));
-    lines.into_iter().map(|l| fit(l, width)).collect()
-}
-
-#[derive(Clone, Copy)]
-enum Queue {
-    Send,
-    Recv,
+    lines.into_iter().map(|l| fit(&l, width)).collect()
 }
 
 /// The numbers beside one gauge.
@@ -146,21 +146,6 @@ impl Cells {
             t.push_str(&format!(" ({} unsent)", human(u)));
         }
         t
-    }
-}
-
-fn cells(q: &KernelQueues, which: Queue, roomy: bool) -> Cells {
-    match which {
-        Queue::Send => Cells {
-            bytes: q.outq_bytes,
-            capacity: q.sndbuf_bytes,
-            unsent: roomy.then_some(q.notsent_bytes),
-        },
-        Queue::Recv => Cells {
-            bytes: q.inq_bytes,
-            capacity: q.rcvbuf_bytes,
-            unsent: None,
-        },
     }
 }
 
@@ -286,9 +271,9 @@ fn flow(label: &str, items: &[String], width: usize) -> Vec<String> {
 }
 
 /// Shortens a line to `width` columns (never wraps it).
-fn fit(line: String, width: usize) -> String {
+pub fn fit(line: &str, width: usize) -> String {
     if line.chars().count() <= width {
-        return line;
+        return line.to_string();
     }
     let mut s: String = line.chars().take(width.saturating_sub(1)).collect();
     s.push('…');

@@ -53,7 +53,7 @@ impl TextSink {
     fn keeping(log: bool) -> TextSink {
         TextSink {
             kept: Some(Vec::new()),
-            ..TextSink::new(log, Live::hidden())
+            ..TextSink::new(log, Live::decide(true, false))
         }
     }
 
@@ -106,10 +106,9 @@ impl TextSink {
     }
 
     fn warn(&self, line: &str) {
-        let line = wrap::for_stderr(line);
         match &self.status {
-            Some(b) => b.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+            Some(b) => b.suspend(|| wrap::eprint(line)),
+            None => wrap::eprint(line),
         }
     }
 
@@ -238,12 +237,9 @@ impl Sink for JsonSink {
     fn event(&mut self, e: &ServerEvent) {
         match serde_json::to_string(e) {
             Ok(line) => self.out.send(line),
-            Err(err) => eprintln!(
-                "{}",
-                wrap::for_stderr(&format!(
-                    "tcplab: cannot write a server event as JSON: {err}"
-                ))
-            ),
+            Err(err) => wrap::eprint(&format!(
+                "tcplab: cannot write a server event as JSON: {err}"
+            )),
         }
     }
 }
@@ -278,12 +274,9 @@ impl Outbox {
                     let mut out = io::stdout().lock();
                     if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
                         gone = true;
-                        eprintln!(
-                            "{}",
-                            wrap::for_stderr(&format!(
-                                "tcplab: cannot write the server's events to stdout ({e}); the server goes on without them"
-                            ))
-                        );
+                        wrap::eprint(&format!(
+                            "tcplab: cannot write the server's events to stdout ({e}); the server goes on without them"
+                        ));
                     }
                 }
                 let _ = done_tx.send(());
@@ -311,25 +304,19 @@ impl Drop for Outbox {
     fn drop(&mut self) {
         self.tx = None;
         if self.done.recv_timeout(OUTBOX_FLUSH).is_err() {
-            eprintln!(
-                "{}",
-                wrap::for_stderr(&format!(
-                    "tcplab: stdout took more than {} s to take the server's last events; some are lost",
-                    OUTBOX_FLUSH.as_secs()
-                ))
-            );
+            wrap::eprint(&format!(
+                "tcplab: stdout took more than {} s to take the server's last events; some are lost",
+                OUTBOX_FLUSH.as_secs()
+            ));
         }
         if self.dropped > 0 {
-            eprintln!(
-                "{}",
-                wrap::for_stderr(&format!(
-                    "tcplab: {} not written: stdout was not read fast enough",
-                    match self.dropped {
-                        1 => "1 event was".to_string(),
-                        n => format!("{n} events were"),
-                    }
-                ))
-            );
+            wrap::eprint(&format!(
+                "tcplab: {} not written: stdout was not read fast enough",
+                match self.dropped {
+                    1 => "1 event was".to_string(),
+                    n => format!("{n} events were"),
+                }
+            ));
         }
     }
 }
