@@ -15,7 +15,9 @@ use std::net::{IpAddr, SocketAddr};
 use crate::tcpinfo::TcpInfo;
 pub use crate::tcpinfo::TcpState;
 
-pub use netlink::{DecodeError, Destroyed, Diag, decode, decode_filtered, dump};
+pub use netlink::{DecodeError, Destroyed, Diag, dump};
+#[cfg(test)]
+use netlink::{decode, decode_filtered};
 
 /// Which of a socket's timers is pending (`idiag_timer`); `ss -o` prints it as `timer:(…)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

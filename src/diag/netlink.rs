@@ -75,12 +75,14 @@ impl From<DecodeError> for io::Error {
 
 /// Decodes the bytes of sock_diag reply messages (one or more datagrams, back to back) into the
 /// sockets they describe. `NLMSG_DONE`, `NLMSG_NOOP` and messages of other sequence numbers are
-/// skipped; an `NLMSG_ERROR` with a non-zero code is an error.
+/// skipped; an `NLMSG_ERROR` with a non-zero code is an error. (For tests on captured replies.)
+#[cfg(test)]
 pub fn decode(reply: &[u8]) -> Result<Vec<DiagSocket>, DecodeError> {
     decode_filtered(reply, &Filter::default())
 }
 
 /// [`decode`], keeping only the sockets `filter` matches.
+#[cfg(test)]
 pub fn decode_filtered(reply: &[u8], filter: &Filter) -> Result<Vec<DiagSocket>, DecodeError> {
     let mut out = Vec::new();
     decode_into(reply, None, filter, &mut out)?;
@@ -162,6 +164,7 @@ impl Diag {
 
     /// The raw reply datagrams of both dumps, back to back, as [`decode`] reads them: for
     /// capturing test data.
+    #[cfg(test)]
     pub fn dump_raw(&mut self) -> io::Result<Vec<u8>> {
         let mut raw = Vec::new();
         for family in [AF_INET, AF_INET6] {
