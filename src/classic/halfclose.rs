@@ -22,7 +22,6 @@ use crate::counters::Shared;
 use crate::follow::Follower;
 use crate::observe::NoObserver;
 use crate::observe::own::OwnSampler;
-use crate::result::Evidence;
 use crate::run::drive::{self, Ended, Job, Watch, WatchEnd};
 use crate::sample::{Phase, Sample, Side};
 use crate::sock::{self, NetError, Peer};
@@ -169,14 +168,7 @@ fn stall_evidence(v: &Verdict, s: &Sample) -> StallEvidence {
             .find_map(|t| t.call)
             .map(|c| c.name().to_string())
     };
-    let held = v
-        .evidence
-        .iter()
-        .find_map(|e| match e {
-            Evidence::StillFor { ms } => Some(*ms),
-            _ => None,
-        })
-        .unwrap_or(0);
+    let held = v.still_ms().unwrap_or(0);
     StallEvidence {
         server_call: call(Side::Server),
         client_call: call(Side::Client),

@@ -320,14 +320,7 @@ fn stuck_end(v: &Verdict, q: Option<&KernelQueues>) -> ConnEnd {
         Kind::Stuck(k) => k.name(),
         _ => "stuck",
     };
-    let still_ms = v
-        .evidence
-        .iter()
-        .find_map(|e| match e {
-            Evidence::StillFor { ms } => Some(*ms),
-            _ => None,
-        })
-        .unwrap_or(0);
+    let still_ms = v.still_ms().unwrap_or(0);
     let call = v.evidence.iter().find_map(|e| match e {
         Evidence::ServerBlockedInSend { kernel_call } => kernel_call.clone(),
         Evidence::WaitingInRecv { kernel_call, .. } => kernel_call.clone(),

@@ -151,6 +151,14 @@ fn ms(d: Duration) -> u64 {
 }
 
 impl Verdict {
+    /// How long nothing had moved when the verdict was given (ms), where the evidence says.
+    pub fn still_ms(&self) -> Option<u64> {
+        self.evidence.iter().find_map(|e| match e {
+            Evidence::StillFor { ms } => Some(*ms),
+            _ => None,
+        })
+    }
+
     /// The call `side` waits in, where the evidence names one.
     pub fn waits_in(&self, side: Side) -> Option<String> {
         self.evidence.iter().find_map(|e| match (e, side) {
