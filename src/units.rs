@@ -185,15 +185,24 @@ pub fn size_arg(text: &str) -> Result<ByteSize, String> {
 /// The largest chunk (one write()) or read (one recv()) any flag accepts: 1 GiB.
 pub const MAX_CHUNK: u64 = 1 << 30;
 
-/// A chunk or read size: at least 1 byte, at most `MAX_CHUNK`.
-pub fn chunk_arg(text: &str) -> Result<ByteSize, String> {
-    let s = ByteSize::parse_nonzero(text).map_err(|e| e.to_string())?;
-    if s.0 > MAX_CHUNK {
-        return Err(
-            "one write() or recv() of more than 1 GiB is not accepted; try 1G or less".into(),
-        );
+/// A size flag with an upper bound: at least 1 byte, at most `max`, else `too_big`.
+pub fn size_at_most(
+    text: &str,
+    max: u64,
+    too_big: impl FnOnce() -> String,
+) -> Result<ByteSize, String> {
+    let s = size_arg(text)?;
+    if s.0 > max {
+        return Err(too_big());
     }
     Ok(s)
+}
+
+/// A chunk or read size: at least 1 byte, at most `MAX_CHUNK`.
+pub fn chunk_arg(text: &str) -> Result<ByteSize, String> {
+    size_at_most(text, MAX_CHUNK, || {
+        "one write() or recv() of more than 1 GiB is not accepted; try 1G or less".into()
+    })
 }
 
 /// A rate typed by a person: `32KiB/s`, `32K/s` or `32K` (bytes per second; K and KiB both mean

@@ -3,7 +3,7 @@
 //! client shuts its read half and only writes. `demo` runs both sides in one process and shows
 //! what a careful reader does with a peer that announces too much or stops half way.
 
-use std::net::{Ipv4Addr, Shutdown, SocketAddr};
+use std::net::{Shutdown, SocketAddr};
 use std::thread;
 
 use anyhow::{Context, anyhow, bail};
@@ -196,12 +196,8 @@ pub fn demo(a: &DemoConfig) -> anyhow::Result<BlocksReport> {
     if a.oversized && max >= u32::MAX as u64 {
         bail!("--oversized needs --max-frame below 4 GiB: a 4-byte prefix cannot announce more");
     }
-    let listener = sock::listen(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), None, 1)?;
-    let client = sock::connect(local(&listener)?, None, DEMO_WAIT, Peer::Own)?;
+    let (client, conn, _) = super::own_connection()?;
     client.set_write_timeout(Some(DEMO_WAIT))?;
-    let (conn, _) = listener
-        .accept()
-        .context("accepting the demo's own connection")?;
     conn.shutdown(Shutdown::Write)?;
     conn.set_read_timeout(Some(DEMO_WAIT))?;
     let mut buf = Vec::new();

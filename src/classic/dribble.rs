@@ -7,7 +7,6 @@
 //! reported, over a channel, the recv() that took the previous one. On loopback a piece arrives as
 //! one segment, so each recv() returns exactly one piece.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::mpsc;
 use std::thread;
 
@@ -16,7 +15,6 @@ use serde::Serialize;
 
 use super::sixteen::CLIENT_MESSAGE;
 use super::{DEMO_WAIT, Outcome, py_repr};
-use crate::sock::{self, Peer};
 use crate::wire::{self, WireError};
 
 /// What `dribble` does: the pieces the sender writes, and where it closes early.
@@ -84,15 +82,10 @@ pub fn run(a: &DribbleConfig) -> anyhow::Result<DribbleReport> {
         pieces.push(p);
         planned += p;
     }
-    let listener = sock::listen(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), None, 1)?;
-    let addr = sock::local(&listener)?;
-    let sender = sock::connect(addr, None, DEMO_WAIT, Peer::Own)?;
+    let (sender, receiver, _) = super::own_connection()?;
     sender
         .set_tcp_nodelay(true)
         .context("cannot set TCP_NODELAY")?;
-    let (receiver, _) = listener
-        .accept()
-        .context("accepting the demo's own connection")?;
     receiver.set_read_timeout(Some(DEMO_WAIT))?;
     let (tx, rx) = mpsc::channel::<usize>();
     let mut buf = [0u8; 16];

@@ -103,6 +103,26 @@ pub fn accept(listener: &Socket) -> io::Result<Option<(Socket, SocketAddr)>> {
     }
 }
 
+/// A demo's own loopback connection: (client end, server end, the client's address). The
+/// handshake completes in the kernel's backlog, so the accept cannot wait.
+pub fn own_connection() -> anyhow::Result<(Socket, Socket, SocketAddr)> {
+    use anyhow::Context;
+    let listener = crate::sock::listen(
+        SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+        None,
+        1,
+    )?;
+    let addr = crate::sock::local(&listener)?;
+    let client = crate::sock::connect(addr, None, DEMO_WAIT, crate::sock::Peer::Own)?;
+    let (conn, from) = listener
+        .accept()
+        .context("accepting the demo's own connection")?;
+    let from = from
+        .as_socket()
+        .context("the demo's own connection has no IP address")?;
+    Ok((client, conn, from))
+}
+
 /// The peer reset the connection (ECONNRESET, ENOTCONN once the reset has come, EPIPE): said in
 /// words, with the step it cut short, instead of the system's error number.
 #[derive(Debug, Clone, Copy, thiserror::Error)]

@@ -161,9 +161,9 @@ pub fn demo(no_server: bool) -> anyhow::Result<DemoReport> {
     if no_server {
         return refused_demo();
     }
-    let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let listener = sock::listen(loopback, None, 1)?;
-    let server_addr = local(&listener)?;
+    let (client_sock, conn, from) = super::own_connection()?;
+    client_sock.set_write_timeout(Some(DEMO_WAIT))?;
+    let server_addr = local(&conn)?;
     let lines = Mutex::new(vec![format!("server: Listening at {server_addr}")]);
     let side = |who: &'static str| {
         let lines = &lines;
@@ -174,15 +174,6 @@ pub fn demo(no_server: bool) -> anyhow::Result<DemoReport> {
                 .push(format!("{who}: {l}"))
         }
     };
-    // The handshake completes in the kernel's backlog, so accept() below cannot wait.
-    let client_sock = sock::connect(server_addr, None, DEMO_WAIT, Peer::Own)?;
-    client_sock.set_write_timeout(Some(DEMO_WAIT))?;
-    let (conn, from) = listener
-        .accept()
-        .context("accepting the demo's own connection")?;
-    let from = from
-        .as_socket()
-        .context("the demo's own connection has no IP address")?;
     side("server")(format!("We have accepted a connection from {from}"));
     let (served, reply) = thread::scope(|s| {
         let server = thread::Builder::new()

@@ -211,15 +211,13 @@ pub struct FrameLimit {
 
 /// A `--max-frame`: at least 1 byte, at most what a 4-byte length prefix can announce.
 pub fn frame_arg(text: &str) -> Result<ByteSize, String> {
-    let s = size_arg(text)?;
-    if s.0 > u64::from(u32::MAX) {
-        return Err(format!(
+    crate::units::size_at_most(text, u64::from(u32::MAX), || {
+        format!(
             "a block's 4-byte length prefix announces at most {} bytes (4 GiB - 1), so a larger \
              limit means nothing; try 1G",
             u32::MAX
-        ));
-    }
-    Ok(s)
+        )
+    })
 }
 
 #[derive(Debug, Clone, Args)]

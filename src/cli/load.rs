@@ -79,11 +79,9 @@ pub struct LoadArgs {
 /// A load-test client's write: at least 1 byte, at most 1 MiB (a class's worth of clients each
 /// holding a bigger chunk would be the test's own memory, not the server's).
 pub fn load_chunk_arg(text: &str) -> Result<ByteSize, String> {
-    let s = crate::units::ByteSize::parse_nonzero(text).map_err(|e| e.to_string())?;
-    if s.0 > 1 << 20 {
-        return Err("a load-test client's write above 1 MiB is not accepted; try 16 or 64K".into());
-    }
-    Ok(s)
+    crate::units::size_at_most(text, 1 << 20, || {
+        "a load-test client's write above 1 MiB is not accepted; try 16 or 64K".into()
+    })
 }
 
 /// A fraction between 0 and 1 inclusive, such as `0.5`.
