@@ -130,11 +130,13 @@ impl Narrator {
         let server_moved = last.is_none_or(|c| c.server_sent_bytes != s.counts.server_sent_bytes);
         let client_moved = last.is_none_or(|c| c.client_sent_bytes != s.counts.client_sent_bytes);
         // The client's receive window: seen from the server (its peer window), or, with the
-        // server out of sight, from the client's own advertised window.
+        // server out of sight, from the client's own advertised window. A window that reads
+        // closed while the client's queue, in sight, holds nothing is one about to reopen (the
+        // program read it all and the update is on its way), not a full queue.
         let client_full = match sq {
             Some(_) => closed(sq),
             None => self::closed(cq.and_then(|q| q.tcp_info.as_ref()?.rcv_wnd_bytes)),
-        };
+        } && cq.is_none_or(|q| q.inq_bytes > 0);
         if client_full && self.once("client full") {
             say(EventKind::ClientRecvQueueFull {
                 bytes: cq.map_or(0, |q| q.inq_bytes),

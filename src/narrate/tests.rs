@@ -292,3 +292,55 @@ fn a_paced_run_is_not_a_crawl() {
         "{events:?}"
     );
 }
+
+/// A window that reads closed while the client's queue holds nothing is about to reopen: the
+/// client read everything. It is never told as a full receive queue ("full (0 B)").
+#[test]
+fn a_closed_window_over_an_empty_queue_is_not_a_full_queue() {
+    let mut n = Narrator::new(None);
+    let mut events = Vec::new();
+    for i in 0..20u64 {
+        let mut client = q(0, 0, 65536);
+        if let Some(t) = client.tcp_info.as_mut() {
+            t.rcv_wnd_bytes = Some(0);
+        }
+        let mut s = sample(
+            &Step {
+                ms: i * 10,
+                sent: i * 1000,
+                read: i * 1000,
+                client,
+                server: q(0, 0, 0),
+                client_call: Call::Send,
+                server_call: Call::Recv,
+            },
+            None,
+        );
+        s.server = None; // the server out of sight: the client's own window decides
+        events.extend(n.observe(&s));
+    }
+    assert!(
+        !names(&events).contains(&"client_recv_queue_full".to_string()),
+        "{events:?}"
+    );
+    // The same window over a queue that holds bytes is a full queue.
+    let mut n = Narrator::new(None);
+    let mut client = q(4096, 0, 65536);
+    if let Some(t) = client.tcp_info.as_mut() {
+        t.rcv_wnd_bytes = Some(0);
+    }
+    let mut s = sample(
+        &Step {
+            ms: 0,
+            sent: 1000,
+            read: 1000,
+            client,
+            server: q(0, 0, 0),
+            client_call: Call::Send,
+            server_call: Call::Recv,
+        },
+        None,
+    );
+    s.server = None;
+    assert!(names(&n.observe(&s)).contains(&"client_recv_queue_full".to_string()));
+}

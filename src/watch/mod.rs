@@ -310,22 +310,26 @@ impl Watcher {
             None => listening.contains(&s.local.port()),
         });
         let mut found = Vec::new();
+        let addrs = |k: &ConnKey| {
+            let (a, b) = k.addrs();
+            (canonical(a), canonical(b))
+        };
         for key in keys {
-            if self
-                .conns
-                .iter()
-                .any(|c| c.key == key && c.closed_cleanly.is_none())
-            {
+            let (a, b) = addrs(&key);
+            // Two live connections cannot share their addresses: ends on the addresses of one
+            // still open are that connection, seen again (perhaps better: an end first seen as
+            // the server's request socket, mid-handshake, is a socket of its own now).
+            if let Some(c) = self.conns.iter_mut().find(|c| {
+                c.closed_cleanly.is_none()
+                    && addrs(&c.key) == (a, b)
+                    && (c.gone_at.is_none() || c.key == key)
+            }) {
+                c.key = c.key.seen_again(key);
                 continue;
             }
             // The closing ends of a connection already watched (a program that closed its
             // socket leaves it orphaned, with another inode, in FIN_WAIT or LAST_ACK) are that
             // connection, not a new one: only a fresh handshake on the same addresses is.
-            let addrs = |k: &ConnKey| {
-                let (a, b) = k.addrs();
-                (canonical(a), canonical(b))
-            };
-            let (a, b) = addrs(&key);
             let fresh = sockets.iter().any(|s| {
                 matches!(
                     s.state,

@@ -39,6 +39,16 @@ pub struct ConnKey {
 }
 
 impl ConnKey {
+    /// This connection as a newer look shows it: each end it shows replaces the one known (the
+    /// server's end is a request socket during the handshake, a socket of its own with another
+    /// cookie after it), and an end it does not show stays as it was.
+    pub fn seen_again(self, newer: ConnKey) -> ConnKey {
+        ConnKey {
+            server: newer.server.or(self.server),
+            client: newer.client.or(self.client),
+        }
+    }
+
     /// The server's address (`host:port`) and the client's, for people and JSON.
     pub fn addrs(&self) -> (SocketAddr, SocketAddr) {
         match (self.server, self.client) {

@@ -60,6 +60,33 @@ fn the_two_ends_of_a_loopback_connection_pair_up_with_the_server_end_named() {
     assert_eq!(alone.client.unwrap().remote.to_string(), "10.0.0.9:1060");
 }
 
+/// Mid-handshake the server's end is a request socket; once accepted it is a socket of its own,
+/// with another cookie. A second look pairs the same addresses with the new end: the connection
+/// seen again, never a second one.
+#[test]
+fn a_connection_seen_again_takes_its_new_ends_and_keeps_the_ones_out_of_sight() {
+    use TcpState::*;
+    let mut request = sock("127.0.0.1:1060", "127.0.0.1:40000", SynRecv, 0, 0);
+    request.cookie = 7;
+    let mut accepted = sock("127.0.0.1:1060", "127.0.0.1:40000", Established, 0, 0);
+    accepted.cookie = 8;
+    let mut client = sock("127.0.0.1:40000", "127.0.0.1:1060", Established, 0, 0);
+    client.cookie = 9;
+    let server_port = |s: &DiagSocket| s.local.port() == 1060;
+    let first = pair(&[request, client.clone()], server_port)[0];
+    let second = pair(&[accepted, client.clone()], server_port)[0];
+    assert_ne!(first, second, "the cookies differ");
+    assert_eq!(first.addrs(), second.addrs());
+    let now = first.seen_again(second);
+    assert_eq!(
+        (now.server.unwrap().cookie, now.client.unwrap().cookie),
+        (8, 9)
+    );
+    // A look that shows only one end keeps the other as it was known.
+    let half = pair(&[client], server_port)[0];
+    assert_eq!(now.seen_again(half), now);
+}
+
 #[test]
 fn app_counters_come_from_the_kernels_counters_syn_and_fin_taken_off() {
     use TcpState::*;
