@@ -657,27 +657,7 @@ fn tcplab_s_own_pacer_that_naps_and_wakes_is_not_silence_and_another_sleeper_is(
     // paced sender does.
     let samples = |paced: bool| -> Vec<Sample> {
         (0..500)
-            .map(|i| {
-                let mut pacer = thread(
-                    Side::Client,
-                    Role::Sender,
-                    Phase::Sending,
-                    Some(Call::Sleep),
-                );
-                pacer.timed = Some(true);
-                pacer.tid = Some(7);
-                pacer.cpu_ns = Some(5 + i);
-                pacer.paced = paced;
-                reading(
-                    i * 10,
-                    16,
-                    vec![
-                        pacer,
-                        reader(Phase::Receiving, Some(Call::Recv)),
-                        server(Phase::Receiving, Call::Recv),
-                    ],
-                )
-            })
+            .map(|i| reading(i * 10, 16, beside_a_reader(sleeping_sender(5 + i, paced))))
             .collect()
     };
     assert_eq!(
@@ -691,26 +671,37 @@ fn tcplab_s_own_pacer_that_naps_and_wakes_is_not_silence_and_another_sleeper_is(
     );
 }
 
-#[test]
-fn tcplab_s_own_pacing_sleep_is_not_silence() {
-    let mut w = deadlock_rules();
-    let mut pacer = thread(
+/// tcplab's client sender asleep in a timed wait, having run `cpu_ns` so far; `paced` as its
+/// sampler marks its pacing naps.
+fn sleeping_sender(cpu_ns: u64, paced: bool) -> ThreadView {
+    let mut t = thread(
         Side::Client,
         Role::Sender,
         Phase::Sending,
         Some(Call::Sleep),
     );
-    pacer.timed = Some(true);
-    pacer.tid = Some(7);
-    pacer.cpu_ns = Some(5);
-    let t = |_| {
-        vec![
-            pacer.clone(),
-            reader(Phase::Receiving, Some(Call::Recv)),
-            server(Phase::Receiving, Call::Recv),
-        ]
-    };
-    let quiet: Vec<Sample> = (0..500).map(|i| reading(i * 10, 16, t(0))).collect();
+    t.timed = Some(true);
+    t.tid = Some(7);
+    t.cpu_ns = Some(cpu_ns);
+    t.paced = paced;
+    t
+}
+
+/// `sender` with the client's reader and the server both waiting in recv().
+fn beside_a_reader(sender: ThreadView) -> Vec<ThreadView> {
+    vec![
+        sender,
+        reader(Phase::Receiving, Some(Call::Recv)),
+        server(Phase::Receiving, Call::Recv),
+    ]
+}
+
+#[test]
+fn tcplab_s_own_pacing_sleep_is_not_silence() {
+    let mut w = deadlock_rules();
+    let quiet: Vec<Sample> = (0..500)
+        .map(|i| reading(i * 10, 16, beside_a_reader(sleeping_sender(5, false))))
+        .collect();
     assert_eq!(
         first_verdict(&mut w, quiet),
         None,
